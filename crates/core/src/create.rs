@@ -1,0 +1,1 @@
+//! Building a v1 metainfo file from a file or folder on disk.
