@@ -2,7 +2,20 @@
 //! BEP 10 extension envelope and the payloads of ut_metadata (BEP 9) and ut_pex (BEP 11).
 //!
 //! Pure: bytes in, messages out. Block payloads are zero-copy `Bytes` slices of the receive buffer.
+//!
+//! Driving it: exchange [`Handshake`]s (68 bytes each way), then feed received bytes into a
+//! `BytesMut` and call [`Decoder::decode`] until it returns `Ok(None)`; send with
+//! [`Message::encode`] (or [`Message::piece_header`] plus the block for vectored writes).
+//! A [`Message::Extended`] payload is decoded with the [`ext`] types according to its id.
+//! Any [`WireError`] means the peer is broken or hostile: close that connection.
 
+pub mod codec;
+pub mod error;
+pub mod ext;
+pub mod handshake;
 pub mod message;
 
+pub use codec::{Decoder, MAX_MESSAGE_LEN};
+pub use error::WireError;
+pub use handshake::Handshake;
 pub use message::{BlockInfo, Message};
