@@ -17,7 +17,7 @@ pub enum WireError {
     #[error("message of {len} bytes is longer than the limit of {max} bytes")]
     MessageTooLong { len: u32, max: u32 },
     #[error("bad bencode in extension message: {0}")]
-    BadBencode(String),
+    BadBencode(#[from] shoal_bencode::Error),
     #[error("bad extension message: {0}")]
     BadExtension(&'static str),
     /// BEP 9 says unknown ut_metadata message types MUST be ignored: callers should drop the

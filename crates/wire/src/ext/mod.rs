@@ -1,3 +1,28 @@
 //! Payloads carried in [`crate::Message::Extended`]: the BEP 10 extension handshake (id 0),
 //! ut_metadata (BEP 9) and ut_pex (BEP 11). Only payloads live here; the envelope is the
 //! ordinary message codec.
+//!
+//! Ids: a peer's extension handshake tells us which id to put on messages we send *to it*
+//! ([`ExtHandshake::id_of`]); messages it sends to us carry the ids we announced, which are the
+//! constants [`OUR_UT_METADATA_ID`] and [`OUR_UT_PEX_ID`].
+
+mod handshake;
+mod metadata;
+mod pex;
+
+pub use handshake::ExtHandshake;
+pub use metadata::MetadataMsg;
+pub use pex::{flags as pex_flags, PexMsg, PEX_MAX_ENTRIES};
+
+pub const UT_METADATA: &str = "ut_metadata";
+pub const UT_PEX: &str = "ut_pex";
+
+/// The ids WE assign in our extension handshake `m` dict (peers send us these ids).
+pub const OUR_UT_METADATA_ID: u8 = 1;
+pub const OUR_UT_PEX_ID: u8 = 2;
+
+/// ut_metadata transfers the info dictionary in pieces of this size (the last may be shorter).
+pub const METADATA_PIECE_LEN: usize = 16384;
+
+/// The id of the extension handshake itself in [`crate::Message::Extended`].
+pub const HANDSHAKE_ID: u8 = 0;
