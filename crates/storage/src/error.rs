@@ -25,7 +25,7 @@ pub enum StorageError {
     DuplicatePath(PathBuf),
     /// A symbolic link (or something else that is not a plain directory or file) sits where
     /// the torrent's data should go; following it could write outside the download folder.
-    #[error("refusing to use {0}: it is a symbolic link or not a regular file/directory")]
+    #[error("refusing to use {0}: it is a symbolic link or not a plain file or folder")]
     NotPlain(PathBuf),
     /// The file list does not tile the torrent's data (gaps, overlaps or a wrong total).
     #[error("torrent file list does not add up to its total length of {total} bytes")]

@@ -6,6 +6,12 @@
 //! and storage splits reads and writes across files. Everything here is blocking std I/O
 //! with `&self` methods; the session calls it from blocking threads, many at once.
 //! Fault-injecting wrappers for tests live in [`faults`].
+//!
+//! Typical use by the session: [`FileStorage::open`] (creates nothing), then
+//! [`verify_existing`] to find pieces already on disk, then one [`Storage::write_at`] per
+//! hash-verified piece and [`Storage::read_at`] to serve peers, [`Storage::flush`] now and
+//! then (e.g. before recording resume state), and [`Storage::finish`] once the download is
+//! complete (it creates zero-length files, which no piece ever writes).
 
 mod error;
 pub mod faults;

@@ -125,7 +125,11 @@ fn check_parents(
         match fs::symlink_metadata(&dir) {
             Ok(meta) if meta.file_type().is_dir() => {}
             Ok(_) => return Err(StorageError::NotPlain(dir)),
-            Err(e) => return Err(StorageError::io("read", &dir, e)),
+            // A missing folder means the file is missing: name the file, which the user knows.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::io("read", &root.join(rel), e))
+            }
+            Err(e) => return Err(StorageError::io("inspect", &dir, e)),
         }
     }
     Ok(())
