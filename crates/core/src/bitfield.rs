@@ -9,7 +9,11 @@ pub struct Bitfield {
 
 impl Bitfield {
     pub fn new(len: u32) -> Bitfield {
-        Bitfield { bytes: vec![0; len.div_ceil(8) as usize], len, ones: 0 }
+        Bitfield {
+            bytes: vec![0; len.div_ceil(8) as usize],
+            len,
+            ones: 0,
+        }
     }
 
     pub fn full(len: u32) -> Bitfield {
@@ -27,11 +31,19 @@ impl Bitfield {
             return None;
         }
         let spare = (bytes.len() as u32 * 8 - len) as u8;
-        if spare > 0 && bytes.last().is_some_and(|b| b & ((1u16 << spare) - 1) as u8 != 0) {
+        if spare > 0
+            && bytes
+                .last()
+                .is_some_and(|b| b & ((1u16 << spare) - 1) as u8 != 0)
+        {
             return None;
         }
         let ones = bytes.iter().map(|b| b.count_ones()).sum();
-        Some(Bitfield { bytes: bytes.to_vec(), len, ones })
+        Some(Bitfield {
+            bytes: bytes.to_vec(),
+            len,
+            ones,
+        })
     }
 
     pub fn as_bytes(&self) -> &[u8] {

@@ -11,6 +11,12 @@ pub struct InfoHash(pub [u8; 20]);
 pub struct PeerId(pub [u8; 20]);
 
 impl InfoHash {
+    /// SHA-1 of a bencoded `info` dictionary, given its exact bytes as they appear in the
+    /// torrent (or as received over ut_metadata).
+    pub fn from_info_bytes(raw_info: &[u8]) -> InfoHash {
+        InfoHash(sha1_digest(raw_info))
+    }
+
     /// Lower-case 40-character hex.
     pub fn to_hex(&self) -> String {
         hex(&self.0)
@@ -81,8 +87,18 @@ impl PeerId {
 
 impl fmt::Debug for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PeerId({})", String::from_utf8_lossy(&self.0).escape_debug())
+        write!(
+            f,
+            "PeerId({})",
+            String::from_utf8_lossy(&self.0).escape_debug()
+        )
     }
+}
+
+/// SHA-1 of a byte string (piece hashes, info-hashes).
+pub fn sha1_digest(bytes: &[u8]) -> [u8; 20] {
+    use sha1::Digest;
+    sha1::Sha1::digest(bytes).into()
 }
 
 /// Lower-case hex of any byte string.
@@ -94,4 +110,28 @@ pub fn hex(bytes: &[u8]) -> String {
         s.push(DIGITS[(b & 15) as usize] as char);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_hash_is_sha1_of_the_given_bytes() {
+        // SHA-1("abc"), the FIPS 180 test vector.
+        let h = InfoHash::from_info_bytes(b"abc");
+        assert_eq!(h.to_hex(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn hex_and_base32_parse_to_the_same_hash() {
+        let hex = "a9993e364706816aba3e25717850c26c9cd0d89d";
+        let from_hex = InfoHash::from_hex_or_base32(hex).unwrap();
+        let from_upper = InfoHash::from_hex_or_base32(&hex.to_uppercase()).unwrap();
+        let from_b32 = InfoHash::from_hex_or_base32("VGMT4NSHA2AWVOR6EVYXQUGCNSONBWE5").unwrap();
+        assert_eq!(from_hex, from_upper);
+        assert_eq!(from_hex, from_b32);
+        assert!(InfoHash::from_hex_or_base32("zz993e364706816aba3e25717850c26c9cd0d89d").is_none());
+        assert!(InfoHash::from_hex_or_base32("abc").is_none());
+    }
 }

@@ -44,7 +44,11 @@ impl Lengths {
             return None;
         }
         let num_pieces = u32::try_from(total.div_ceil(piece_length as u64)).ok()?;
-        Some(Lengths { total, piece_length, num_pieces })
+        Some(Lengths {
+            total,
+            piece_length,
+            num_pieces,
+        })
     }
 
     pub fn total(&self) -> u64 {
@@ -85,7 +89,11 @@ impl Lengths {
     pub fn block(&self, piece: PieceIndex, i: u32) -> Option<BlockRef> {
         let plen = self.piece_len(piece);
         let offset = i.checked_mul(BLOCK_SIZE)?;
-        (offset < plen).then(|| BlockRef { piece, offset, len: (plen - offset).min(BLOCK_SIZE) })
+        (offset < plen).then(|| BlockRef {
+            piece,
+            offset,
+            len: (plen - offset).min(BLOCK_SIZE),
+        })
     }
 
     pub fn blocks(&self, piece: PieceIndex) -> impl Iterator<Item = BlockRef> + '_ {
@@ -100,7 +108,11 @@ impl Lengths {
         if len == 0 || len > 128 * 1024 || begin.checked_add(len)? > plen {
             return None;
         }
-        Some(BlockRef { piece, offset: begin, len })
+        Some(BlockRef {
+            piece,
+            offset: begin,
+            len,
+        })
     }
 
     /// Validates a block we requested as a standard block (offset aligned, standard length).

@@ -11,10 +11,12 @@ pub mod lengths;
 pub mod magnet;
 pub mod metainfo;
 pub mod rng;
+pub mod sanitize;
 
 pub use bitfield::Bitfield;
 pub use hash::{InfoHash, PeerId};
 pub use lengths::{BlockRef, Lengths, PieceIndex, BLOCK_SIZE};
-pub use magnet::Magnet;
-pub use metainfo::{FileEntry, Info, Metainfo, MetainfoError};
+pub use magnet::{Magnet, MagnetError};
+pub use metainfo::{FileEntry, FileSlice, Info, Metainfo, MetainfoError};
 pub use rng::Rng;
+pub use sanitize::sanitize_component;

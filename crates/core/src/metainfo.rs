@@ -2,10 +2,22 @@
 //!
 //! The info-hash is the SHA-1 of the `info` value's exact bytes as they appear in the input,
 //! never of a re-encoding. File paths are sanitised when parsed: every [`FileEntry::path`]
-//! is a list of safe relative components.
+//! is a list of safe relative components (see [`crate::sanitize`]).
+//!
+//! Parsing lives in `parse`, announce tiers in `trackers`, and mapping byte ranges of the
+//! torrent onto its files in `slices`.
 
-use crate::{InfoHash, Lengths};
+mod parse;
+mod slices;
+mod trackers;
+
+pub use slices::{file_slices, FileSlice, FileSlices};
+
+use crate::{InfoHash, Lengths, Magnet, PieceIndex};
 use bytes::Bytes;
+
+/// Largest piece length accepted in a torrent (64 MiB).
+pub const MAX_PIECE_LENGTH: u32 = 64 * 1024 * 1024;
 
 /// One file of the torrent, in torrent order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,4 +74,66 @@ pub enum MetainfoError {
     PieceCount { pieces: usize, expected: u64 },
     #[error("torrent is too large or its piece length is invalid")]
     Shape,
+}
+
+impl Metainfo {
+    /// Parses a `.torrent` file. Bytes after the top-level dictionary are ignored, as some
+    /// tools append a newline; the info-hash covers exactly the `info` value's bytes.
+    pub fn from_bytes(torrent: &[u8]) -> Result<Metainfo, MetainfoError> {
+        parse::metainfo(torrent)
+    }
+
+    /// A magnet link for this torrent: info-hash, name, length and every tracker.
+    pub fn magnet(&self) -> Magnet {
+        Magnet {
+            info_hash: self.info_hash,
+            name: Some(self.info.name.clone()),
+            length: Some(self.info.total_length()),
+            trackers: self.trackers.iter().flatten().cloned().collect(),
+            peers: Vec::new(),
+        }
+    }
+}
+
+impl Info {
+    /// Parses an `info` dictionary given its exact bytes, as assembled from ut_metadata
+    /// pieces. The whole buffer must be one dictionary.
+    pub fn from_bytes(raw_info: &[u8]) -> Result<Info, MetainfoError> {
+        parse::info_from_bytes(raw_info)
+    }
+
+    /// Parses an already-decoded `info` dictionary.
+    pub fn from_dict(info: &shoal_bencode::Dict<'_>) -> Result<Info, MetainfoError> {
+        parse::info(info)
+    }
+
+    /// Sum of all file lengths, padding files included.
+    pub fn total_length(&self) -> u64 {
+        self.lengths.total()
+    }
+
+    /// Expected SHA-1 of a piece.
+    pub fn piece_hash(&self, piece: PieceIndex) -> Option<&[u8; 20]> {
+        self.pieces.get(piece.get() as usize)
+    }
+
+    /// Index into [`Info::files`] of the file holding the byte at `offset` (never a
+    /// zero-length file); `None` past the end.
+    pub fn file_for_offset(&self, offset: u64) -> Option<usize> {
+        let i = self
+            .files
+            .partition_point(|f| f.offset.saturating_add(f.length) <= offset);
+        (i < self.files.len()).then_some(i)
+    }
+
+    /// The parts of files covering `len` bytes at `offset` of the torrent's data, in order.
+    pub fn file_slices(&self, offset: u64, len: u64) -> FileSlices<'_> {
+        file_slices(&self.files, offset, len)
+    }
+
+    /// The parts of files that make up a piece.
+    pub fn piece_slices(&self, piece: PieceIndex) -> FileSlices<'_> {
+        let offset = self.lengths.piece_offset(piece);
+        file_slices(&self.files, offset, self.lengths.piece_len(piece).into())
+    }
 }
