@@ -45,7 +45,10 @@ pub enum Action {
     Send { peer: PeerKey, msg: Message },
     /// Close the connection; the engine has already forgotten the peer. No
     /// `handle_peer_closed` is needed (it is ignored if it comes).
-    Disconnect { peer: PeerKey, reason: DisconnectReason },
+    Disconnect {
+        peer: PeerKey,
+        reason: DisconnectReason,
+    },
     /// Keep this received block until its piece is verified.
     StoreBlock { block: BlockRef, data: Bytes },
     /// Every block of this piece has been stored: hash it, write it if it matches, and

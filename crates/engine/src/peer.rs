@@ -1,1 +1,191 @@
-//! TODO
+//! What the engine knows about one connected peer.
+
+use bytes::Bytes;
+use shoal_core::{Bitfield, BlockRef, PeerId};
+use std::collections::{BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Most `Have` messages remembered for a peer before we know the piece count (magnet).
+const MAX_EARLY_HAVES: usize = 100_000;
+
+/// The pieces a peer has. Before the metadata is known the bitfield cannot be validated,
+/// so it is kept raw.
+#[derive(Debug, Clone)]
+pub enum PeerPieces {
+    Unknown {
+        bitfield: Option<Bytes>,
+        haves: Vec<u32>,
+        all: bool,
+    },
+    Known(Bitfield),
+}
+
+impl PeerPieces {
+    pub fn has(&self, i: u32) -> bool {
+        match self {
+            PeerPieces::Known(b) => b.get(i),
+            PeerPieces::Unknown { .. } => false,
+        }
+    }
+
+    pub fn is_seed(&self) -> bool {
+        matches!(self, PeerPieces::Known(b) if b.is_full())
+    }
+
+    pub fn remember_have(&mut self, index: u32) {
+        if let PeerPieces::Unknown { haves, .. } = self {
+            if haves.len() < MAX_EARLY_HAVES {
+                haves.push(index);
+            }
+        }
+    }
+}
+
+/// A rolling byte-rate estimate over whole seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Rate {
+    /// Bytes counted since the last `tick`.
+    current: u64,
+    /// Exponentially smoothed bytes per second.
+    smoothed: f64,
+    pub total: u64,
+}
+
+impl Rate {
+    pub fn add(&mut self, bytes: u64) {
+        self.current += bytes;
+        self.total += bytes;
+    }
+
+    /// Folds the bytes of the last `elapsed` into the estimate.
+    pub fn tick(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(0.001);
+        let sample = self.current as f64 / secs;
+        self.smoothed = if self.smoothed == 0.0 {
+            sample
+        } else {
+            self.smoothed * 0.6 + sample * 0.4
+        };
+        self.current = 0;
+    }
+
+    pub fn per_second(&self) -> u64 {
+        self.smoothed as u64
+    }
+}
+
+#[derive(Debug)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub peer_id: PeerId,
+    pub outbound: bool,
+    pub fast: bool,
+    pub extensions: bool,
+
+    pub am_choking: bool,
+    pub am_interested: bool,
+    pub peer_choking: bool,
+    pub peer_interested: bool,
+
+    pub pieces: PeerPieces,
+    /// Pieces the peer has and we lack and have not finished.
+    pub interesting: u32,
+    /// Whether the first message (bitfield / have all / have none) may still come.
+    pub expect_bitfield: bool,
+
+    /// Our requests to the peer, oldest first, with the time each was sent.
+    pub requests: VecDeque<(BlockRef, Instant)>,
+    /// Their requests to us that wait for an upload slot (bounded).
+    pub upload_queue: VecDeque<BlockRef>,
+    /// Reads handed to the driver and not yet reported sent.
+    pub uploads_in_flight: u32,
+    /// Pieces the peer lets us fetch while choked (BEP 6).
+    pub allowed_fast: BTreeSet<u32>,
+    /// How many requests the peer accepts at once (BEP 10 `reqq`).
+    pub max_requests: usize,
+
+    /// Extension ids the peer assigned (BEP 10 `m`).
+    pub ut_metadata: Option<u8>,
+    pub ut_pex: Option<u8>,
+    /// The port the peer accepts connections on, if it told us.
+    pub listen_port: Option<u16>,
+    pub client: Option<String>,
+
+    pub download: Rate,
+    pub upload: Rate,
+    pub last_received: Instant,
+    pub last_sent: Instant,
+    /// Last time the peer delivered a block we asked for.
+    pub last_block: Instant,
+    pub snubbed: bool,
+    /// Metadata pieces we asked this peer for (magnet), with the time asked.
+    pub metadata_requests: Vec<(u32, Instant)>,
+    /// Addresses we already told this peer about via PEX.
+    pub pex_sent: BTreeSet<SocketAddr>,
+}
+
+impl Peer {
+    pub fn new(
+        now: Instant,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        outbound: bool,
+        fast: bool,
+        extensions: bool,
+    ) -> Peer {
+        Peer {
+            addr,
+            peer_id,
+            outbound,
+            fast,
+            extensions,
+            am_choking: true,
+            am_interested: false,
+            peer_choking: true,
+            peer_interested: false,
+            pieces: PeerPieces::Unknown {
+                bitfield: None,
+                haves: Vec::new(),
+                all: false,
+            },
+            interesting: 0,
+            expect_bitfield: true,
+            requests: VecDeque::new(),
+            upload_queue: VecDeque::new(),
+            uploads_in_flight: 0,
+            allowed_fast: BTreeSet::new(),
+            max_requests: 250,
+            ut_metadata: None,
+            ut_pex: None,
+            listen_port: None,
+            client: None,
+            download: Rate::default(),
+            upload: Rate::default(),
+            last_received: now,
+            last_sent: now,
+            last_block: now,
+            snubbed: false,
+            metadata_requests: Vec::new(),
+            pex_sent: BTreeSet::new(),
+        }
+    }
+
+    /// The address others can dial to reach this peer.
+    pub fn dialable_addr(&self) -> Option<SocketAddr> {
+        if self.outbound {
+            Some(self.addr)
+        } else {
+            self.listen_port
+                .filter(|p| *p != 0)
+                .map(|p| SocketAddr::new(self.addr.ip(), p))
+        }
+    }
+
+    /// Removes and returns the request for `block`, if we made one.
+    pub fn take_request(&mut self, block: &BlockRef) -> Option<Instant> {
+        // Blocks mostly arrive in request order, so the front is the usual hit.
+        let pos = self.requests.iter().position(|(b, _)| b == block)?;
+        self.requests.remove(pos).map(|(_, t)| t)
+    }
+}

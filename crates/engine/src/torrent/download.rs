@@ -1,0 +1,337 @@
+//! Downloading: interest, request pipelining, receiving blocks, verifying pieces, and
+//! fetching the metadata of a magnet link.
+
+use super::{Meta, PeerKey, Torrent};
+use crate::peer::PeerPieces;
+use crate::picker::Picker;
+use crate::{Action, DisconnectReason};
+use bytes::Bytes;
+use shoal_core::{Bitfield, Info, InfoHash, PieceIndex, BLOCK_SIZE};
+use shoal_wire::ext::MetadataMsg;
+use shoal_wire::{BlockInfo, Message};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Requests in flight to a peer before we know its rate.
+const START_DEPTH: usize = 64;
+/// Keep this much of a peer's measured rate in flight (bandwidth-delay product with margin).
+const DEPTH_SECONDS: f64 = 2.0;
+/// Metadata pieces asked of one peer at once.
+const METADATA_PIPELINE: usize = 4;
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// A peer with requests outstanding that delivers nothing for this long is snubbed.
+const SNUB_AFTER: Duration = Duration::from_secs(60);
+
+impl Torrent {
+    /// Sends Interested / NotInterested when the peer's usefulness changed.
+    pub(super) fn update_interest(&mut self, now: Instant, key: PeerKey) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let want = p.interesting > 0 && !self.meta.as_ref().is_some_and(|m| m.picker.is_complete());
+        if want != p.am_interested {
+            p.am_interested = want;
+            self.send(
+                now,
+                key,
+                if want {
+                    Message::Interested
+                } else {
+                    Message::NotInterested
+                },
+            );
+        }
+    }
+
+    /// Tops up the peer's request pipeline.
+    pub(super) fn request_more(&mut self, now: Instant, key: PeerKey) {
+        let Some(meta) = &mut self.meta else { return };
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if !p.am_interested || (p.peer_choking && p.allowed_fast.is_empty()) {
+            return;
+        }
+        let by_rate = (p.download.per_second() as f64 * DEPTH_SECONDS / BLOCK_SIZE as f64) as usize;
+        let depth = by_rate.max(START_DEPTH).min(p.max_requests);
+        if p.requests.len() >= depth {
+            return;
+        }
+        let mut blocks = std::mem::take(&mut self.scratch);
+        blocks.clear();
+        let pieces = &p.pieces;
+        let choked = p.peer_choking;
+        let allowed = &p.allowed_fast;
+        meta.picker.pick(
+            key,
+            depth - p.requests.len(),
+            |i| pieces.has(i),
+            |i| !choked || allowed.contains(&i),
+            &mut blocks,
+        );
+        for b in &blocks {
+            p.requests.push_back((*b, now));
+        }
+        if !blocks.is_empty() {
+            p.last_sent = now;
+        }
+        for b in &blocks {
+            let msg = Message::Request(BlockInfo {
+                index: b.piece.get(),
+                begin: b.offset,
+                length: b.len,
+            });
+            self.actions.push_back(Action::Send { peer: key, msg });
+        }
+        self.scratch = blocks;
+    }
+
+    pub(super) fn on_choke(&mut self, now: Instant, key: PeerKey) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        p.peer_choking = true;
+        // Without BEP 6 a choke silently discards our requests; with it, rejects will come.
+        if !p.fast {
+            let dropped: Vec<_> = p.requests.drain(..).map(|(b, _)| b).collect();
+            if let Some(meta) = &mut self.meta {
+                for b in &dropped {
+                    meta.picker.request_dropped(b, key);
+                }
+            }
+            let keys: Vec<PeerKey> = self.peers.keys().copied().filter(|k| *k != key).collect();
+            for k in keys {
+                self.request_more(now, k);
+            }
+        }
+    }
+
+    pub(super) fn on_reject(&mut self, now: Instant, key: PeerKey, b: BlockInfo) {
+        let Some(meta) = &mut self.meta else { return };
+        let Some(block) = meta.info.lengths.validate_block(b.index, b.begin, b.length) else {
+            return;
+        };
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if p.take_request(&block).is_some() {
+            meta.picker.request_dropped(&block, key);
+        }
+        // Ask others first: this peer just said no.
+        let keys: Vec<PeerKey> = self.peers.keys().copied().filter(|k| *k != key).collect();
+        for k in keys {
+            self.request_more(now, k);
+        }
+    }
+
+    pub(super) fn on_piece(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        index: u32,
+        begin: u32,
+        data: Bytes,
+    ) {
+        let Some(meta) = &mut self.meta else {
+            return self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("block before metadata"),
+            );
+        };
+        let Some(block) =
+            meta.info
+                .lengths
+                .validate_standard_block(index, begin, data.len() as u32)
+        else {
+            return self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("block we never asked for"),
+            );
+        };
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if p.take_request(&block).is_none() {
+            // Late (after our time-out or cancel): use it if it is still needed.
+            if !meta.picker.is_requested_by(&block, key) && !meta.picker.wants(block.piece) {
+                return;
+            }
+        }
+        p.download.add(block.len as u64);
+        p.last_block = now;
+        p.snubbed = false;
+        self.downloaded += block.len as u64;
+        let got = meta.picker.block_received(&block, key);
+        if got.fresh {
+            self.actions.push_back(Action::StoreBlock { block, data });
+            if got.piece_complete {
+                self.actions
+                    .push_back(Action::VerifyPiece { piece: block.piece });
+            }
+        }
+        for other in got.cancel {
+            if let Some(o) = self.peers.get_mut(&other) {
+                if o.take_request(&block).is_some() {
+                    let msg = Message::Cancel(BlockInfo {
+                        index,
+                        begin,
+                        length: block.len,
+                    });
+                    self.send(now, other, msg);
+                }
+            }
+        }
+        self.request_more(now, key);
+    }
+
+    pub(super) fn on_piece_verified(&mut self, now: Instant, piece: PieceIndex, ok: bool) {
+        let Some(meta) = &mut self.meta else { return };
+        if meta.picker.have().get(piece.get()) {
+            return;
+        }
+        let blamed = meta.picker.piece_verified(piece, ok);
+        if !ok {
+            self.hash_failures += 1;
+            tracing::warn!(
+                piece = piece.get(),
+                "piece failed its hash check, fetching it again"
+            );
+            self.blame(now, &blamed);
+            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+            for k in keys {
+                self.request_more(now, k);
+            }
+            return;
+        }
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            let Some(p) = self.peers.get_mut(&k) else {
+                continue;
+            };
+            if p.pieces.has(piece.get()) {
+                p.interesting = p.interesting.saturating_sub(1);
+            }
+            self.send(now, k, Message::Have(piece.get()));
+            self.update_interest(now, k);
+        }
+        if self.is_complete() && !self.completed_emitted {
+            self.completed_emitted = true;
+            self.actions.push_back(Action::Completed);
+            self.drop_seeds_if_complete(now);
+        }
+    }
+
+    /// Frees requests that took too long and marks their peers snubbed.
+    pub(super) fn expire_requests(&mut self, now: Instant) {
+        let timeout = self.config.request_timeout;
+        let Some(meta) = &mut self.meta else {
+            for key in self.fetch.expire(now, METADATA_TIMEOUT) {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.metadata_requests.clear();
+                }
+            }
+            return;
+        };
+        let mut cancels = Vec::new();
+        for (key, p) in self.peers.iter_mut() {
+            let stalled = p
+                .requests
+                .front()
+                .is_some_and(|(_, at)| now.saturating_duration_since(*at) > timeout)
+                && now.saturating_duration_since(p.last_block) > timeout;
+            if stalled {
+                for (b, _) in p.requests.drain(..) {
+                    meta.picker.request_dropped(&b, *key);
+                    cancels.push((*key, b));
+                }
+            }
+            if !p.requests.is_empty() && now.saturating_duration_since(p.last_block) > SNUB_AFTER {
+                p.snubbed = true;
+            }
+        }
+        for (key, b) in cancels {
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.snubbed = true;
+            }
+            let msg = Message::Cancel(BlockInfo {
+                index: b.piece.get(),
+                begin: b.offset,
+                length: b.len,
+            });
+            self.send(now, key, msg);
+        }
+    }
+
+    /// Asks the peer for metadata pieces while we have none.
+    pub(super) fn request_metadata(&mut self, now: Instant, key: PeerKey) {
+        if self.meta.is_some() || !self.fetch.size_known() {
+            return;
+        }
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Some(their_id) = p.ut_metadata else {
+            return;
+        };
+        let mut msgs = Vec::new();
+        while p.metadata_requests.len() < METADATA_PIPELINE {
+            let Some(piece) = self.fetch.next_request(key, now) else {
+                break;
+            };
+            p.metadata_requests.push((piece, now));
+            msgs.push(MetadataMsg::Request { piece }.encode());
+        }
+        for payload in msgs {
+            self.send(
+                now,
+                key,
+                Message::Extended {
+                    id: their_id,
+                    payload,
+                },
+            );
+        }
+    }
+
+    /// All metadata pieces arrived: check them against the info-hash and switch to downloading.
+    pub(super) fn metadata_complete(&mut self, now: Instant, buf: Vec<u8>) {
+        if InfoHash::from_info_bytes(&buf) != self.info_hash {
+            tracing::warn!("received metadata does not match the info-hash; fetching it again");
+            return;
+        }
+        let info = match Info::from_bytes(&buf) {
+            Ok(info) => Arc::new(info),
+            Err(e) => {
+                tracing::error!(error = %e, "metadata matches the info-hash but cannot be used");
+                return;
+            }
+        };
+        let info_bytes = Bytes::from(buf);
+        let n = info.lengths.num_pieces();
+        let picker = Picker::new(info.lengths, Bitfield::new(n), &mut self.rng);
+        self.meta = Some(Meta {
+            info: info.clone(),
+            info_bytes: info_bytes.clone(),
+            picker,
+        });
+        self.actions
+            .push_back(Action::MetadataReady { info, info_bytes });
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.metadata_requests.clear();
+                if !matches!(p.pieces, PeerPieces::Unknown { .. }) {
+                    continue;
+                }
+            }
+            self.resolve_peer_pieces(now, key);
+            self.request_more(now, key);
+        }
+        if self.is_complete() && !self.completed_emitted {
+            self.completed_emitted = true;
+            self.actions.push_back(Action::Completed);
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Handling one incoming peer-wire message. Anything that breaks the protocol closes that
+//! peer (and only that peer).
+
+use super::{PeerKey, Torrent};
+use crate::metadata::DataOutcome;
+use crate::peer::PeerPieces;
+use crate::{DisconnectReason, PeerSource};
+use bytes::Bytes;
+use shoal_wire::ext::{ExtHandshake, MetadataMsg, PexMsg, OUR_UT_METADATA_ID, OUR_UT_PEX_ID};
+use shoal_wire::Message;
+use std::time::Instant;
+
+/// Most allowed-fast pieces remembered per peer.
+const MAX_ALLOWED_FAST: usize = 64;
+
+impl Torrent {
+    pub(super) fn on_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        peer.last_received = now;
+        let first = std::mem::replace(&mut peer.expect_bitfield, false);
+        let fast = peer.fast;
+        let needs_fast = matches!(
+            msg,
+            Message::HaveAll
+                | Message::HaveNone
+                | Message::Suggest(_)
+                | Message::Reject(_)
+                | Message::AllowedFast(_)
+        );
+        if needs_fast && !fast {
+            return self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("fast-extension message without BEP 6"),
+            );
+        }
+        match msg {
+            Message::KeepAlive | Message::Port(_) | Message::Suggest(_) => {}
+            Message::Choke => self.on_choke(now, key),
+            Message::Unchoke => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.peer_choking = false;
+                }
+                self.request_more(now, key);
+            }
+            Message::Interested => self.on_interested(now, key, true),
+            Message::NotInterested => self.on_interested(now, key, false),
+            Message::Have(i) => self.on_have(now, key, i),
+            Message::Bitfield(bits) => {
+                if !first {
+                    return self.disconnect(
+                        now,
+                        key,
+                        DisconnectReason::Protocol("bitfield after the first message"),
+                    );
+                }
+                self.set_peer_pieces(now, key, Some(bits), false);
+            }
+            Message::HaveAll | Message::HaveNone => {
+                if !first {
+                    return self.disconnect(
+                        now,
+                        key,
+                        DisconnectReason::Protocol("have-all/none after the first message"),
+                    );
+                }
+                self.set_peer_pieces(now, key, None, matches!(msg, Message::HaveAll));
+            }
+            Message::Request(b) => self.on_request(now, key, b),
+            Message::Cancel(b) => self.on_cancel(now, key, b),
+            Message::Piece { index, begin, data } => self.on_piece(now, key, index, begin, data),
+            Message::Reject(b) => self.on_reject(now, key, b),
+            Message::AllowedFast(i) => {
+                let valid = self
+                    .meta
+                    .as_ref()
+                    .is_none_or(|m| m.info.lengths.validate_piece(i).is_some());
+                if let Some(p) = self.peers.get_mut(&key) {
+                    if valid && p.allowed_fast.len() < MAX_ALLOWED_FAST {
+                        p.allowed_fast.insert(i);
+                    }
+                }
+                self.request_more(now, key);
+            }
+            Message::Extended { id, payload } => self.on_extended(now, key, id, payload),
+        }
+    }
+
+    fn set_peer_pieces(&mut self, now: Instant, key: PeerKey, bits: Option<Bytes>, all: bool) {
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.pieces = PeerPieces::Unknown {
+                bitfield: bits,
+                haves: Vec::new(),
+                all,
+            };
+        }
+        self.resolve_peer_pieces(now, key);
+        self.request_more(now, key);
+    }
+
+    fn on_have(&mut self, now: Instant, key: PeerKey, index: u32) {
+        let Some(meta) = &mut self.meta else {
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.pieces.remember_have(index);
+            }
+            return;
+        };
+        let Some(piece) = meta.info.lengths.validate_piece(index) else {
+            return self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("have for a piece that does not exist"),
+            );
+        };
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if let PeerPieces::Unknown { .. } = p.pieces {
+            p.pieces = PeerPieces::Known(shoal_core::Bitfield::new(meta.info.lengths.num_pieces()));
+        }
+        let PeerPieces::Known(bits) = &mut p.pieces else {
+            return;
+        };
+        if !bits.set(index) {
+            return;
+        }
+        meta.picker.peer_has(piece);
+        if !meta.picker.have().get(index) {
+            p.interesting += 1;
+        }
+        self.update_interest(now, key);
+        if self.is_complete() && self.peers.get(&key).is_some_and(|p| p.pieces.is_seed()) {
+            return self.disconnect(now, key, DisconnectReason::NotUseful);
+        }
+        self.request_more(now, key);
+    }
+
+    fn on_extended(&mut self, now: Instant, key: PeerKey, id: u8, payload: Bytes) {
+        match id {
+            0 => {
+                let Ok(hs) = ExtHandshake::decode(&payload) else {
+                    return self.disconnect(
+                        now,
+                        key,
+                        DisconnectReason::Protocol("bad extension handshake"),
+                    );
+                };
+                let Some(p) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                p.ut_metadata = hs.id_of(shoal_wire::ext::UT_METADATA);
+                p.ut_pex = hs.id_of(shoal_wire::ext::UT_PEX);
+                if let Some(port) = hs.listen_port {
+                    p.listen_port = Some(port);
+                }
+                if let Some(reqq) = hs.reqq {
+                    p.max_requests = (reqq as usize).clamp(1, self.config.max_requests_per_peer);
+                }
+                p.client = hs.client.clone();
+                if let Some(size) = hs.metadata_size {
+                    if self.meta.is_none() {
+                        self.fetch.offer_size(size);
+                    }
+                }
+                self.note_listen_port(now, key);
+                self.request_metadata(now, key);
+            }
+            OUR_UT_METADATA_ID => match MetadataMsg::decode(&payload) {
+                Ok(m) => self.on_metadata_msg(now, key, m),
+                // BEP 9: unknown message types must be ignored.
+                Err(shoal_wire::WireError::UnknownMetadataMsgType(_)) => {}
+                Err(_) => self.disconnect(
+                    now,
+                    key,
+                    DisconnectReason::Protocol("bad ut_metadata message"),
+                ),
+            },
+            OUR_UT_PEX_ID => {
+                if self.is_private() {
+                    return;
+                }
+                match PexMsg::decode(&payload) {
+                    Ok(pex) => self.add_peers(now, &pex.added, PeerSource::Pex),
+                    Err(_) => {
+                        self.disconnect(now, key, DisconnectReason::Protocol("bad ut_pex message"))
+                    }
+                }
+            }
+            // Extensions we did not announce: ignore rather than fail, some clients probe.
+            _ => {}
+        }
+    }
+
+    fn on_metadata_msg(&mut self, now: Instant, key: PeerKey, msg: MetadataMsg) {
+        match msg {
+            MetadataMsg::Request { piece } => {
+                let Some(their_id) = self.peers.get(&key).and_then(|p| p.ut_metadata) else {
+                    return;
+                };
+                let reply = match &self.meta {
+                    Some(meta) => {
+                        let start = piece as usize * shoal_wire::ext::METADATA_PIECE_LEN;
+                        let total = meta.info_bytes.len();
+                        if start < total {
+                            let end = (start + shoal_wire::ext::METADATA_PIECE_LEN).min(total);
+                            MetadataMsg::Data {
+                                piece,
+                                total_size: total as u64,
+                                data: meta.info_bytes.slice(start..end),
+                            }
+                        } else {
+                            MetadataMsg::Reject { piece }
+                        }
+                    }
+                    None => MetadataMsg::Reject { piece },
+                };
+                self.send(
+                    now,
+                    key,
+                    Message::Extended {
+                        id: their_id,
+                        payload: reply.encode(),
+                    },
+                );
+            }
+            MetadataMsg::Reject { piece } => {
+                self.fetch.release_piece(key, piece);
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.metadata_requests.retain(|(i, _)| *i != piece);
+                    // A peer that rejects will likely reject again; let others serve.
+                    p.ut_metadata = None;
+                }
+            }
+            MetadataMsg::Data {
+                piece,
+                total_size,
+                data,
+            } => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.metadata_requests.retain(|(i, _)| *i != piece);
+                }
+                if self.meta.is_some() {
+                    return;
+                }
+                match self.fetch.on_data(key, piece, total_size, &data) {
+                    DataOutcome::Ignored | DataOutcome::Stored => self.request_metadata(now, key),
+                    DataOutcome::Complete(buf) => self.metadata_complete(now, buf),
+                }
+            }
+        }
+    }
+}
