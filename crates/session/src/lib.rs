@@ -1,1 +1,39 @@
-//! TODO
+//! The tokio runtime around the sans-IO engine: a [`Session`] owns one TCP listener and any
+//! number of torrents, and does every socket, timer and disk operation the engines ask for.
+//!
+//! Shape of the data path:
+//!
+//! ```text
+//!  listener ──(handshake read, routed by info-hash)──┐
+//!                                                     v
+//!  peer task (reader + writer) <──channels──> torrent driver ──> engine (shoal-engine)
+//!                                                     │
+//!                                 blocking threads <──┘  (hash + write pieces, read blocks)
+//! ```
+//!
+//! * One **driver task** per torrent owns its [`shoal_engine::Torrent`]; nothing else touches
+//!   it. Every input (peer messages, disk results, timers, user commands) arrives on one
+//!   channel, and after each input the driver drains the engine's actions, then sleeps until
+//!   the engine's next deadline.
+//! * One **peer task** per connection does the handshake, then reads messages (block payloads
+//!   stay zero-copy slices of the receive buffer) and writes from a bounded queue.
+//! * Received blocks are kept in memory until their piece verifies; only verified pieces are
+//!   ever written, so re-checking the files after a crash finds exactly what was finished.
+//!
+//! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`.
+
+mod config;
+mod disk;
+mod driver;
+mod error;
+mod event;
+mod handle;
+mod listener;
+mod peer;
+mod rates;
+mod session;
+
+pub use config::{AddTorrent, SessionConfig};
+pub use error::{SessionError, TorrentError};
+pub use handle::{TorrentHandle, TorrentState, TorrentStats};
+pub use session::Session;

@@ -1,0 +1,78 @@
+//! Settings for a [`crate::Session`] and for each torrent added to it.
+
+use bytes::Bytes;
+use shoal_core::{Info, InfoHash, PeerId};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a [`crate::Session`] listens and dials.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Address the listener binds; port 0 picks an unused one (see
+    /// [`crate::Session::listen_addr`] for the port actually bound).
+    pub listen: SocketAddr,
+    /// Our peer id; a fresh random one when `None`.
+    pub peer_id: Option<PeerId>,
+    /// Longest wait for a TCP connect to a peer.
+    pub connect_timeout: Duration,
+    /// Longest wait for the peer's half of the handshake, in either direction.
+    pub handshake_timeout: Duration,
+    /// Threads that hash existing data when a torrent is added.
+    pub check_threads: usize,
+    /// Most incoming connections that may be waiting for their handshake at once.
+    pub max_pending_handshakes: usize,
+}
+
+impl SessionConfig {
+    pub fn new(listen: SocketAddr) -> SessionConfig {
+        SessionConfig {
+            listen,
+            peer_id: None,
+            connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            check_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_pending_handshakes: 64,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    /// Listens on every IPv4 interface on an unused port.
+    fn default() -> SessionConfig {
+        SessionConfig::new(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+    }
+}
+
+/// A torrent to add with [`crate::Session::add_torrent`].
+#[derive(Debug, Clone)]
+pub struct AddTorrent {
+    pub info_hash: InfoHash,
+    /// The parsed info dictionary and its exact bytes; `None` for a magnet link, in which case
+    /// the metadata is fetched from peers first.
+    pub info: Option<(Arc<Info>, Bytes)>,
+    /// Folder that holds (or will hold) the torrent's file or top-level folder.
+    pub download_dir: PathBuf,
+    /// Peers to dial at once (command-line `--peer`, magnet `x.pe` hints).
+    pub peers: Vec<SocketAddr>,
+    /// Keep the torrent running and uploading after it completes.
+    pub seed: bool,
+    /// The data in `download_dir` is known to be complete and correct (it was just hashed to
+    /// create the torrent), so the re-check on add is skipped.
+    pub data_complete: bool,
+}
+
+impl AddTorrent {
+    /// A torrent added with everything optional left out: no peers, no seeding, re-check on.
+    pub fn new(info_hash: InfoHash, download_dir: impl Into<PathBuf>) -> AddTorrent {
+        AddTorrent {
+            info_hash,
+            info: None,
+            download_dir: download_dir.into(),
+            peers: Vec::new(),
+            seed: false,
+            data_complete: false,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Carrying out the engine's actions.
+
+use super::Driver;
+use crate::disk;
+use crate::event::{DriverEvent, Outgoing};
+use crate::handle::TorrentState;
+use crate::TorrentError;
+use bytes::Bytes;
+use shoal_core::{Info, PieceIndex};
+use shoal_engine::{Action, PeerKey};
+use std::sync::Arc;
+use tracing::{debug, info, warn};
+
+impl Driver {
+    pub(super) fn apply(&mut self, action: Action) {
+        match action {
+            Action::Connect { addr } => self.dial(addr),
+            Action::Send { peer, msg } => self.queue(peer, Outgoing::Message(msg)),
+            Action::Disconnect { peer, reason } => {
+                if let Some(link) = self.peers.remove(&peer) {
+                    debug!(addr = %link.addr, ?reason, "disconnecting");
+                }
+            }
+            Action::StoreBlock { block, data } => {
+                if let Some(info) = &self.info {
+                    self.pending.store(info, block, data);
+                }
+            }
+            Action::VerifyPiece { piece } => self.verify(piece),
+            Action::ReadBlock { peer, block } => {
+                let (Some(info), Some(storage)) = (&self.info, &self.storage) else {
+                    return;
+                };
+                let offset = info.lengths.piece_offset(block.piece) + u64::from(block.offset);
+                let storage = storage.clone();
+                self.queue(
+                    peer,
+                    Outgoing::Block {
+                        block,
+                        offset,
+                        storage,
+                    },
+                );
+            }
+            Action::MetadataReady { info, info_bytes } => self.on_metadata(info, info_bytes),
+            Action::Completed => self.on_completed(),
+        }
+    }
+
+    /// Queues for a peer's writer; a peer whose queue is full is too slow and is dropped.
+    fn queue(&mut self, key: PeerKey, item: Outgoing) {
+        let Some(link) = self.peers.get(&key) else {
+            return;
+        };
+        if link.tx.try_send(item).is_err() {
+            debug!(addr = %link.addr, "send queue full or closed, dropping peer");
+            self.peers.remove(&key);
+            self.closed_by_us.push(key);
+        }
+    }
+
+    /// Hashes and writes a finished piece on a blocking thread; the answer comes back as
+    /// [`DriverEvent::PieceVerified`].
+    fn verify(&mut self, piece: PieceIndex) {
+        let blocks = self.pending.take(piece);
+        let events = self.chans.events_tx.clone();
+        let generation = self.generation;
+        let target = self.info.clone().zip(self.storage.clone());
+        let slots = self.hash_slots.clone();
+        tokio::spawn(async move {
+            let result = match target {
+                Some((info, storage)) => {
+                    // The semaphore is never closed, so acquiring only waits.
+                    let _slot = slots.acquire_owned().await;
+                    tokio::task::spawn_blocking(move || {
+                        disk::verify_and_write(storage.as_ref(), &info, piece, &blocks)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("piece check failed: {e}")))
+                }
+                None => Ok(false),
+            };
+            let _ = events
+                .send(DriverEvent::PieceVerified {
+                    generation,
+                    piece,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    fn on_metadata(&mut self, info: Arc<Info>, info_bytes: Bytes) {
+        info!(name = %info.name, pieces = info.lengths.num_pieces(), "metadata received");
+        match disk::open_storage(&self.download_dir, &info) {
+            Ok(storage) => self.storage = Some(storage),
+            Err(e) => return self.fail(TorrentError::Disk(e)),
+        }
+        self.info = Some(info.clone());
+        self.chans
+            .metadata_tx
+            .send_replace(Some((info.clone(), info_bytes.clone())));
+        self.state = TorrentState::Downloading;
+        if disk::any_file_exists(&self.download_dir, &info) {
+            self.resume_check = Some((info, info_bytes));
+        }
+        self.publish();
+    }
+
+    /// Every piece is verified: make the data durable (and create empty files) before
+    /// reporting completion.
+    pub(super) fn on_completed(&mut self) {
+        let Some(storage) = self.storage.clone() else {
+            warn!("completed without storage");
+            return;
+        };
+        debug!(
+            buffered = self.pending.buffered_bytes(),
+            "all pieces verified, flushing"
+        );
+        let events = self.chans.events_tx.clone();
+        tokio::spawn(async move {
+            let result =
+                tokio::task::spawn_blocking(move || storage.finish().map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("flush failed: {e}")));
+            let _ = events.send(DriverEvent::Flushed(result)).await;
+        });
+    }
+}

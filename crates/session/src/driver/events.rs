@@ -1,0 +1,163 @@
+//! Feeding the driver's channel events into the engine.
+
+use super::{Driver, PeerLink, PEER_QUEUE};
+use crate::event::DriverEvent;
+use crate::handle::TorrentState;
+use crate::peer::{self, PeerSetup};
+use crate::TorrentError;
+use shoal_engine::PeerKey;
+use shoal_wire::Handshake;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{debug, info_span, Instrument};
+
+impl Driver {
+    pub(super) fn on_event(&mut self, event: DriverEvent) {
+        let now = Instant::now();
+        match event {
+            DriverEvent::Inbound {
+                stream,
+                addr,
+                handshake,
+            } => self.accept(stream, addr, handshake),
+            DriverEvent::PeerConnected {
+                key,
+                addr,
+                peer_id,
+                reserved,
+            } => {
+                let Some(link) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                let outbound = link.outbound;
+                if self
+                    .engine
+                    .handle_peer_connected(now, key, addr, peer_id, reserved, outbound)
+                {
+                    link.connected = true;
+                } else {
+                    debug!(%addr, "engine refused the peer");
+                    self.peers.remove(&key);
+                }
+            }
+            DriverEvent::ConnectFailed { key, addr } => {
+                if self.peers.remove(&key).is_some() {
+                    self.engine.handle_connect_failed(now, addr);
+                }
+            }
+            DriverEvent::PeerMessage { key, msg } => {
+                if self.peers.get(&key).is_some_and(|p| p.connected) {
+                    self.engine.handle_message(now, key, msg);
+                }
+            }
+            DriverEvent::PeerClosed { key } => {
+                if let Some(link) = self.peers.remove(&key) {
+                    if link.connected {
+                        self.engine.handle_peer_closed(now, key);
+                    } else if link.outbound {
+                        self.engine.handle_connect_failed(now, link.addr);
+                    }
+                }
+            }
+            DriverEvent::BlockSent { key, bytes } => {
+                if self.peers.get(&key).is_some_and(|p| p.connected) {
+                    self.engine.handle_block_sent(now, key, bytes);
+                }
+            }
+            DriverEvent::PieceVerified {
+                generation,
+                piece,
+                result,
+            } => {
+                if generation != self.generation {
+                    return;
+                }
+                match result {
+                    Ok(ok) => self.engine.handle_piece_verified(now, piece, ok),
+                    Err(e) => self.fail(TorrentError::Disk(e)),
+                }
+            }
+            DriverEvent::Flushed(result) => match result {
+                Ok(()) => {
+                    self.state = if self.seed {
+                        TorrentState::Seeding
+                    } else {
+                        TorrentState::Complete
+                    };
+                    tracing::info!("complete and flushed to disk");
+                    self.publish();
+                    if !self.seed {
+                        self.stop(None);
+                    }
+                }
+                Err(e) => self.fail(TorrentError::Disk(e)),
+            },
+            DriverEvent::ReadFailed(e) => self.fail(TorrentError::Disk(e)),
+            DriverEvent::AddPeers(peers) => self.add_peers(&peers),
+            DriverEvent::Shutdown { done } => self.stop(done),
+        }
+    }
+
+    /// Takes over a connection whose handshake the listener read, and answers it.
+    fn accept(&mut self, stream: TcpStream, addr: SocketAddr, theirs: Handshake) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let key = self.new_key();
+        let (tx, rx) = mpsc::channel(PEER_QUEUE);
+        self.peers.insert(
+            key,
+            PeerLink {
+                tx,
+                addr,
+                outbound: false,
+                connected: false,
+            },
+        );
+        let setup = self.peer_setup(key, addr, rx);
+        let span = info_span!("peer", %addr, inbound = true);
+        tokio::spawn(peer::run_inbound(setup, stream, theirs).instrument(span));
+    }
+
+    /// Starts a connection to `addr`, as the engine asked.
+    pub(super) fn dial(&mut self, addr: SocketAddr) {
+        let key = self.new_key();
+        let (tx, rx) = mpsc::channel(PEER_QUEUE);
+        self.peers.insert(
+            key,
+            PeerLink {
+                tx,
+                addr,
+                outbound: true,
+                connected: false,
+            },
+        );
+        self.known_addrs.insert(addr);
+        let setup = self.peer_setup(key, addr, rx);
+        let span = info_span!("peer", %addr);
+        tokio::spawn(peer::run_outbound(setup).instrument(span));
+    }
+
+    fn peer_setup(
+        &self,
+        key: PeerKey,
+        addr: SocketAddr,
+        outgoing: mpsc::Receiver<crate::event::Outgoing>,
+    ) -> PeerSetup {
+        PeerSetup {
+            key,
+            addr,
+            ours: Handshake {
+                reserved: shoal_engine::our_reserved_bits(),
+                info_hash: self.info_hash,
+                peer_id: self.ctx.peer_id,
+            },
+            events: self.chans.events_tx.clone(),
+            outgoing,
+            connect_timeout: self.ctx.connect_timeout,
+            handshake_timeout: self.ctx.handshake_timeout,
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The messages that flow between a torrent's driver and the tasks around it.
+
+use crate::disk::SharedStorage;
+use shoal_core::{BlockRef, PeerId, PieceIndex};
+use shoal_engine::PeerKey;
+use shoal_wire::{Handshake, Message};
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// Everything a driver reacts to, on its single input channel.
+pub(crate) enum DriverEvent {
+    /// The listener accepted a connection and read a handshake naming this torrent.
+    Inbound {
+        stream: TcpStream,
+        addr: SocketAddr,
+        handshake: Handshake,
+    },
+    /// A peer task finished the handshake.
+    PeerConnected {
+        key: PeerKey,
+        addr: SocketAddr,
+        peer_id: PeerId,
+        reserved: [u8; 8],
+    },
+    /// An outbound dial or its handshake failed.
+    ConnectFailed {
+        key: PeerKey,
+        addr: SocketAddr,
+    },
+    PeerMessage {
+        key: PeerKey,
+        msg: Message,
+    },
+    /// The connection ended (EOF, error, or the driver dropped its queue).
+    PeerClosed {
+        key: PeerKey,
+    },
+    /// A peer's writer sent a block we read from disk.
+    BlockSent {
+        key: PeerKey,
+        bytes: u32,
+    },
+    /// A piece was hashed; `Ok(true)` means it matched and is written. `generation` names the
+    /// engine that asked (see the driver's magnet-resume restart).
+    PieceVerified {
+        generation: u64,
+        piece: PieceIndex,
+        result: Result<bool, String>,
+    },
+    /// Storage was flushed after completion.
+    Flushed(Result<(), String>),
+    /// Reading verified data for a peer failed.
+    ReadFailed(String),
+    /// From a handle: more peers to dial.
+    AddPeers(Vec<SocketAddr>),
+    /// From a handle or the session: stop the torrent; `done` fires once it has stopped.
+    Shutdown {
+        done: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// What a driver queues on one peer's writer.
+pub(crate) enum Outgoing {
+    Message(Message),
+    /// Read this verified block from storage and send it as a `Piece` message.
+    Block {
+        block: BlockRef,
+        offset: u64,
+        storage: SharedStorage,
+    },
+}

@@ -1,0 +1,183 @@
+//! [`Session`]: the listener plus the set of running torrents.
+
+use crate::config::{AddTorrent, SessionConfig};
+use crate::driver::{self, DriverChannels, DriverContext};
+use crate::event::DriverEvent;
+use crate::handle::{TorrentHandle, TorrentState, TorrentStats};
+use crate::listener::{self, Registry};
+use crate::SessionError;
+use shoal_core::{PeerId, Rng};
+use shoal_engine::Stats;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, info_span, Instrument};
+
+/// Inputs a driver may have queued before it falls behind and its peers' readers wait.
+const DRIVER_QUEUE: usize = 1024;
+/// Longest wait for torrents to stop in [`Session::shutdown`].
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running BitTorrent client: one TCP listener and any number of torrents. Must be created
+/// and used inside a tokio runtime.
+pub struct Session {
+    listen_addr: SocketAddr,
+    ctx: Arc<DriverContext>,
+    registry: Registry,
+    listener: JoinHandle<()>,
+    drivers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Session {
+    /// Binds the listener (`config.listen`, port 0 for any unused port) and starts accepting.
+    pub async fn new(config: SessionConfig) -> io::Result<Session> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let listen_addr = listener.local_addr()?;
+        let peer_id = config
+            .peer_id
+            .unwrap_or_else(|| PeerId::generate(&mut Rng::new(entropy())));
+        let registry = Registry::default();
+        let accept = listener::run(
+            listener,
+            registry.clone(),
+            config.handshake_timeout,
+            config.max_pending_handshakes,
+        );
+        let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
+        info!(%listen_addr, "listening");
+        let ctx = Arc::new(DriverContext {
+            peer_id,
+            listen_port: listen_addr.port(),
+            connect_timeout: config.connect_timeout,
+            handshake_timeout: config.handshake_timeout,
+            check_threads: config.check_threads.max(1),
+            registry: registry.clone(),
+        });
+        Ok(Session {
+            listen_addr,
+            ctx,
+            registry,
+            listener,
+            drivers: Mutex::default(),
+        })
+    }
+
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.ctx.peer_id
+    }
+
+    /// Starts a torrent. With `info`, existing data under `download_dir` is re-checked first
+    /// (unless `data_complete`); without it, the metadata is fetched from peers.
+    pub fn add_torrent(&self, add: AddTorrent) -> Result<TorrentHandle, SessionError> {
+        if self.listener.is_finished() {
+            return Err(SessionError::ShutDown);
+        }
+        let info_hash = add.info_hash;
+        let (events_tx, events_rx) = mpsc::channel(DRIVER_QUEUE);
+        if !self.registry.insert(info_hash, events_tx.clone()) {
+            return Err(SessionError::Duplicate(info_hash));
+        }
+        let (stats_tx, stats_rx) = watch::channel(initial_stats(&add));
+        let (metadata_tx, metadata_rx) = watch::channel(add.info.clone());
+        let handle = TorrentHandle {
+            info_hash,
+            stats: stats_rx,
+            metadata: metadata_rx,
+            events: events_tx.clone(),
+        };
+        let chans = DriverChannels {
+            events_tx,
+            events_rx,
+            stats_tx,
+            metadata_tx,
+        };
+        let span = info_span!("torrent", %info_hash);
+        let task = tokio::spawn(driver::run(self.ctx.clone(), add, chans).instrument(span));
+        let mut drivers = self.drivers.lock().unwrap_or_else(PoisonError::into_inner);
+        drivers.retain(|d| !d.is_finished());
+        drivers.push(task);
+        Ok(handle)
+    }
+
+    /// Stops accepting, stops every torrent (closing its connections) and waits for them,
+    /// at most a few seconds.
+    pub async fn shutdown(self) {
+        self.listener.abort();
+        let mut stopped = Vec::new();
+        for driver in self.registry.all() {
+            let (done, rx) = oneshot::channel();
+            if driver
+                .send(DriverEvent::Shutdown { done: Some(done) })
+                .await
+                .is_ok()
+            {
+                stopped.push(rx);
+            }
+        }
+        let drivers =
+            std::mem::take(&mut *self.drivers.lock().unwrap_or_else(PoisonError::into_inner));
+        let all_stopped = async {
+            for rx in stopped {
+                let _ = rx.await;
+            }
+            for driver in drivers {
+                let _ = driver.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, all_stopped)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some torrents did not stop in time");
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+fn initial_stats(add: &AddTorrent) -> TorrentStats {
+    let mut engine = Stats::default();
+    let state = match &add.info {
+        Some((info, _)) => {
+            engine.has_metadata = true;
+            engine.total_bytes = info.lengths.total();
+            engine.total_pieces = info.lengths.num_pieces();
+            TorrentState::Checking {
+                checked: 0,
+                total: info.lengths.num_pieces(),
+            }
+        }
+        None => TorrentState::FetchingMetadata,
+    };
+    TorrentStats {
+        state,
+        engine,
+        name: add.info.as_ref().map(|(i, _)| i.name.clone()),
+        download_rate: 0,
+        upload_rate: 0,
+    }
+}
+
+/// Seed for the peer id: the clock and the process id, so two sessions in one process or
+/// two processes started together still differ.
+fn entropy() -> u64 {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    nanos ^ (u64::from(std::process::id()) << 32) ^ count.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
