@@ -1,0 +1,298 @@
+//! One engine against a scripted peer: protocol violations drop the peer, requests are
+//! answered or rejected as BEP 3 and BEP 6 require, and per-peer queues stay bounded.
+
+use bytes::Bytes;
+use sha1::{Digest, Sha1};
+use shoal_bencode::Owned;
+use shoal_core::{Bitfield, Info, InfoHash, PeerId, Rng};
+use shoal_engine::{our_reserved_bits, Action, Config, DisconnectReason, PeerKey, Torrent};
+use shoal_wire::{BlockInfo, Message};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+const PIECES: u32 = 10;
+const PIECE_LEN: u32 = 32_768;
+const PEER: PeerKey = PeerKey(7);
+
+fn info() -> (Arc<Info>, Bytes, InfoHash) {
+    let data = vec![7u8; (PIECES * PIECE_LEN) as usize];
+    let mut pieces = Vec::new();
+    for chunk in data.chunks(PIECE_LEN as usize) {
+        pieces.extend_from_slice(&Sha1::digest(chunk));
+    }
+    let raw = Owned::dict()
+        .with("length", data.len() as i64)
+        .with("name", "x")
+        .with("piece length", PIECE_LEN as i64)
+        .with("pieces", pieces)
+        .build()
+        .encode();
+    (
+        Arc::new(Info::from_bytes(&raw).unwrap()),
+        Bytes::from(raw.clone()),
+        InfoHash::from_info_bytes(&raw),
+    )
+}
+
+fn addr() -> SocketAddr {
+    SocketAddr::from(([10, 1, 2, 3], 5000))
+}
+
+/// An engine with `have` pieces and one connected peer (fast extension on unless `fast` is false).
+fn engine(complete: bool, fast: bool) -> (Torrent, Instant) {
+    let now = Instant::now();
+    let (info, bytes, hash) = info();
+    let have = if complete {
+        Bitfield::full(PIECES)
+    } else {
+        Bitfield::new(PIECES)
+    };
+    let cfg = Config::new(PeerId::generate(&mut Rng::new(1)));
+    let mut t = Torrent::new(now, hash, Some((info, bytes)), Some(have), cfg);
+    let mut reserved = our_reserved_bits();
+    if !fast {
+        reserved[7] = 0;
+    }
+    assert!(t.handle_peer_connected(now, PEER, addr(), PeerId([9; 20]), reserved, false));
+    drain(&mut t);
+    (t, now)
+}
+
+fn drain(t: &mut Torrent) -> Vec<Action> {
+    std::iter::from_fn(|| t.poll_action()).collect()
+}
+
+fn dropped_for_protocol(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::Disconnect {
+                reason: DisconnectReason::Protocol(_),
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn have_for_missing_piece_drops_the_peer() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::Have(PIECES));
+    assert!(dropped_for_protocol(&drain(&mut t)));
+    assert_eq!(t.stats().connected_peers, 0);
+}
+
+#[test]
+fn bitfield_with_spare_bits_or_wrong_length_drops_the_peer() {
+    for bits in [vec![0xff, 0xff], vec![0xff]] {
+        let (mut t, now) = engine(false, true);
+        t.handle_message(now, PEER, Message::Bitfield(Bytes::from(bits)));
+        assert!(dropped_for_protocol(&drain(&mut t)));
+    }
+}
+
+#[test]
+fn fast_messages_without_bep6_drop_the_peer() {
+    let (mut t, now) = engine(false, false);
+    t.handle_message(now, PEER, Message::HaveAll);
+    assert!(dropped_for_protocol(&drain(&mut t)));
+}
+
+#[test]
+fn block_of_wrong_size_drops_the_peer() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(
+        now,
+        PEER,
+        Message::Piece {
+            index: 0,
+            begin: 0,
+            data: Bytes::from_static(b"short"),
+        },
+    );
+    assert!(dropped_for_protocol(&drain(&mut t)));
+}
+
+#[test]
+fn a_seed_gets_interest_and_requests() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::HaveAll);
+    let a = drain(&mut t);
+    assert!(a.iter().any(|a| matches!(
+        a,
+        Action::Send {
+            msg: Message::Interested,
+            ..
+        }
+    )));
+    t.handle_message(now, PEER, Message::Unchoke);
+    let requests = drain(&mut t)
+        .into_iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::Send {
+                    msg: Message::Request(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(requests >= 16, "a pipeline of requests, got {requests}");
+}
+
+#[test]
+fn requests_while_choked_are_rejected() {
+    let (mut t, now) = engine(true, true);
+    let b = BlockInfo {
+        index: 0,
+        begin: 0,
+        length: 16384,
+    };
+    t.handle_message(now, PEER, Message::Request(b));
+    let a = drain(&mut t);
+    assert!(a
+        .iter()
+        .any(|a| matches!(a, Action::Send { msg: Message::Reject(r), .. } if *r == b)));
+    assert!(!a.iter().any(|a| matches!(a, Action::ReadBlock { .. })));
+}
+
+#[test]
+fn interested_peer_is_unchoked_and_served_with_bounded_reads() {
+    let (mut t, now) = engine(true, true);
+    t.handle_message(now, PEER, Message::Interested);
+    assert!(drain(&mut t).iter().any(|a| matches!(
+        a,
+        Action::Send {
+            msg: Message::Unchoke,
+            ..
+        }
+    )));
+    let mut reads = 0;
+    let mut rejects = 0;
+    // Far more requests than any queue should hold.
+    for round in 0..200 {
+        for piece in 0..PIECES {
+            for begin in [0, 16384] {
+                t.handle_message(
+                    now,
+                    PEER,
+                    Message::Request(BlockInfo {
+                        index: piece,
+                        begin,
+                        length: 16384 - round,
+                    }),
+                );
+            }
+        }
+        for a in drain(&mut t) {
+            match a {
+                Action::ReadBlock { .. } => reads += 1,
+                Action::Send {
+                    msg: Message::Reject(_),
+                    ..
+                } => rejects += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        reads, 32,
+        "reads in flight are capped until the driver reports them sent"
+    );
+    assert!(
+        rejects > 3000,
+        "excess requests are rejected, got {rejects}"
+    );
+    t.handle_block_sent(now, PEER, 16384);
+    assert_eq!(
+        drain(&mut t)
+            .iter()
+            .filter(|a| matches!(a, Action::ReadBlock { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn request_outside_the_torrent_drops_the_peer() {
+    let (mut t, now) = engine(true, true);
+    t.handle_message(now, PEER, Message::Interested);
+    drain(&mut t);
+    t.handle_message(
+        now,
+        PEER,
+        Message::Request(BlockInfo {
+            index: PIECES - 1,
+            begin: 30_000,
+            length: 16384,
+        }),
+    );
+    assert!(dropped_for_protocol(&drain(&mut t)));
+}
+
+#[test]
+fn ourselves_and_duplicates_are_refused() {
+    let (mut t, now) = engine(false, true);
+    let ours = Config::new(PeerId::generate(&mut Rng::new(1))).peer_id;
+    assert!(!t.handle_peer_connected(now, PeerKey(8), addr(), ours, our_reserved_bits(), true));
+    assert!(!t.handle_peer_connected(
+        now,
+        PeerKey(9),
+        addr(),
+        PeerId([9; 20]),
+        our_reserved_bits(),
+        false
+    ));
+    assert_eq!(t.stats().connected_peers, 1);
+}
+
+#[test]
+fn metadata_is_served_to_magnet_peers() {
+    let (mut t, now) = engine(true, true);
+    let hs = shoal_wire::ext::ExtHandshake {
+        m: vec![("ut_metadata".into(), 3)],
+        ..Default::default()
+    };
+    t.handle_message(
+        now,
+        PEER,
+        Message::Extended {
+            id: 0,
+            payload: hs.encode(),
+        },
+    );
+    let req = shoal_wire::ext::MetadataMsg::Request { piece: 0 }.encode();
+    t.handle_message(
+        now,
+        PEER,
+        Message::Extended {
+            id: shoal_wire::ext::OUR_UT_METADATA_ID,
+            payload: req,
+        },
+    );
+    let (_, raw, _) = info();
+    let replies: Vec<_> = drain(&mut t)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                msg: Message::Extended { id: 3, payload },
+                ..
+            } => Some(payload),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies.len(), 1);
+    match shoal_wire::ext::MetadataMsg::decode(&replies[0]).unwrap() {
+        shoal_wire::ext::MetadataMsg::Data {
+            piece,
+            total_size,
+            data,
+        } => {
+            assert_eq!((piece, total_size), (0, raw.len() as u64));
+            assert_eq!(data, raw);
+        }
+        other => panic!("expected data, got {other:?}"),
+    }
+}
