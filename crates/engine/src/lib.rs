@@ -15,6 +15,7 @@
 mod action;
 mod choker;
 mod config;
+mod fast;
 mod metadata;
 mod peer;
 mod picker;

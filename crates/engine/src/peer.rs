@@ -102,6 +102,8 @@ pub struct Peer {
     pub uploads_in_flight: u32,
     /// Pieces the peer lets us fetch while choked (BEP 6).
     pub allowed_fast: BTreeSet<u32>,
+    /// Pieces we let the peer fetch while we choke it (BEP 6).
+    pub offered_fast: BTreeSet<u32>,
     /// How many requests the peer accepts at once (BEP 10 `reqq`).
     pub max_requests: usize,
 
@@ -155,6 +157,7 @@ impl Peer {
             upload_queue: VecDeque::new(),
             uploads_in_flight: 0,
             allowed_fast: BTreeSet::new(),
+            offered_fast: BTreeSet::new(),
             max_requests: 250,
             ut_metadata: None,
             ut_pex: None,

@@ -41,6 +41,12 @@ fn addr() -> SocketAddr {
 
 /// An engine with `have` pieces and one connected peer (fast extension on unless `fast` is false).
 fn engine(complete: bool, fast: bool) -> (Torrent, Instant) {
+    let (t, now, _) = engine_with_opening(complete, fast);
+    (t, now)
+}
+
+/// Also returns the engine's opening messages to the peer.
+fn engine_with_opening(complete: bool, fast: bool) -> (Torrent, Instant, Vec<Action>) {
     let now = Instant::now();
     let (info, bytes, hash) = info();
     let have = if complete {
@@ -55,8 +61,21 @@ fn engine(complete: bool, fast: bool) -> (Torrent, Instant) {
         reserved[7] = 0;
     }
     assert!(t.handle_peer_connected(now, PEER, addr(), PeerId([9; 20]), reserved, false));
-    drain(&mut t);
-    (t, now)
+    let opening = drain(&mut t);
+    (t, now, opening)
+}
+
+fn offered_fast(opening: &[Action]) -> Vec<u32> {
+    opening
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                msg: Message::AllowedFast(i),
+                ..
+            } => Some(*i),
+            _ => None,
+        })
+        .collect()
 }
 
 fn drain(t: &mut Torrent) -> Vec<Action> {
@@ -143,10 +162,16 @@ fn a_seed_gets_interest_and_requests() {
 }
 
 #[test]
-fn requests_while_choked_are_rejected() {
-    let (mut t, now) = engine(true, true);
+fn requests_while_choked_are_rejected_unless_allowed_fast() {
+    let (mut t, now, opening) = engine_with_opening(true, true);
+    let offered = offered_fast(&opening);
+    assert!(
+        !offered.is_empty() && offered.len() < PIECES as usize,
+        "BEP 6 allowed-fast set sent: {offered:?}"
+    );
+    let not_offered = (0..PIECES).find(|i| !offered.contains(i)).unwrap();
     let b = BlockInfo {
-        index: 0,
+        index: not_offered,
         begin: 0,
         length: 16384,
     };
@@ -156,6 +181,16 @@ fn requests_while_choked_are_rejected() {
         .iter()
         .any(|a| matches!(a, Action::Send { msg: Message::Reject(r), .. } if *r == b)));
     assert!(!a.iter().any(|a| matches!(a, Action::ReadBlock { .. })));
+    let fast = BlockInfo {
+        index: offered[0],
+        begin: 0,
+        length: 16384,
+    };
+    t.handle_message(now, PEER, Message::Request(fast));
+    let a = drain(&mut t);
+    assert!(a
+        .iter()
+        .any(|a| matches!(a, Action::ReadBlock { block, .. } if block.piece.get() == offered[0])));
 }
 
 #[test]

@@ -208,6 +208,7 @@ impl Torrent {
             None if fast => self.send(now, key, Message::HaveNone),
             None => {}
         }
+        self.offer_allowed_fast(now, key);
         if extensions {
             let mut m = vec![(UT_METADATA.to_string(), OUR_UT_METADATA_ID)];
             if !self.is_private() {
@@ -230,6 +231,34 @@ impl Torrent {
                     payload: hs.encode(),
                 },
             );
+        }
+    }
+
+    /// Sends the BEP 6 allowed-fast pieces we have to a fast-capable IPv4 peer.
+    fn offer_allowed_fast(&mut self, now: Instant, key: PeerKey) {
+        let (Some(meta), Some(p)) = (&self.meta, self.peers.get_mut(&key)) else {
+            return;
+        };
+        let ip = match p.addr.ip() {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                Some(ip) => ip,
+                None => return,
+            },
+        };
+        if !p.fast || meta.picker.have().none() {
+            return;
+        }
+        let n = meta.info.lengths.num_pieces();
+        let set =
+            crate::fast::allowed_fast_set(ip, &self.info_hash, n, crate::fast::ALLOWED_FAST_COUNT);
+        let offered: Vec<u32> = set
+            .into_iter()
+            .filter(|i| meta.picker.have().get(*i))
+            .collect();
+        p.offered_fast = offered.iter().copied().collect();
+        for i in offered {
+            self.send(now, key, Message::AllowedFast(i));
         }
     }
 

@@ -44,7 +44,8 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        if p.am_choking || !have || p.upload_queue.len() >= MAX_UPLOAD_QUEUE {
+        let choked = p.am_choking && !p.offered_fast.contains(&b.index);
+        if choked || !have || p.upload_queue.len() >= MAX_UPLOAD_QUEUE {
             return self.reject(now, key, b);
         }
         if !p.upload_queue.contains(&block) {
