@@ -250,8 +250,9 @@ impl Torrent {
             return;
         }
         let n = meta.info.lengths.num_pieces();
-        let set =
-            crate::fast::allowed_fast_set(ip, &self.info_hash, n, crate::fast::ALLOWED_FAST_COUNT);
+        // Never more than an eighth of the torrent, or choking would mean nothing.
+        let k = crate::fast::ALLOWED_FAST_COUNT.min(n / 8);
+        let set = crate::fast::allowed_fast_set(ip, &self.info_hash, n, k);
         let offered: Vec<u32> = set
             .into_iter()
             .filter(|i| meta.picker.have().get(*i))
