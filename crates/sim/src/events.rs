@@ -200,12 +200,12 @@ impl Swarm {
                     Message::Piece { index, begin, .. } => {
                         format!("{to:?} <- {from:?} Piece {index}/{begin}")
                     }
-                    other => format!("{to:?} <- {from:?} {other:?}"),
+                    other => format!("{to:?} <- {from:?} {other:?} on {key:?}"),
                 }
             }
             Event::Closed { key } => {
                 let (to, from) = who(key);
-                format!("{to:?} sees {from:?} close")
+                format!("{to:?} sees {from:?} close on {key:?}")
             }
             Event::Verified { node, piece, ok } => {
                 format!("{node:?} verified {} ok={ok}", piece.get())

@@ -1,0 +1,44 @@
+//! A run is a function of its seed.
+
+mod common;
+
+use common::swarm;
+use shoal_sim::Limits;
+use std::time::Duration;
+
+const LIMITS: Limits = Limits {
+    time: Duration::from_secs(3600),
+    events: 5_000_000,
+};
+
+#[test]
+fn same_seed_same_outcome() {
+    for seed in [3, 4] {
+        let mut a = swarm(seed, 12, true);
+        let mut b = swarm(seed, 12, true);
+        let oa = a.swarm.run_with(|s| s.all_complete(), LIMITS);
+        let ob = b.swarm.run_with(|s| s.all_complete(), LIMITS);
+        assert_eq!(oa, ob, "seed {seed}");
+        for n in a.swarm.node_ids() {
+            assert_eq!(
+                a.swarm.node(n).log(),
+                b.swarm.node(n).log(),
+                "seed {seed}: {n:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn different_seeds_differ() {
+    let mut a = swarm(5, 12, false);
+    let mut b = swarm(6, 12, false);
+    let oa = a.swarm.run_with(|s| s.all_complete(), LIMITS);
+    let ob = b.swarm.run_with(|s| s.all_complete(), LIMITS);
+    assert!(oa.is_done() && ob.is_done());
+    assert_ne!(a.swarm.content().data, b.swarm.content().data);
+    assert_ne!(
+        oa.completed, ob.completed,
+        "two seeds gave the exact same completion times"
+    );
+}
