@@ -1,0 +1,186 @@
+//! The command-line contract: subcommands, flags and their parsers.
+
+use crate::exit::EXIT_CODES_HELP;
+use clap::{Args, Parser, Subcommand};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shoal",
+    version,
+    about = "Share a file or folder peer to peer over the BitTorrent protocol",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logs on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print only errors (no progress, no summaries; `share` still prints its magnet link)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a .torrent file (BitTorrent v1) for a file or folder
+    Create(CreateArgs),
+    /// Show what a .torrent file, magnet link or info-hash describes
+    Info(InfoArgs),
+    /// Hash a file or folder, print a magnet link for it, and seed it until Ctrl-C
+    Share(ShareArgs),
+    /// Check the data of a .torrent in a folder and seed it until Ctrl-C
+    Seed(SeedArgs),
+    /// Download a .torrent, magnet link or info-hash
+    Get(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// File or folder to describe
+    pub path: PathBuf,
+    /// Where to write the torrent [default: NAME.torrent in the current folder]
+    #[arg(short, long, value_name = "FILE.torrent")]
+    pub output: Option<PathBuf>,
+    /// Announce URL; repeat for more (each becomes its own tier)
+    #[arg(long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+    /// Piece length: a power of two from 16 KiB to 64 MiB; K/M suffixes allowed [default: automatic]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub piece_length: Option<u32>,
+    /// Mark the torrent private (BEP 27: peers only from its trackers)
+    #[arg(long)]
+    pub private: bool,
+    /// Comment stored in the torrent
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A .torrent file, a magnet link, or a 40-character hex info-hash
+    pub source: String,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// Address and port to accept peers on (port 0: any unused port)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:0")]
+    pub listen: SocketAddr,
+    /// Also connect to this peer; repeat for more
+    #[arg(long = "peer", value_name = "ADDR:PORT", value_parser = parse_peer)]
+    pub peers: Vec<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// File or folder to share
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Also write the .torrent file here
+    #[arg(long, value_name = "FILE")]
+    pub torrent_out: Option<PathBuf>,
+    /// Announce URL to put in the torrent and the magnet link; repeat for more
+    #[arg(long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The .torrent file
+    pub torrent: PathBuf,
+    /// Folder that holds the torrent's file or folder
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// A .torrent file, a magnet link, or a 40-character hex info-hash
+    pub source: String,
+    /// Folder to download into (created if missing)
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Keep seeding after the download completes, until Ctrl-C
+    #[arg(long)]
+    pub seed: bool,
+    /// Give up with exit code 3 after this many seconds without download progress [default: wait forever]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// `ADDR:PORT`, or `HOST:PORT` resolved once now.
+fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    match s.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{s} resolves to no address")),
+        Err(e) => Err(format!("expected ADDR:PORT ({e})")),
+    }
+}
+
+/// A byte count with an optional K/KiB or M/MiB suffix (binary units).
+fn parse_size(s: &str) -> Result<u32, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (digits, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => lower.split_at(i),
+        None => (lower.as_str(), ""),
+    };
+    let multiplier: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "unknown unit in {s:?} (use a byte count, or K or M)"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count"))?;
+    n.checked_mul(multiplier)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("{s} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_binary_suffixes() {
+        assert_eq!(parse_size("16384"), Ok(16384));
+        assert_eq!(parse_size("256K"), Ok(256 * 1024));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("1G").is_err());
+        assert!(parse_size("abc").is_err());
+        assert!(parse_size("8192M").is_err());
+    }
+
+    #[test]
+    fn peers_parse_ipv4_and_ipv6() {
+        assert_eq!(parse_peer("127.0.0.1:6881").unwrap().port(), 6881);
+        assert!(parse_peer("[::1]:7000").unwrap().is_ipv6());
+        assert!(parse_peer("nonsense").is_err());
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

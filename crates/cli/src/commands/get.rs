@@ -1,0 +1,124 @@
+//! `shoal get SOURCE`: download a `.torrent`, magnet link or info-hash into a folder, exit
+//! once complete and flushed (or keep seeding with --seed). Re-running after an interruption
+//! re-checks what is on disk and fetches only the rest.
+
+use super::{open_session, run_until_interrupted, TICK};
+use crate::cli::GetArgs;
+use crate::exit::{Failure, Outcome};
+use crate::progress::{Mode, TorrentProgress};
+use crate::signals;
+use crate::source::Source;
+use anyhow::Context;
+use shoal_session::{AddTorrent, TorrentHandle, TorrentState, TorrentStats};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
+    let source = Source::parse(&args.source)?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let mut peers = args.net.peers.clone();
+    let info = match &source {
+        Source::Torrent(meta) => Some((Arc::new(meta.info.clone()), meta.info_bytes.clone())),
+        Source::Magnet(magnet) => {
+            peers.extend(magnet.peers.iter().copied());
+            None
+        }
+        Source::InfoHash(_) => None,
+    };
+    let session = open_session(args.net.listen).await?;
+    let add = AddTorrent {
+        info,
+        peers,
+        seed: args.seed,
+        ..AddTorrent::new(source.info_hash(), &args.output)
+    };
+    let handle = session.add_torrent(add)?;
+    let mut progress = TorrentProgress::new(mode);
+
+    let timeout = args.timeout.map(Duration::from_secs);
+    let mut result = download(&handle, &mut progress, timeout).await;
+    if let Ok(Outcome::Done) = result {
+        let stats = handle.stats();
+        if mode != Mode::Quiet {
+            let name = stats.name.unwrap_or_default();
+            println!("{}", args.output.join(name).display());
+        }
+        if args.seed {
+            progress.note(&format!(
+                "complete; seeding on {} (Ctrl-C to stop)",
+                session.listen_addr()
+            ));
+            result = run_until_interrupted(&handle, &mut progress)
+                .await
+                .map(|()| Outcome::Done);
+        }
+    }
+    progress.finish();
+    session.shutdown().await;
+    result
+}
+
+/// Waits for completion with progress; fails with exit code 3 after `timeout` without
+/// progress, and returns `Interrupted` on Ctrl-C.
+async fn download(
+    handle: &TorrentHandle,
+    progress: &mut TorrentProgress,
+    timeout: Option<Duration>,
+) -> anyhow::Result<Outcome> {
+    let interrupted = signals::interrupted();
+    tokio::pin!(interrupted);
+    let complete = handle.wait_complete();
+    tokio::pin!(complete);
+    let mut stall = StallWatch::default();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => return Ok(Outcome::Interrupted),
+            done = &mut complete => {
+                done?;
+                progress.update(&handle.stats());
+                return Ok(Outcome::Done);
+            }
+            _ = tick.tick() => {
+                let stats = handle.stats();
+                progress.update(&stats);
+                let idle = stall.idle_for(&stats);
+                if let Some(limit) = timeout.filter(|limit| idle >= *limit) {
+                    let e = &stats.engine;
+                    return Err(Failure::incomplete(format!(
+                        "no download progress for {} s ({} peers connected, {} known); giving up",
+                        limit.as_secs(),
+                        e.connected_peers,
+                        e.known_peers
+                    ))
+                    .into());
+                }
+            }
+        }
+    }
+}
+
+/// Measures how long a download has made no progress (no payload, no verified piece, no
+/// metadata, no re-check step).
+#[derive(Default)]
+struct StallWatch {
+    last: Option<(u64, u32, bool, Option<u32>)>,
+    since: Option<Instant>,
+}
+
+impl StallWatch {
+    fn idle_for(&mut self, stats: &TorrentStats) -> Duration {
+        let checking = match stats.state {
+            TorrentState::Checking { checked, .. } => Some(checked),
+            _ => None,
+        };
+        let e = &stats.engine;
+        let now = (e.downloaded, e.have_pieces, e.has_metadata, checking);
+        if self.last != Some(now) || checking.is_some() {
+            self.last = Some(now);
+            self.since = Some(Instant::now());
+        }
+        self.since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+}

@@ -1,0 +1,201 @@
+//! Progress on stderr: an indicatif bar on a terminal, a plain line every few seconds
+//! otherwise (logs, CI), and nothing with --quiet.
+
+use crate::format;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shoal_session::{TorrentState, TorrentStats};
+use std::io::IsTerminal;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Time between plain progress lines.
+const LINE_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bar,
+    Lines,
+    Quiet,
+}
+
+impl Mode {
+    pub fn detect(quiet: bool) -> Mode {
+        if quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Mode::Bar
+        } else {
+            Mode::Lines
+        }
+    }
+}
+
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix:>11} [{bar:30}] {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+/// Hashing progress for `create` and `share`; `update` may be called from any thread.
+pub struct HashProgress {
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    last_line: Mutex<Option<Instant>>,
+}
+
+impl HashProgress {
+    pub fn new(mode: Mode) -> HashProgress {
+        let bar = (mode == Mode::Bar).then(|| {
+            let bar = new_bar();
+            bar.set_prefix("hashing");
+            bar
+        });
+        HashProgress {
+            mode,
+            bar,
+            last_line: Mutex::new(None),
+        }
+    }
+
+    pub fn update(&self, done: u64, total: u64) {
+        let text = format!("{} of {}", format::bytes(done), format::bytes(total));
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(text);
+            }
+            (None, Mode::Lines) => {
+                let mut last = self
+                    .last_line
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if last.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) || done == total {
+                    *last = Some(Instant::now());
+                    eprintln!("hashing: {text}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Progress of a running torrent for `get`, `seed` and `share`.
+pub struct TorrentProgress {
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    last_line: Option<Instant>,
+    last_state: Option<std::mem::Discriminant<TorrentState>>,
+}
+
+impl TorrentProgress {
+    pub fn new(mode: Mode) -> TorrentProgress {
+        TorrentProgress {
+            mode,
+            bar: (mode == Mode::Bar).then(new_bar),
+            last_line: None,
+            last_state: None,
+        }
+    }
+
+    /// A message line (above the bar on a terminal); nothing with --quiet.
+    pub fn note(&self, message: &str) {
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => bar.println(message),
+            (None, Mode::Lines) => eprintln!("{message}"),
+            _ => {}
+        }
+    }
+
+    pub fn update(&mut self, stats: &TorrentStats) {
+        let state = std::mem::discriminant(&stats.state);
+        let changed = self.last_state != Some(state);
+        self.last_state = Some(state);
+        let Some((prefix, done, total, text)) = describe(stats) else {
+            return;
+        };
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => {
+                bar.set_prefix(prefix);
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(text);
+            }
+            (None, Mode::Lines)
+                if changed || self.last_line.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) =>
+            {
+                self.last_line = Some(Instant::now());
+                eprintln!("{prefix}: {text}");
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for TorrentProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Label, bar position and length, and text for a snapshot; `None` for final states.
+fn describe(stats: &TorrentStats) -> Option<(&'static str, u64, u64, String)> {
+    let e = &stats.engine;
+    let peers = match e.connected_peers {
+        1 => "1 peer".to_string(),
+        n => format!("{n} peers"),
+    };
+    Some(match &stats.state {
+        TorrentState::Checking { checked, total } => (
+            "checking",
+            u64::from(*checked),
+            u64::from(*total),
+            format!("{checked} of {total} pieces"),
+        ),
+        TorrentState::FetchingMetadata => (
+            "metadata",
+            0,
+            1,
+            format!("{peers}, {} known", e.known_peers),
+        ),
+        TorrentState::Downloading => {
+            let percent = if e.total_bytes == 0 {
+                100.0
+            } else {
+                e.have_bytes as f64 * 100.0 / e.total_bytes as f64
+            };
+            let text = format!(
+                "{percent:.1}% ({} of {}), {peers}, down {}, up {}",
+                format::bytes(e.have_bytes),
+                format::bytes(e.total_bytes),
+                format::rate(stats.download_rate),
+                format::rate(stats.upload_rate),
+            );
+            ("downloading", e.have_bytes, e.total_bytes, text)
+        }
+        TorrentState::Seeding => {
+            let text = format!(
+                "{peers}, uploaded {}, up {}",
+                format::bytes(e.uploaded),
+                format::rate(stats.upload_rate)
+            );
+            ("seeding", 1, 1, text)
+        }
+        TorrentState::Complete | TorrentState::Stopped | TorrentState::Failed(_) => return None,
+    })
+}
