@@ -1,11 +1,12 @@
 //! The sending half of a connection: drains the driver's bounded queue, batching small
-//! messages into one reused buffer and sending blocks as a vectored write of a 13-byte
-//! header plus the payload, without copying the payload.
+//! messages into one reused buffer. Blocks go out as vectored writes of 13-byte headers and
+//! payloads, never copied; consecutive block reads are done together on one blocking thread.
 
 use super::PeerError;
-use crate::disk;
+use crate::disk::{self, SharedStorage};
 use crate::event::{DriverEvent, Outgoing};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use shoal_core::BlockRef;
 use shoal_engine::PeerKey;
 use shoal_wire::Message;
 use std::io::{self, IoSlice};
@@ -17,8 +18,16 @@ use tokio::time::timeout;
 
 /// Flush the batch buffer once it holds this much.
 const BATCH_BYTES: usize = 64 * 1024;
+/// Most queued block reads served by one trip to a blocking thread.
+const MAX_READ_BATCH: usize = 32;
 /// A peer that accepts no bytes for this long is dead or hostile.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A block read from storage, ready to send.
+struct ReadBlock {
+    block: BlockRef,
+    offset: u64,
+}
 
 /// Runs until the driver drops the queue (then flushes what is queued and closes) or a
 /// write fails.
@@ -29,55 +38,119 @@ pub(crate) async fn run(
     events: &mpsc::Sender<DriverEvent>,
 ) -> Result<(), PeerError> {
     let mut batch = BytesMut::with_capacity(BATCH_BYTES);
-    while let Some(first) = outgoing.recv().await {
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Outgoing::Message(Message::Piece { index, begin, data }) => {
-                    flush(&mut wr, &mut batch).await?;
-                    write_piece(&mut wr, index, begin, &data).await?;
-                }
-                Outgoing::Message(msg) => msg.encode(&mut batch),
-                Outgoing::Block {
-                    block,
-                    offset,
-                    storage,
-                } => {
-                    flush(&mut wr, &mut batch).await?;
-                    let read = tokio::task::spawn_blocking(move || {
-                        disk::read_block(storage.as_ref(), offset, block.len)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(format!("block read task failed: {e}")));
-                    let data = match read {
-                        Ok(data) => data,
-                        Err(e) => {
-                            let _ = events.send(DriverEvent::ReadFailed(e)).await;
-                            return Err(PeerError::DriverGone);
+    // An item taken off the queue while collecting block reads, handled next.
+    let mut carried: Option<Outgoing> = None;
+    loop {
+        let item = match carried.take() {
+            Some(item) => item,
+            None => match outgoing.recv().await {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        match item {
+            Outgoing::Message(Message::Piece { index, begin, data }) => {
+                flush(&mut wr, &mut batch).await?;
+                let header = Message::piece_header(index, begin, len_u32(&data)?);
+                write_all(&mut wr, &mut [IoSlice::new(&header), IoSlice::new(&data)]).await?;
+            }
+            Outgoing::Message(msg) => msg.encode(&mut batch),
+            Outgoing::Block {
+                block,
+                offset,
+                storage,
+            } => {
+                let mut reads = vec![ReadBlock { block, offset }];
+                while reads.len() < MAX_READ_BATCH {
+                    match outgoing.try_recv() {
+                        Ok(Outgoing::Block { block, offset, .. }) => {
+                            reads.push(ReadBlock { block, offset })
                         }
-                    };
-                    write_piece(&mut wr, block.piece.get(), block.offset, &data).await?;
-                    if events
-                        .send(DriverEvent::BlockSent {
-                            key,
-                            bytes: block.len,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return Err(PeerError::DriverGone);
+                        Ok(other) => {
+                            carried = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
                     }
                 }
+                flush(&mut wr, &mut batch).await?;
+                send_blocks(&mut wr, storage, reads, key, events).await?;
             }
-            if batch.len() < BATCH_BYTES {
-                next = outgoing.try_recv().ok();
+        }
+        if carried.is_none() && batch.len() < BATCH_BYTES {
+            if let Ok(item) = outgoing.try_recv() {
+                carried = Some(item);
+                continue;
             }
         }
         flush(&mut wr, &mut batch).await?;
     }
+    flush(&mut wr, &mut batch).await?;
     // The driver dropped the queue: everything queued is sent, close our side politely.
     let _ = timeout(WRITE_TIMEOUT, wr.shutdown()).await;
     Ok(())
+}
+
+/// Reads the blocks on a blocking thread, sends them in one vectored write, and reports
+/// each to the driver for upload accounting.
+async fn send_blocks(
+    wr: &mut OwnedWriteHalf,
+    storage: SharedStorage,
+    reads: Vec<ReadBlock>,
+    key: PeerKey,
+    events: &mpsc::Sender<DriverEvent>,
+) -> Result<(), PeerError> {
+    let read = tokio::task::spawn_blocking(move || {
+        reads
+            .into_iter()
+            .map(|r| {
+                disk::read_block(storage.as_ref(), r.offset, r.block.len)
+                    .map(|data| (r.block, data))
+            })
+            .collect::<Result<Vec<(BlockRef, Bytes)>, String>>()
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("block read task failed: {e}")));
+    let blocks = match read {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            let _ = events.send(DriverEvent::ReadFailed(e)).await;
+            return Err(PeerError::DriverGone);
+        }
+    };
+    let headers: Vec<[u8; 13]> = blocks
+        .iter()
+        .map(|(b, data)| {
+            Ok(Message::piece_header(
+                b.piece.get(),
+                b.offset,
+                len_u32(data)?,
+            ))
+        })
+        .collect::<Result<_, PeerError>>()?;
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(blocks.len() * 2);
+    for (header, (_, data)) in headers.iter().zip(&blocks) {
+        slices.push(IoSlice::new(header));
+        slices.push(IoSlice::new(data));
+    }
+    write_all(wr, &mut slices).await?;
+    for (block, _) in &blocks {
+        if events
+            .send(DriverEvent::BlockSent {
+                key,
+                bytes: block.len,
+            })
+            .await
+            .is_err()
+        {
+            return Err(PeerError::DriverGone);
+        }
+    }
+    Ok(())
+}
+
+fn len_u32(data: &[u8]) -> Result<u32, PeerError> {
+    u32::try_from(data.len()).map_err(|_| PeerError::Io(io::Error::other("block too large")))
 }
 
 async fn flush(wr: &mut OwnedWriteHalf, batch: &mut BytesMut) -> Result<(), PeerError> {
@@ -90,39 +163,23 @@ async fn flush(wr: &mut OwnedWriteHalf, batch: &mut BytesMut) -> Result<(), Peer
     Ok(())
 }
 
-async fn write_piece(
+/// `write_all` over several slices with vectored writes, bounded by the write time-out.
+async fn write_all(
     wr: &mut OwnedWriteHalf,
-    index: u32,
-    begin: u32,
-    data: &[u8],
+    mut slices: &mut [IoSlice<'_>],
 ) -> Result<(), PeerError> {
-    let len = u32::try_from(data.len()).map_err(|_| io::Error::other("block too large"))?;
-    let header = Message::piece_header(index, begin, len);
-    timeout(WRITE_TIMEOUT, write_two(wr, &header, data))
+    let write = async {
+        while !slices.is_empty() {
+            let n = wr.write_vectored(slices).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            IoSlice::advance_slices(&mut slices, n);
+        }
+        Ok(())
+    };
+    timeout(WRITE_TIMEOUT, write)
         .await
         .map_err(|_| PeerError::Timeout)??;
-    Ok(())
-}
-
-/// `write_all` for two slices using vectored writes.
-async fn write_two(wr: &mut OwnedWriteHalf, head: &[u8], tail: &[u8]) -> io::Result<()> {
-    let mut written = 0;
-    let total = head.len() + tail.len();
-    while written < total {
-        let n = match head.get(written..) {
-            Some(rest) if !rest.is_empty() => {
-                wr.write_vectored(&[IoSlice::new(rest), IoSlice::new(tail)])
-                    .await?
-            }
-            _ => {
-                wr.write(tail.get(written - head.len()..).unwrap_or_default())
-                    .await?
-            }
-        };
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        written += n;
-    }
     Ok(())
 }
