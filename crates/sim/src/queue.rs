@@ -44,19 +44,13 @@ pub(crate) enum Event {
     },
 }
 
+/// A heap entry: small and `Copy`, so sifting is cheap; the event itself waits in a slab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Scheduled {
     at: u64,
     seq: u64,
-    event: Event,
+    slot: u32,
 }
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl Eq for Scheduled {}
 
 impl PartialOrd for Scheduled {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -75,14 +69,27 @@ impl Ord for Scheduled {
 pub(crate) struct EventQueue {
     heap: BinaryHeap<Scheduled>,
     next_seq: u64,
+    /// Events by slot; `None` slots are listed in `free`.
+    slab: Vec<Option<Event>>,
+    free: Vec<u32>,
 }
 
 impl EventQueue {
     pub fn push(&mut self, at: u64, event: Event) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
         self.heap.push(Scheduled {
             at,
             seq: self.next_seq,
-            event,
+            slot,
         });
         self.next_seq += 1;
     }
@@ -92,7 +99,10 @@ impl EventQueue {
     }
 
     pub fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.at, s.event))
+        let s = self.heap.pop()?;
+        self.free.push(s.slot);
+        let event = self.slab.get_mut(s.slot as usize).and_then(Option::take)?;
+        Some((s.at, event))
     }
 
     pub fn len(&self) -> usize {

@@ -469,9 +469,34 @@ impl NodeView<'_> {
     }
 }
 
-/// The label address of a node: `10.a.b.c:6881` from its index. Nothing ever dials it; it
-/// only names the node to the engines.
+/// The label address of a node: `10.a.b.c:6881`, every node in its own /24 (as peers of a
+/// real swarm mostly are; BEP 6 allowed-fast sets and IP-based bans depend on it). Nothing
+/// ever dials it; it only names the node to the engines.
 fn node_addr(id: NodeId) -> SocketAddr {
-    let [_, a, b, c] = (id.0 + (1 << 16)).to_be_bytes();
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, a, b, c), 6881))
+    let [hi, a, b, c] = id.0.to_be_bytes();
+    let last = 1 + (hi as u16 * 256 + a as u16) % 254;
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, b, c, last as u8), 6881))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_addresses_are_distinct_and_in_distinct_subnets() {
+        let (mut addrs, mut nets) = (
+            std::collections::HashSet::new(),
+            std::collections::HashSet::new(),
+        );
+        for i in 0..70_000 {
+            let SocketAddr::V4(a) = node_addr(NodeId(i)) else {
+                unreachable!()
+            };
+            let [x, y, z, w] = a.ip().octets();
+            assert!(x == 10 && w != 0 && w != 255);
+            assert!(addrs.insert(a), "{a} given twice");
+            nets.insert((y, z));
+        }
+        assert_eq!(nets.len(), 65_536);
+    }
 }

@@ -1,0 +1,229 @@
+//! Runs one swarm and compares its completion time with the theoretical bound
+//! `T = max(F/u_seed, F/d_min, N*F/(u_seed + sum of leecher uploads))`.
+//!
+//! `sim --peers 1000 --size 16M --piece 256k --seed-up 5M --up 1M --down 4M --fast`
+//! Rates are bytes per second; sizes and rates take k/M/G suffixes (powers of 1000 for
+//! rates, of 1024 for sizes).
+
+use shoal_sim::{
+    ContentSpec, Discovery, Fidelity, Limits, Link, NodeId, StopReason, Swarm, SwarmConfig,
+};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+struct Args {
+    peers: u64,
+    seed: u64,
+    size: u64,
+    piece: u64,
+    seed_up: u64,
+    up: u64,
+    down: u64,
+    latency_ms: u64,
+    fast: bool,
+    trace: bool,
+    max_time_s: u64,
+    hints: usize,
+    progress: u64,
+}
+
+const USAGE: &str = "usage: sim [--peers N] [--seed S] [--size BYTES] [--piece BYTES] [--seed-up B/s] \
+[--up B/s] [--down B/s] [--latency-ms MS] [--hints N] [--max-time SECONDS] [--progress SECONDS] [--fast] [--trace]";
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sim: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = SwarmConfig {
+        content: ContentSpec {
+            len: args.size,
+            piece_len: args.piece as u32,
+        },
+        fidelity: if args.fast {
+            Fidelity::Fast
+        } else {
+            Fidelity::Exact
+        },
+        discovery: Discovery {
+            seeders: true,
+            random: args.hints,
+        },
+        ..SwarmConfig::default()
+    };
+    let mut swarm = match Swarm::with_config(args.seed, config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    swarm.set_trace(args.trace);
+    let latency = Duration::from_millis(args.latency_ms);
+    swarm.add_seeder(Link::symmetric(args.seed_up, latency));
+    let leechers: Vec<_> = (0..args.peers)
+        .map(|_| swarm.add_leecher(Link::new(args.up, args.down, latency)))
+        .collect();
+
+    let started = Instant::now();
+    let limits = Limits {
+        time: Duration::from_secs(args.max_time_s),
+        events: u64::MAX,
+    };
+    let mut peak_queue = 0;
+    let mut outcome;
+    loop {
+        let step = if args.progress == 0 {
+            limits.time
+        } else {
+            Duration::from_secs(args.progress)
+        };
+        outcome = swarm.run_with(
+            |s| {
+                peak_queue = peak_queue.max(s.pending_events());
+                s.all_complete()
+            },
+            Limits {
+                time: step,
+                events: u64::MAX,
+            },
+        );
+        if args.progress > 0 {
+            print_progress(&swarm, &leechers);
+        }
+        if outcome.stop != StopReason::TimeLimit || outcome.time >= limits.time {
+            break;
+        }
+    }
+    let wall = started.elapsed();
+
+    let f = args.size as f64;
+    let n = args.peers as f64;
+    let bound = (f / args.seed_up as f64)
+        .max(f / args.down as f64)
+        .max(n * f / (args.seed_up as f64 + n * args.up as f64));
+    let times: Vec<f64> = leechers
+        .iter()
+        .filter_map(|&l| outcome.completed[l.index()])
+        .map(|d| d.as_secs_f64())
+        .collect();
+    let last = times.iter().copied().fold(0.0, f64::max);
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    println!(
+        "peers {} size {} piece {} seed-up {} up {} down {} latency {} ms",
+        args.peers, args.size, args.piece, args.seed_up, args.up, args.down, args.latency_ms
+    );
+    println!(
+        "stop {:?}: {} of {} leechers complete",
+        outcome.stop,
+        times.len(),
+        args.peers
+    );
+    println!(
+        "completion: last {last:.2} s, mean {mean:.2} s; bound T {bound:.2} s; last/T {:.2}",
+        last / bound
+    );
+    println!(
+        "simulator: {} events in {:.2} s wall ({:.0} events/s, peak queue {peak_queue}), {} anomalies",
+        outcome.events,
+        wall.as_secs_f64(),
+        outcome.events as f64 / wall.as_secs_f64().max(1e-9),
+        outcome.anomalies
+    );
+    for a in swarm.anomalies().iter().take(10) {
+        println!("anomaly at {:?} on {:?}: {}", a.at, a.node, a.what);
+    }
+    if outcome.stop == StopReason::Done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One line per step: leechers done, bytes held, and who uploaded them.
+fn print_progress(swarm: &Swarm, leechers: &[NodeId]) {
+    let (mut done, mut have, mut up_leechers, mut peers) = (0, 0u64, 0u64, 0usize);
+    for &l in leechers {
+        let st = swarm.node(l).stats();
+        done += usize::from(swarm.node(l).completed_at().is_some());
+        have += st.have_bytes;
+        up_leechers += st.uploaded;
+        peers += st.connected_peers;
+    }
+    let total = swarm.content().data.len() as f64 * leechers.len().max(1) as f64;
+    let up_seeds: u64 = swarm
+        .node_ids()
+        .filter(|n| !leechers.contains(n))
+        .map(|n| swarm.node(n).stats().uploaded)
+        .sum();
+    println!(
+        "t {:>7.1} s: {done} done, {:.1}% of bytes held, uploaded by seeders {} MB, by leechers {} MB, mean {:.1} peers",
+        swarm.now().as_secs_f64(),
+        have as f64 * 100.0 / total,
+        up_seeds / 1_000_000,
+        up_leechers / 1_000_000,
+        peers as f64 / leechers.len().max(1) as f64
+    );
+}
+
+fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        peers: 20,
+        seed: 1,
+        size: 4 << 20,
+        piece: 64 << 10,
+        seed_up: 2_000_000,
+        up: 1_000_000,
+        down: 4_000_000,
+        latency_ms: 20,
+        fast: false,
+        trace: false,
+        max_time_s: 24 * 3600,
+        hints: 5,
+        progress: 0,
+    };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--peers" => a.peers = number(&value()?, 1000)?,
+            "--seed" => a.seed = number(&value()?, 1000)?,
+            "--size" => a.size = number(&value()?, 1024)?,
+            "--piece" => a.piece = number(&value()?, 1024)?,
+            "--seed-up" => a.seed_up = number(&value()?, 1000)?,
+            "--up" => a.up = number(&value()?, 1000)?,
+            "--down" => a.down = number(&value()?, 1000)?,
+            "--latency-ms" => a.latency_ms = number(&value()?, 1000)?,
+            "--hints" => a.hints = number(&value()?, 1000)? as usize,
+            "--max-time" => a.max_time_s = number(&value()?, 1000)?,
+            "--progress" => a.progress = number(&value()?, 1000)?,
+            "--fast" => a.fast = true,
+            "--trace" => a.trace = true,
+            "-h" | "--help" => return Err("help".into()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.seed_up == 0 || a.up == 0 || a.down == 0 || a.piece == 0 || a.piece > u32::MAX as u64 {
+        return Err(
+            "rates and the piece size must be non-zero (and the piece size fit in 32 bits)".into(),
+        );
+    }
+    Ok(a)
+}
+
+/// `1500`, `16k`, `4M`, `1G`; `unit` is 1000 or 1024.
+fn number(s: &str, unit: u64) -> Result<u64, String> {
+    let (digits, scale) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], unit),
+        Some('m' | 'M') => (&s[..s.len() - 1], unit * unit),
+        Some('g' | 'G') => (&s[..s.len() - 1], unit * unit * unit),
+        _ => (s, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("not a number: {s}"))
+}
