@@ -1,0 +1,197 @@
+//! Running the `shoal` binary built for these tests.
+//!
+//! The CLI contract used here: `shoal create PATH -o FILE`, `shoal info SOURCE
+//! [--json]`, `shoal share PATH --listen ADDR [--torrent-out FILE] [--peer ADDR]...`
+//! (the magnet is the first stdout line, then it seeds until killed),
+//! `shoal seed TORRENT --data DIR --listen ADDR [--peer ADDR]...`, and
+//! `shoal get SOURCE -o DIR [--peer ADDR]... [--listen ADDR]` (exits 0 once the
+//! data is complete and flushed, with the files under `DIR/<torrent name>`).
+//! Every shoal here listens on 127.0.0.1 only.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::net::{free_port, loopback, wait_port_open};
+use super::process::{Finished, Proc};
+use super::testdir::TestDir;
+use super::wait::{QUICK_TIMEOUT, STARTUP_TIMEOUT, TRANSFER_TIMEOUT};
+
+/// The binary cargo built for this package's integration tests.
+pub const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
+
+/// Exit code of a Rust program that panicked.
+pub const PANIC_EXIT_CODE: i32 = 101;
+
+/// Starts `shoal ARGS` in the background. `RUST_LOG` is left as the caller's
+/// environment has it, so a developer can turn on logs for a failing test.
+pub fn spawn(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
+    let mut command = Command::new(SHOAL);
+    command.args(args);
+    Proc::spawn_command(dir, label, command)
+}
+
+/// Runs `shoal ARGS` to its end (at most `timeout`) with `RUST_LOG` unset, so
+/// stderr holds only what a user would see.
+pub fn run(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -> Finished {
+    let mut command = Command::new(SHOAL);
+    command.args(args).env_remove("RUST_LOG");
+    Proc::spawn_command(dir, label, command).wait_exit(timeout)
+}
+
+/// Runs `shoal ARGS` and asserts it exits 0.
+pub fn run_ok(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -> Finished {
+    let finished = run(dir, label, args.clone(), timeout);
+    assert!(
+        finished.status.success(),
+        "shoal {} failed: {}",
+        join_args(&args),
+        finished.describe()
+    );
+    finished
+}
+
+/// `shoal create PATH -o TORRENT EXTRA...`, asserting success.
+pub fn create(dir: &TestDir, path: &Path, torrent: &Path, extra: &[&str]) {
+    let mut args = crate::args!["create", path, "-o", torrent];
+    args.extend(extra.iter().map(OsString::from));
+    run_ok(dir, "shoal-create", args, STARTUP_TIMEOUT);
+    assert!(
+        torrent.is_file(),
+        "shoal create exited 0 but wrote no {}",
+        torrent.display()
+    );
+}
+
+/// A running `shoal share` and the magnet link it printed.
+pub struct Share {
+    pub proc: Proc,
+    pub magnet: String,
+}
+
+impl Share {
+    /// Where the sharer listens, from the magnet's `x.pe` hint on 127.0.0.1.
+    pub fn addr(&self) -> String {
+        super::magnet::peer_hints(&self.magnet)
+            .into_iter()
+            .find(|hint| hint.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| {
+                panic!("the magnet of `shoal share --listen 127.0.0.1:0` has no x.pe=127.0.0.1:PORT hint: {}", self.magnet)
+            })
+    }
+}
+
+/// `shoal share PATH --listen 127.0.0.1:0 EXTRA...`; waits for the magnet line.
+pub fn share(dir: &TestDir, path: &Path, extra: Vec<OsString>) -> Share {
+    let mut args = crate::args!["share", path, "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    let mut proc = spawn(dir, "shoal-share", args);
+    let magnet = proc.first_line(STARTUP_TIMEOUT, "magnet link");
+    assert!(
+        magnet.starts_with("magnet:?"),
+        "the first line of `shoal share` is not a magnet link: {magnet:?}"
+    );
+    Share { proc, magnet }
+}
+
+/// `shoal get SOURCE -o OUT --listen 127.0.0.1:0 EXTRA...` started in the background.
+pub fn spawn_get(
+    dir: &TestDir,
+    source: impl AsRef<OsStr>,
+    out: &Path,
+    extra: Vec<OsString>,
+) -> Proc {
+    let mut args = crate::args!["get", source, "-o", out, "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    spawn(dir, "shoal-get", args)
+}
+
+/// `shoal get ...` (as [`spawn_get`]) run to completion, asserting exit 0.
+pub fn get(dir: &TestDir, source: impl AsRef<OsStr>, out: &Path, extra: Vec<OsString>) -> Finished {
+    spawn_get(dir, source, out, extra).wait_success(TRANSFER_TIMEOUT)
+}
+
+/// A running `shoal seed`.
+pub struct Seed {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Seed {
+    pub fn addr(&self) -> String {
+        loopback(self.port)
+    }
+}
+
+/// `shoal seed TORRENT --data DATA_DIR --listen 127.0.0.1:PORT [--peer P]...`;
+/// returns once the port accepts connections (the data may still be checked).
+pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, peers: &[String]) -> Seed {
+    let port = free_port();
+    let mut args = crate::args![
+        "seed",
+        torrent,
+        "--data",
+        data_dir,
+        "--listen",
+        loopback(port)
+    ];
+    args.extend(peer_args(peers));
+    let mut proc = spawn(dir, "shoal-seed", args);
+    if !wait_port_open(port, STARTUP_TIMEOUT) {
+        panic!(
+            "shoal seed is not listening on port {port}\n{}",
+            proc.log_tails()
+        );
+    }
+    if let Some(status) = proc.try_exit() {
+        panic!("shoal seed exited: {status:?}\n{}", proc.log_tails());
+    }
+    Seed { proc, port }
+}
+
+/// `--peer ADDR` for each address.
+pub fn peer_args(peers: &[String]) -> Vec<OsString> {
+    peers
+        .iter()
+        .flat_map(|peer| [OsString::from("--peer"), OsString::from(peer)])
+        .collect()
+}
+
+/// `shoal info SOURCE --json` parsed into `path<TAB>json value` leaves by
+/// tests/interop/json_leaves.py; panics unless shoal succeeds with valid JSON.
+pub fn info_json_leaves(dir: &TestDir, source: impl AsRef<OsStr>) -> Vec<(String, String)> {
+    let finished = run_ok(
+        dir,
+        "shoal-info",
+        crate::args!["info", source, "--json"],
+        QUICK_TIMEOUT,
+    );
+    super::json::json_leaves(dir, &finished.stdout)
+}
+
+/// The info-hash (40 lowercase hex) that `shoal info --json` reports: the one
+/// string leaf that is 40 hex digits and whose key mentions a hash.
+pub fn info_hash_from_json(leaves: &[(String, String)]) -> String {
+    let hashes: Vec<String> = leaves
+        .iter()
+        .filter(|(path, _)| path.to_ascii_lowercase().contains("hash"))
+        .filter_map(|(_, value)| {
+            let text = value.trim_matches('"');
+            (text.len() == 40 && text.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| text.to_ascii_lowercase())
+        })
+        .collect();
+    match hashes.as_slice() {
+        [one] => one.clone(),
+        [first, rest @ ..] if rest.iter().all(|h| h == first) => first.clone(),
+        _ => panic!("`shoal info --json` has no single 40-hex info-hash field: {leaves:?}"),
+    }
+}
+
+fn join_args(args: &[OsString]) -> String {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
