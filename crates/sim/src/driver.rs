@@ -125,6 +125,7 @@ impl Swarm {
                 let data = match n.spec.behaviour {
                     Behaviour::Honest => data,
                     Behaviour::Corrupt => corrupt(&data),
+                    Behaviour::Silent => return,
                 };
                 let msg = Message::Piece {
                     index: block.piece.get(),

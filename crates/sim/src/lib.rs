@@ -31,7 +31,8 @@
 //! `handle_connect_failed`; `Action::Disconnect` reaches the other side as
 //! `handle_peer_closed` after the path latency.
 //!
-//! Hostile nodes: [`Behaviour::Corrupt`] serves flipped bytes. Churn: [`Swarm::take_offline`]
+//! Hostile nodes: [`Behaviour::Corrupt`] serves flipped bytes, [`Behaviour::Silent`] never
+//! serves what it is asked for. Churn: [`Swarm::take_offline`]
 //! and adding nodes while the swarm runs.
 
 mod conn;

@@ -35,6 +35,8 @@ pub enum Behaviour {
     Honest,
     /// Serves every block with its bytes flipped (it has the right data but lies).
     Corrupt,
+    /// Takes requests and never serves them (its engine still unchokes and advertises).
+    Silent,
 }
 
 /// Everything needed to add a node.

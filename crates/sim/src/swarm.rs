@@ -157,6 +157,14 @@ impl Swarm {
         })
     }
 
+    /// A node that has the data, advertises it and never serves a block.
+    pub fn add_silent_peer(&mut self, link: Link) -> NodeId {
+        self.add_node(NodeSpec {
+            behaviour: Behaviour::Silent,
+            ..NodeSpec::new(Role::Seeder, link)
+        })
+    }
+
     pub fn add_node(&mut self, spec: NodeSpec) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         let addr = node_addr(id);
@@ -216,7 +224,7 @@ impl Swarm {
             .map(|p| p.addr)
             .collect();
         let now = self.clock.instant(self.now);
-        let Some(n) = self.nodes.get_mut(node.index()) else {
+        let Some(n) = self.nodes.get_mut(node.index()).filter(|n| n.online) else {
             return;
         };
         n.engine.add_peers(now, &addrs, PeerSource::Hint);
@@ -229,8 +237,15 @@ impl Swarm {
         let Some(n) = self.nodes.get_mut(node.index()) else {
             return;
         };
+        if !n.online {
+            return;
+        }
         n.online = false;
         n.wake = None;
+        if n.spec.is_downloader() && n.log.completed_at.is_none() {
+            // It will never finish now; the swarm is done without it.
+            self.incomplete -= 1;
+        }
         for index in 0..self.conns.len() {
             for side in 0..2 {
                 let c = &mut self.conns[index];
@@ -349,7 +364,7 @@ impl Swarm {
         }
     }
 
-    /// True when every honest leecher's engine has reported completion. O(1).
+    /// True when every honest leecher still online has reported completion. O(1).
     pub fn all_complete(&self) -> bool {
         self.incomplete == 0
     }

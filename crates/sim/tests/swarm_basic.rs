@@ -37,55 +37,72 @@ fn twenty_leechers_finish_with_the_original_data() {
 #[test]
 fn corrupt_peer_is_banned_and_everyone_gets_good_data() {
     for seed in 1..=5 {
-        let mut s = swarm(seed, 20, true);
-        let bad = s.bad.unwrap_or(NodeId(u32::MAX));
-        let outcome = s.swarm.run_with(|s| s.all_complete(), LIMITS);
-        assert_eq!(outcome.stop, StopReason::Done, "seed {seed}: {outcome:?}");
-        assert_all_have_original(&s.swarm, &s.leechers, seed);
-        assert_no_anomalies(&s.swarm, seed);
+        check_corrupt_peer_swarm(seed);
+    }
+}
 
-        let ban_after = 2; // the engine's default `ban_after_failures`
-        let mut banned_by = Vec::new();
-        for &l in &s.leechers {
-            let node = s.swarm.node(l);
-            let log = node.log();
-            let failures_with_bad = log.failed_from.get(&bad).copied().unwrap_or(0);
-            if failures_with_bad >= ban_after {
-                assert!(
-                    log.banned.contains(&bad),
-                    "seed {seed}: {l:?} failed {failures_with_bad} pieces with the corrupt peer's blocks but did not ban it"
-                );
-            }
-            if log.banned.contains(&bad) {
-                banned_by.push(l);
-                assert!(
-                    node.stats().banned_peers >= 1,
-                    "seed {seed}: {l:?} banned without counting it"
-                );
-            }
+/// The same check over many seeds: `SIM_SEEDS=1-200 cargo test -p shoal-sim --release
+/// --test swarm_basic -- --ignored --nocapture`.
+#[test]
+#[ignore = "long: run by hand with SIM_SEEDS=FIRST-LAST"]
+fn corrupt_peer_sweep() {
+    let range = std::env::var("SIM_SEEDS").unwrap_or_else(|_| "1-50".into());
+    let (first, last) = range.split_once('-').unwrap_or((&range, &range));
+    let (first, last): (u64, u64) = (first.parse().unwrap_or(1), last.parse().unwrap_or(50));
+    for seed in first..=last {
+        check_corrupt_peer_swarm(seed);
+    }
+}
+
+fn check_corrupt_peer_swarm(seed: u64) {
+    let mut s = swarm(seed, 20, true);
+    let bad = s.bad.unwrap_or(NodeId(u32::MAX));
+    let outcome = s.swarm.run_with(|s| s.all_complete(), LIMITS);
+    assert_eq!(outcome.stop, StopReason::Done, "seed {seed}: {outcome:?}");
+    assert_all_have_original(&s.swarm, &s.leechers, seed);
+    assert_no_anomalies(&s.swarm, seed);
+
+    let ban_after = 2; // the engine's default `ban_after_failures`
+    let mut banned_by = Vec::new();
+    for &l in &s.leechers {
+        let node = s.swarm.node(l);
+        let log = node.log();
+        let failures_with_bad = log.failed_from.get(&bad).copied().unwrap_or(0);
+        if failures_with_bad >= ban_after {
             assert!(
-                log.banned.iter().all(|&b| b == bad),
-                "seed {seed}: {l:?} banned honest peers: {:?}",
-                log.banned
+                log.banned.contains(&bad),
+                "seed {seed}: {l:?} failed {failures_with_bad} pieces with the corrupt peer's blocks but did not ban it"
+            );
+        }
+        if log.banned.contains(&bad) {
+            banned_by.push(l);
+            assert!(
+                node.stats().banned_peers >= 1,
+                "seed {seed}: {l:?} banned without counting it"
             );
         }
         assert!(
-            !banned_by.is_empty(),
-            "seed {seed}: nobody received bad data, the test proves nothing"
-        );
-        let still_connected = s.swarm.node(bad).connected_to();
-        for l in &banned_by {
-            assert!(
-                !still_connected.contains(l),
-                "seed {seed}: {l:?} banned the corrupt peer but is connected to it"
-            );
-        }
-        println!(
-            "seed {seed}: done at {:?} after {} events; corrupt peer banned by {} of {} leechers",
-            outcome.time,
-            outcome.events,
-            banned_by.len(),
-            s.leechers.len()
+            log.banned.iter().all(|&b| b == bad),
+            "seed {seed}: {l:?} banned honest peers: {:?}",
+            log.banned
         );
     }
+    assert!(
+        !banned_by.is_empty(),
+        "seed {seed}: nobody received bad data, the test proves nothing"
+    );
+    let still_connected = s.swarm.node(bad).connected_to();
+    for l in &banned_by {
+        assert!(
+            !still_connected.contains(l),
+            "seed {seed}: {l:?} banned the corrupt peer but is connected to it"
+        );
+    }
+    println!(
+        "seed {seed}: done at {:?} after {} events; corrupt peer banned by {} of {} leechers",
+        outcome.time,
+        outcome.events,
+        banned_by.len(),
+        s.leechers.len()
+    );
 }
