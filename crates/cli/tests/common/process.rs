@@ -3,6 +3,7 @@
 //! [`Proc`] is dropped is killed with SIGKILL and reaped, so a failing test leaves
 //! no orphan behind. On failure the tail of each log is printed.
 
+use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
@@ -24,6 +25,8 @@ pub struct Proc {
     stdout_path: PathBuf,
     stderr_path: PathBuf,
     exit: Option<ExitStatus>,
+    /// Set once a failure message carried the log tails, so drop does not repeat them.
+    tails_reported: Cell<bool>,
 }
 
 /// A process that ran to its end.
@@ -89,6 +92,7 @@ impl Proc {
             stdout_path,
             stderr_path,
             exit: None,
+            tails_reported: Cell::new(false),
         }
     }
 
@@ -240,6 +244,7 @@ impl Proc {
 
     /// The last lines of stdout and stderr with the log paths, for failure messages.
     pub fn log_tails(&self) -> String {
+        self.tails_reported.set(true);
         format!(
             "---- {} stdout, last lines (full log: {}) ----\n{}\n---- {} stderr, last lines (full log: {}) ----\n{}",
             self.label,
@@ -263,7 +268,7 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.tails_reported.get() {
             eprintln!("{}", self.log_tails());
         }
     }
