@@ -156,6 +156,16 @@ impl Swarm {
         if !self.nodes[dialer.index()].online {
             return self.close_remote(key);
         }
+        if !self.conns[index].open[1] {
+            // The listener dropped the connection before its handshake reached us: to the
+            // dialer that is a dial that failed.
+            let addr = self.nodes[listener.index()].addr;
+            let now = self.clock.instant(self.now);
+            self.nodes[dialer.index()]
+                .engine
+                .handle_connect_failed(now, addr);
+            return self.drain(dialer);
+        }
         let (addr, peer_id) = (
             self.nodes[listener.index()].addr,
             self.nodes[listener.index()].peer_id,
