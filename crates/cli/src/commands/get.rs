@@ -77,7 +77,6 @@ async fn download(
             _ = &mut interrupted => return Ok(Outcome::Interrupted),
             done = &mut complete => {
                 done?;
-                progress.update(&handle.stats());
                 return Ok(Outcome::Done);
             }
             _ = tick.tick() => {

@@ -315,7 +315,7 @@ impl Driver {
     }
 
     fn fail(&mut self, error: TorrentError) {
-        warn!("torrent stopped: {error}");
+        info!("torrent stopped: {error}");
         self.stopping = Some(TorrentState::Failed(error));
     }
 
