@@ -1,5 +1,6 @@
 //! Progress on stderr: an indicatif bar on a terminal, a plain line every few seconds
-//! otherwise (logs, CI), and nothing with --quiet.
+//! otherwise (logs, CI), and nothing with --quiet. Plain lines start only after the first
+//! interval, so a command that finishes or fails quickly prints nothing but its result.
 
 use crate::format;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -43,7 +44,7 @@ fn new_bar() -> ProgressBar {
 pub struct HashProgress {
     mode: Mode,
     bar: Option<ProgressBar>,
-    last_line: Mutex<Option<Instant>>,
+    last_line: Mutex<Instant>,
 }
 
 impl HashProgress {
@@ -56,7 +57,7 @@ impl HashProgress {
         HashProgress {
             mode,
             bar,
-            last_line: Mutex::new(None),
+            last_line: Mutex::new(Instant::now()),
         }
     }
 
@@ -73,8 +74,8 @@ impl HashProgress {
                     .last_line
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                if last.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) || done == total {
-                    *last = Some(Instant::now());
+                if last.elapsed() >= LINE_INTERVAL {
+                    *last = Instant::now();
                     eprintln!("hashing: {text}");
                 }
             }
@@ -93,8 +94,7 @@ impl HashProgress {
 pub struct TorrentProgress {
     mode: Mode,
     bar: Option<ProgressBar>,
-    last_line: Option<Instant>,
-    last_state: Option<std::mem::Discriminant<TorrentState>>,
+    last_line: Instant,
 }
 
 impl TorrentProgress {
@@ -102,8 +102,7 @@ impl TorrentProgress {
         TorrentProgress {
             mode,
             bar: (mode == Mode::Bar).then(new_bar),
-            last_line: None,
-            last_state: None,
+            last_line: Instant::now(),
         }
     }
 
@@ -117,9 +116,6 @@ impl TorrentProgress {
     }
 
     pub fn update(&mut self, stats: &TorrentStats) {
-        let state = std::mem::discriminant(&stats.state);
-        let changed = self.last_state != Some(state);
-        self.last_state = Some(state);
         let Some((prefix, done, total, text)) = describe(stats) else {
             return;
         };
@@ -130,10 +126,8 @@ impl TorrentProgress {
                 bar.set_position(done);
                 bar.set_message(text);
             }
-            (None, Mode::Lines)
-                if changed || self.last_line.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) =>
-            {
-                self.last_line = Some(Instant::now());
+            (None, Mode::Lines) if self.last_line.elapsed() >= LINE_INTERVAL => {
+                self.last_line = Instant::now();
                 eprintln!("{prefix}: {text}");
             }
             _ => {}
