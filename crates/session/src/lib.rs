@@ -21,6 +21,23 @@
 //!   ever written, so re-checking the files after a crash finds exactly what was finished.
 //!
 //! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`.
+//!
+//! ```no_run
+//! # async fn demo(info_hash: shoal_core::InfoHash) -> std::io::Result<()> {
+//! use shoal_session::{AddTorrent, Session, SessionConfig};
+//!
+//! let session = Session::new(SessionConfig::new("127.0.0.1:0".parse().unwrap())).await?;
+//! let add = AddTorrent {
+//!     peers: vec!["127.0.0.1:6881".parse().unwrap()],
+//!     ..AddTorrent::new(info_hash, "downloads")
+//! };
+//! let handle = session.add_torrent(add).expect("added once");
+//! let (info, _info_bytes) = handle.metadata().await.expect("metadata"); // fetched from peers
+//! println!("downloading {}", info.name);
+//! handle.wait_complete().await.expect("complete and flushed");
+//! session.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 mod config;
 mod disk;
