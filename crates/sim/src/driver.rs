@@ -15,15 +15,36 @@ use crate::Swarm;
 use shoal_engine::{Action, DisconnectReason, PeerKey};
 use shoal_wire::Message;
 
+/// Bytes a node's pipe commits to the wire ahead of time (its NIC's transmit ring): small
+/// messages queued together leave in one go, large blocks one at a time.
+const TRANSMIT_RING_BYTES: u64 = 16 * 1024;
+
 impl Swarm {
     /// Drains `node`'s actions, then re-arms its timer.
     pub(crate) fn drain(&mut self, node: NodeId) {
         let mut actions = std::mem::take(&mut self.scratch);
-        while let Some(action) = self.nodes[node.index()].engine.poll_action() {
-            actions.push(action);
-        }
-        for action in actions.drain(..) {
-            self.perform(node, action);
+        loop {
+            while let Some(action) = self.nodes[node.index()].engine.poll_action() {
+                actions.push(action);
+            }
+            for action in actions.drain(..) {
+                self.perform(node, action);
+            }
+            // Blocks handed to the wire while performing: report them, which may free read
+            // slots and so produce more actions.
+            let sent = std::mem::take(&mut self.nodes[node.index()].up.sent_blocks);
+            if sent.is_empty() {
+                break;
+            }
+            let now = self.clock.instant(self.now);
+            for (key, len) in sent {
+                let (index, side) = conn::split(key);
+                if self.conns[index].open[side] {
+                    self.nodes[node.index()]
+                        .engine
+                        .handle_block_sent(now, key, len);
+                }
+            }
         }
         self.scratch = actions;
         let n = &mut self.nodes[node.index()];
@@ -205,7 +226,7 @@ impl Swarm {
         }
     }
 
-    /// Queues a message on its connection and starts the sender's pipe if it is idle.
+    /// Queues a message on its connection and commits what the sender's pipe has room for.
     pub(crate) fn enqueue(&mut self, key: PeerKey, out: Outgoing) {
         let (index, side) = conn::split(key);
         let c = &mut self.conns[index];
@@ -215,15 +236,22 @@ impl Swarm {
             c.in_ready[side] = true;
             self.nodes[sender.index()].up.ready.push_back(key);
         }
-        if !self.nodes[sender.index()].up.busy {
-            self.start_upload(sender);
-        }
+        self.pump(sender);
     }
 
-    /// Starts sending the next message: one from the next ready connection, round-robin.
-    pub(crate) fn start_upload(&mut self, node: NodeId) {
-        let n = &mut self.nodes[node.index()];
-        while let Some(key) = n.up.ready.pop_front() {
+    /// Commits queued messages to the wire, one per ready connection in turn, while the
+    /// transmit ring has room; then arranges to be called again when it has room.
+    pub(crate) fn pump(&mut self, node: NodeId) {
+        let up_rate = self.nodes[node.index()].spec.link.up;
+        let ring = transfer_nanos(TRANSMIT_RING_BYTES, up_rate);
+        loop {
+            let n = &mut self.nodes[node.index()];
+            if n.up.busy_until > self.now + ring {
+                break;
+            }
+            let Some(key) = n.up.ready.pop_front() else {
+                break;
+            };
             let (index, side) = conn::split(key);
             let c = &mut self.conns[index];
             let Some(out) = c.queue[side].pop_front() else {
@@ -235,12 +263,29 @@ impl Swarm {
             } else {
                 n.up.ready.push_back(key);
             }
-            n.up.busy = true;
-            let at = self.now + transfer_nanos(wire_len(&out.msg), n.spec.link.up);
-            self.queue.push(at, Event::Uploaded { node, key, out });
-            return;
+            let size = wire_len(&out.msg);
+            let done = n.up.busy_until.max(self.now) + transfer_nanos(size, up_rate);
+            n.up.busy_until = done;
+            if let Some(len) = out.block_len {
+                n.up.sent_blocks.push((key, len));
+            }
+            let receiver = c.nodes[1 - side];
+            let at = done + self.path_latency(node, receiver);
+            self.queue.push(
+                at,
+                Event::Arrived {
+                    key: conn::remote(key),
+                    msg: out.msg,
+                    size,
+                },
+            );
         }
-        n.up.busy = false;
+        let n = &mut self.nodes[node.index()];
+        if !n.up.ready.is_empty() && !n.up.kick_pending {
+            n.up.kick_pending = true;
+            let at = n.up.busy_until.saturating_sub(ring).max(self.now);
+            self.queue.push(at, Event::PipeFree { node });
+        }
     }
 
     /// Tells the other end of `key`'s connection that it closed, after the path latency.

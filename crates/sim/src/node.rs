@@ -87,12 +87,18 @@ pub struct NodeLog {
     pub completed_at: Option<u64>,
 }
 
-/// A node's upload pipe: busy while one message is being serialised; connections with
-/// queued messages wait in `ready` and are served round-robin.
+/// A node's upload pipe. Messages wait in per-connection queues; connections with queued
+/// messages wait in `ready` and are served round-robin, one message each, whenever the
+/// transmit ring has room (see [`crate::model`]).
 #[derive(Debug, Default)]
 pub(crate) struct UploadPipe {
-    pub busy: bool,
+    /// When the last message committed to the wire finishes serialising.
+    pub busy_until: u64,
+    /// A `PipeFree` event is queued.
+    pub kick_pending: bool,
     pub ready: VecDeque<shoal_engine::PeerKey>,
+    /// Blocks committed to the wire whose `handle_block_sent` is still to be made.
+    pub sent_blocks: Vec<(shoal_engine::PeerKey, u32)>,
 }
 
 pub(crate) struct Node {

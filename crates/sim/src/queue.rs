@@ -1,7 +1,6 @@
 //! The event queue: a binary heap ordered by virtual time, ties broken by insertion order so
 //! a run depends only on its seed.
 
-use crate::conn::Outgoing;
 use crate::node::NodeId;
 use shoal_core::PieceIndex;
 use shoal_engine::PeerKey;
@@ -20,12 +19,8 @@ pub(crate) enum Event {
     Accepted { conn: usize },
     /// A dial failed (nobody there, or the listener refused the peer).
     DialFailed { node: NodeId, addr: SocketAddr },
-    /// A message left its sender's upload pipe.
-    Uploaded {
-        node: NodeId,
-        key: PeerKey,
-        out: Outgoing,
-    },
+    /// The node's transmit ring has room again: commit more queued messages.
+    PipeFree { node: NodeId },
     /// A message reached the receiving side's download pipe.
     Arrived {
         key: PeerKey,

@@ -6,7 +6,7 @@
 //! rates, of 1024 for sizes).
 
 use shoal_sim::{
-    ContentSpec, Discovery, Fidelity, Limits, Link, NodeId, StopReason, Swarm, SwarmConfig,
+    ContentSpec, Discovery, Fidelity, Limits, Link, NodeId, Role, StopReason, Swarm, SwarmConfig,
 };
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -156,7 +156,7 @@ fn print_progress(swarm: &Swarm, leechers: &[NodeId]) {
     let total = swarm.content().data.len() as f64 * leechers.len().max(1) as f64;
     let up_seeds: u64 = swarm
         .node_ids()
-        .filter(|n| !leechers.contains(n))
+        .filter(|&n| swarm.node(n).spec().role == Role::Seeder)
         .map(|n| swarm.node(n).stats().uploaded)
         .sum();
     println!(
