@@ -421,7 +421,7 @@ pub struct NodeView<'a> {
     node: &'a Node,
 }
 
-impl NodeView<'_> {
+impl<'a> NodeView<'a> {
     pub fn id(&self) -> NodeId {
         self.id
     }
@@ -430,7 +430,7 @@ impl NodeView<'_> {
         self.node.addr
     }
 
-    pub fn spec(&self) -> &NodeSpec {
+    pub fn spec(&self) -> &'a NodeSpec {
         &self.node.spec
     }
 
@@ -448,7 +448,7 @@ impl NodeView<'_> {
     }
 
     /// What the simulator observed (bans, bad blocks, completion time...).
-    pub fn log(&self) -> &NodeLog {
+    pub fn log(&self) -> &'a NodeLog {
         &self.node.log
     }
 

@@ -42,3 +42,28 @@ fn different_seeds_differ() {
         "two seeds gave the exact same completion times"
     );
 }
+
+#[test]
+fn fidelity_changes_memory_not_behaviour() {
+    use shoal_sim::{Fidelity, Link, Swarm, SwarmConfig};
+    let run = |fidelity| {
+        let config = SwarmConfig {
+            fidelity,
+            ..SwarmConfig::default()
+        };
+        let Ok(mut swarm) = Swarm::with_config(8, config) else {
+            unreachable!("default content spec")
+        };
+        swarm.add_seeder(Link::default());
+        swarm.add_corrupt_peer(Link::default());
+        let leechers: Vec<_> = (0..8)
+            .map(|i| swarm.add_leecher(common::varied_link(i)))
+            .collect();
+        let outcome = swarm.run_with(|s| s.all_complete(), LIMITS);
+        common::assert_all_have_original(&swarm, &leechers, 8);
+        outcome
+    };
+    let exact = run(Fidelity::Exact);
+    assert!(exact.is_done(), "{exact:?}");
+    assert_eq!(exact, run(Fidelity::Fast));
+}

@@ -25,10 +25,12 @@ struct Args {
     max_time_s: u64,
     hints: usize,
     progress: u64,
+    corrupt: u64,
+    silent: u64,
 }
 
 const USAGE: &str = "usage: sim [--peers N] [--seed S] [--size BYTES] [--piece BYTES] [--seed-up B/s] \
-[--up B/s] [--down B/s] [--latency-ms MS] [--hints N] [--max-time SECONDS] [--progress SECONDS] [--fast] [--trace]";
+[--up B/s] [--down B/s] [--latency-ms MS] [--hints N] [--max-time SECONDS] [--progress SECONDS] [--corrupt N] [--silent N] [--fast] [--trace]";
 
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
@@ -67,6 +69,12 @@ fn main() -> ExitCode {
     let leechers: Vec<_> = (0..args.peers)
         .map(|_| swarm.add_leecher(Link::new(args.up, args.down, latency)))
         .collect();
+    for _ in 0..args.corrupt {
+        swarm.add_corrupt_peer(Link::symmetric(args.seed_up, latency));
+    }
+    for _ in 0..args.silent {
+        swarm.add_silent_peer(Link::symmetric(args.seed_up, latency));
+    }
 
     let started = Instant::now();
     let limits = Limits {
@@ -133,6 +141,13 @@ fn main() -> ExitCode {
         outcome.events as f64 / wall.as_secs_f64().max(1e-9),
         outcome.anomalies
     );
+    let (failures, bans): (u32, usize) = leechers
+        .iter()
+        .map(|&l| swarm.node(l).log())
+        .fold((0, 0), |(f, b), log| {
+            (f + log.hash_failures, b + log.banned.len())
+        });
+    println!("hostile: {failures} pieces failed verification, {bans} bans");
     for a in swarm.anomalies().iter().take(10) {
         println!("anomaly at {:?} on {:?}: {}", a.at, a.node, a.what);
     }
@@ -184,6 +199,8 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         max_time_s: 24 * 3600,
         hints: 5,
         progress: 0,
+        corrupt: 0,
+        silent: 0,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -199,6 +216,8 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--hints" => a.hints = number(&value()?, 1000)? as usize,
             "--max-time" => a.max_time_s = number(&value()?, 1000)?,
             "--progress" => a.progress = number(&value()?, 1000)?,
+            "--corrupt" => a.corrupt = number(&value()?, 1000)?,
+            "--silent" => a.silent = number(&value()?, 1000)?,
             "--fast" => a.fast = true,
             "--trace" => a.trace = true,
             "-h" | "--help" => return Err("help".into()),
