@@ -6,7 +6,8 @@
 //! rates, of 1024 for sizes).
 
 use shoal_sim::{
-    ContentSpec, Discovery, Fidelity, Limits, Link, NodeId, Role, StopReason, Swarm, SwarmConfig,
+    Behaviour, ContentSpec, Discovery, Fidelity, Limits, Link, NodeId, Role, StopReason, Swarm,
+    SwarmConfig,
 };
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -141,13 +142,18 @@ fn main() -> ExitCode {
         outcome.events as f64 / wall.as_secs_f64().max(1e-9),
         outcome.anomalies
     );
-    let (failures, bans): (u32, usize) = leechers
-        .iter()
-        .map(|&l| swarm.node(l).log())
-        .fold((0, 0), |(f, b), log| {
-            (f + log.hash_failures, b + log.banned.len())
-        });
-    println!("hostile: {failures} pieces failed verification, {bans} bans");
+    let (mut failures, mut bans, mut honest_bans) = (0, 0, 0);
+    for &l in &leechers {
+        let log = swarm.node(l).log();
+        failures += log.hash_failures;
+        bans += log.banned.len();
+        honest_bans += log
+            .banned
+            .iter()
+            .filter(|&&b| swarm.node(b).spec().behaviour == Behaviour::Honest)
+            .count();
+    }
+    println!("hostile: {failures} pieces failed verification, {bans} bans ({honest_bans} of honest peers)");
     for a in swarm.anomalies().iter().take(10) {
         println!("anomaly at {:?} on {:?}: {}", a.at, a.node, a.what);
     }
