@@ -331,3 +331,38 @@ fn metadata_is_served_to_magnet_peers() {
         other => panic!("expected data, got {other:?}"),
     }
 }
+
+#[test]
+fn extension_handshake_may_come_before_the_bitfield() {
+    let (mut t, now) = engine(false, true);
+    let hs = shoal_wire::ext::ExtHandshake {
+        m: vec![("ut_pex".into(), 5)],
+        ..Default::default()
+    };
+    t.handle_message(
+        now,
+        PEER,
+        Message::Extended {
+            id: 0,
+            payload: hs.encode(),
+        },
+    );
+    t.handle_message(now, PEER, Message::HaveAll);
+    let a = drain(&mut t);
+    assert!(
+        !dropped_for_protocol(&a),
+        "libtorrent and Transmission send the extension handshake first"
+    );
+    assert!(a.iter().any(|a| matches!(
+        a,
+        Action::Send {
+            msg: Message::Interested,
+            ..
+        }
+    )));
+    t.handle_message(now, PEER, Message::HaveNone);
+    assert!(
+        dropped_for_protocol(&drain(&mut t)),
+        "a second have-all/none is still refused"
+    );
+}

@@ -19,7 +19,13 @@ impl Torrent {
             return;
         };
         peer.last_received = now;
-        let first = std::mem::replace(&mut peer.expect_bitfield, false);
+        // The bitfield (or have-all/none) must be the first message, but many clients send
+        // their extension handshake before it.
+        let first = if matches!(msg, Message::Extended { .. }) {
+            peer.expect_bitfield
+        } else {
+            std::mem::replace(&mut peer.expect_bitfield, false)
+        };
         let fast = peer.fast;
         let needs_fast = matches!(
             msg,
