@@ -38,7 +38,9 @@ impl Swarm {
             Event::PipeFree { node } => {
                 self.nodes[node.index()].up.kick_pending = false;
                 self.pump(node);
-                self.drain(node);
+                if self.nodes[node.index()].online {
+                    self.drain(node);
+                }
             }
             Event::Arrived { key, msg, size } => {
                 let (index, side) = conn::split(key);

@@ -45,10 +45,12 @@ mod outcome;
 mod queue;
 mod storage;
 mod swarm;
+mod view;
 
 pub use content::{Content, ContentError, ContentSpec};
 pub use model::Link;
 pub use node::{Behaviour, NodeId, NodeLog, NodeSpec, Role};
 pub use outcome::{Anomaly, Limits, Outcome, StopReason};
 pub use storage::Fidelity;
-pub use swarm::{Discovery, NodeView, Swarm, SwarmConfig};
+pub use swarm::{Discovery, Swarm, SwarmConfig};
+pub use view::NodeView;

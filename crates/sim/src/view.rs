@@ -1,0 +1,78 @@
+//! A read-only view of one node of a swarm: its engine's stats, what the simulator saw
+//! happen to it, and its stored data.
+
+use crate::node::{Node, NodeId, NodeLog, NodeSpec};
+use crate::Swarm;
+use shoal_engine::Stats;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A read-only view of a node.
+pub struct NodeView<'a> {
+    pub(crate) swarm: &'a Swarm,
+    pub(crate) id: NodeId,
+    pub(crate) node: &'a Node,
+}
+
+impl<'a> NodeView<'a> {
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.node.addr
+    }
+
+    pub fn spec(&self) -> &'a NodeSpec {
+        &self.node.spec
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.node.online
+    }
+
+    /// The engine's own stats (`banned_peers`, `hash_failures`, ...).
+    pub fn stats(&self) -> Stats {
+        self.node.engine.stats()
+    }
+
+    pub fn engine_complete(&self) -> bool {
+        self.node.engine.is_complete()
+    }
+
+    /// What the simulator observed (bans, bad blocks, completion time...).
+    pub fn log(&self) -> &'a NodeLog {
+        &self.node.log
+    }
+
+    pub fn completed_at(&self) -> Option<Duration> {
+        self.node.log.completed_at.map(Duration::from_nanos)
+    }
+
+    /// Pieces verified in this node's storage.
+    pub fn verified_pieces(&self) -> u32 {
+        self.node.store.verified_count()
+    }
+
+    /// The node's stored payload, if it has every piece.
+    pub fn data(&self) -> Option<Vec<u8>> {
+        self.node.store.assemble()
+    }
+
+    /// Nodes this node has an open connection to (its side open). O(connections).
+    pub fn connected_to(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self
+            .swarm
+            .conns
+            .iter()
+            .flat_map(|c| {
+                (0..2)
+                    .filter(move |&s| c.nodes[s] == self.id && c.open[s])
+                    .map(move |s| c.nodes[1 - s])
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
