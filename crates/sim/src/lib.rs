@@ -9,8 +9,18 @@
 //! Events (message delivered, handshake done, timer fired, piece hashed...) sit in one binary
 //! heap ordered by virtual time, ties broken by insertion order. Each event is one engine
 //! call, followed by the engine's drain order: `poll_action` until `None`, then
-//! `poll_timeout`. Actions never call back into an engine directly; their answers are
-//! queued events (see [`model`] for the link timing, and `driver.rs`).
+//! `poll_timeout`. Performing an action never calls back into an engine; answers are
+//! queued events (see [`model`] for the link timing, and `driver.rs`). The one exception is
+//! `handle_block_sent` for blocks the drain put on the wire: it is made once the drain's
+//! actions are performed, and the drain goes round again.
+//!
+//! Storage is in memory; [`Fidelity::Exact`] gives every node its own verified copy (tests),
+//! [`Fidelity::Fast`] shares the original and skips hashing of data known to be intact
+//! (benchmarks with thousands of nodes). Engine contract violations (a send on a closed
+//! connection, a read of a missing piece...) are recorded as [`Anomaly`]s, not panics.
+//!
+//! The `sim` binary runs one swarm from the command line and prints completion times
+//! against the theoretical bound (`cargo run --release -p shoal-sim --bin sim -- --help`).
 //!
 //! # Using it
 //! ```no_run
@@ -32,8 +42,8 @@
 //! `handle_peer_closed` after the path latency.
 //!
 //! Hostile nodes: [`Behaviour::Corrupt`] serves flipped bytes, [`Behaviour::Silent`] never
-//! serves what it is asked for. Churn: [`Swarm::take_offline`]
-//! and adding nodes while the swarm runs.
+//! serves what it is asked for. Churn: [`Swarm::take_offline`] and adding nodes while the
+//! swarm runs.
 
 mod conn;
 pub mod content;

@@ -36,6 +36,10 @@ const USAGE: &str = "usage: sim [--peers N] [--seed S] [--size BYTES] [--piece B
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(a) => a,
+        Err(e) if e == "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("sim: {e}\n{USAGE}");
             return ExitCode::from(2);
