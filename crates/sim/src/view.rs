@@ -54,6 +54,15 @@ impl<'a> NodeView<'a> {
         self.node.store.verified_count()
     }
 
+    /// Whether piece `index` is verified in this node's storage.
+    pub fn has_piece(&self, index: u32) -> bool {
+        self.swarm
+            .content
+            .lengths()
+            .validate_piece(index)
+            .is_some_and(|p| self.node.store.has_piece(p))
+    }
+
     /// The node's stored payload, if it has every piece.
     pub fn data(&self) -> Option<Vec<u8>> {
         self.node.store.assemble()

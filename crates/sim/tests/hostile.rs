@@ -62,3 +62,36 @@ fn leechers_leaving_and_joining_mid_download() {
         println!("seed {seed}: done at {:?}", outcome.time);
     }
 }
+
+/// The seeder leaves as soon as the leechers together hold every piece.
+#[test]
+fn swarm_finishes_after_the_seeder_leaves() {
+    for seed in 1..=3 {
+        let mut s = swarm(seed, 20, false);
+        let pieces = s.swarm.content().info.pieces.len() as u32;
+        let step = Limits {
+            time: Duration::from_millis(100),
+            ..LIMITS
+        };
+        let covered = |sw: &shoal_sim::Swarm| {
+            (0..pieces).all(|p| s.leechers.iter().any(|&l| sw.node(l).has_piece(p)))
+        };
+        while !covered(&s.swarm) && s.swarm.now() < LIMITS.time {
+            s.swarm.run_with(|_| false, step);
+        }
+        let left_at = s.swarm.now();
+        assert!(
+            !s.swarm.all_complete(),
+            "seed {seed}: everyone finished before the seeder could leave"
+        );
+        s.swarm.take_offline(s.seeder);
+        let outcome = s.swarm.run_with(|s| s.all_complete(), LIMITS);
+        assert_eq!(outcome.stop, StopReason::Done, "seed {seed}: {outcome:?}");
+        assert_all_have_original(&s.swarm, &s.leechers, seed);
+        assert_no_anomalies(&s.swarm, seed);
+        println!(
+            "seed {seed}: seeder left at {left_at:?}, done at {:?}",
+            outcome.time
+        );
+    }
+}
