@@ -9,7 +9,7 @@ pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(120);
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long a command that should fail at once (bad input) may run.
-pub const QUICK_TIMEOUT: Duration = Duration::from_secs(30);
+pub const QUICK_TIMEOUT: Duration = Duration::from_secs(15);
 
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
