@@ -6,7 +6,7 @@
 //! a function of its seed, so a failing seed replays exactly.
 //!
 //! # Driving
-//! Events (message delivered, handshake done, timer fired, piece hashed...) sit in one binary
+//! Events (message delivered, handshake done, timer fired, piece hashed...) sit in one
 //! heap ordered by virtual time, ties broken by insertion order. Each event is one engine
 //! call, followed by the engine's drain order: `poll_action` until `None`, then
 //! `poll_timeout`. Performing an action never calls back into an engine; answers are
@@ -49,6 +49,7 @@ mod conn;
 pub mod content;
 mod driver;
 mod events;
+mod heap;
 pub mod model;
 mod node;
 mod outcome;

@@ -1,12 +1,11 @@
-//! The event queue: a binary heap ordered by virtual time, ties broken by insertion order so
-//! a run depends only on its seed.
+//! The event queue: a heap ordered by virtual time, ties broken by insertion order so a run
+//! depends only on its seed.
 
+use crate::heap::QuadHeap;
 use crate::node::NodeId;
 use shoal_core::PieceIndex;
 use shoal_engine::PeerKey;
 use shoal_wire::Message;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
 #[derive(Debug)]
@@ -40,29 +39,17 @@ pub(crate) enum Event {
 }
 
 /// A heap entry: small and `Copy`, so sifting is cheap; the event itself waits in a slab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered by time, then by insertion (field order matters for the derived `Ord`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Scheduled {
     at: u64,
     seq: u64,
     slot: u32,
 }
 
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scheduled {
-    /// Reversed, so the max-heap pops the earliest event first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 #[derive(Default)]
 pub(crate) struct EventQueue {
-    heap: BinaryHeap<Scheduled>,
+    heap: QuadHeap<Scheduled>,
     next_seq: u64,
     /// Events by slot; `None` slots are listed in `free`.
     slab: Vec<Option<Event>>,
