@@ -1,17 +1,13 @@
-//! Bad input to `shoal info` and `shoal get`: malformed or hostile .torrent files
-//! and malformed magnet links. Each must end the command with exit code 1 and
+//! Bad input to `shoal info` and `shoal get`: malformed .torrent files, `..` in
+//! file paths, and malformed magnet links. Each must end the command with exit code 1 and
 //! one clear line on stderr, no panic, and nothing written outside the output
 //! folder. Each test checks every case and reports all that fail together.
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use common::bencode::Value;
-use common::process::describe_status;
-use common::shoal::PANIC_EXIT_CODE;
-use common::wait::QUICK_TIMEOUT;
-use common::{seeded_bytes, shoal, Finished, TestDir};
+use common::refusal::{assert_no_problems, check_refused};
+use common::{seeded_bytes, TestDir};
 
 const PIECE: i64 = 16_384;
 
@@ -22,7 +18,8 @@ fn torrent(info: Vec<(&str, Value)>) -> Vec<u8> {
 
 /// A well-formed single-file info dictionary, with one entry replaced or added.
 fn single_file_info(name: &str, length: i64, change: Option<(&'static str, Value)>) -> Vec<u8> {
-    let pieces = (length.max(1) as usize).div_ceil(PIECE as usize);
+    // Hashes for as many pieces as `length` needs (capped, for the huge lengths).
+    let pieces = (length.clamp(1, 1 << 30) as usize).div_ceil(PIECE as usize);
     let mut info = vec![
         ("name", Value::str(name)),
         ("length", Value::Int(length)),
@@ -53,87 +50,6 @@ fn multi_file_torrent(path: &[&str]) -> Vec<u8> {
     ])
 }
 
-/// Top-level entries of the test dir, leaving out the output folder and logs.
-fn entries_outside_output(t: &TestDir) -> BTreeSet<String> {
-    std::fs::read_dir(t.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "out" && !name.ends_with(".stdout") && !name.ends_with(".stderr"))
-        .collect()
-}
-
-/// What is wrong with how shoal ended, if anything.
-fn clean_failure_problem(finished: &Finished) -> Option<String> {
-    let lines: Vec<&str> = finished
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    if finished.status.code() == Some(PANIC_EXIT_CODE) || finished.stderr.contains("panicked") {
-        return Some(format!("panicked: {}", finished.stderr.trim()));
-    }
-    if finished.status.code() != Some(1) {
-        return Some(format!(
-            "{} (expected exit code 1); stderr: {}",
-            describe_status(finished.status),
-            finished.stderr.trim()
-        ));
-    }
-    if lines.len() != 1 {
-        return Some(format!(
-            "{} lines on stderr (expected one):\n{}",
-            lines.len(),
-            finished.stderr
-        ));
-    }
-    None
-}
-
-/// Runs `shoal info SOURCE` and `shoal get SOURCE -o out`; returns the problems.
-fn check_refused(t: &TestDir, case: &str, source: &std::ffi::OsStr) -> Vec<String> {
-    let mut problems = Vec::new();
-    let before = entries_outside_output(t);
-    let out = t.join("out");
-    let runs = [
-        ("info", args!["info", source]),
-        (
-            "get",
-            args!["get", source, "-o", &out, "--listen", "127.0.0.1:0"],
-        ),
-    ];
-    for (command, args) in runs {
-        let mut proc = shoal::spawn(t, &format!("{case}-{command}"), args);
-        if !common::wait_until(QUICK_TIMEOUT, || proc.try_exit().is_some()) {
-            problems.push(format!(
-                "{case}: `shoal {command}` accepted it (still running after {QUICK_TIMEOUT:?})"
-            ));
-            continue;
-        }
-        let finished = proc.wait_exit(QUICK_TIMEOUT);
-        if let Some(problem) = clean_failure_problem(&finished) {
-            problems.push(format!("{case}: `shoal {command}`: {problem}"));
-        }
-    }
-    let after = entries_outside_output(t);
-    let created: Vec<&String> = after.difference(&before).collect();
-    if !created.is_empty() {
-        problems.push(format!(
-            "{case}: wrote outside the output folder: {created:?}"
-        ));
-    }
-    problems
-}
-
-fn assert_no_problems(problems: Vec<String>) {
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
-}
-
 fn write_case(t: &TestDir, case: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = t.join(&format!("{case}.torrent"));
     std::fs::write(&path, bytes).unwrap();
@@ -145,6 +61,8 @@ fn malformed_torrent_files_are_refused_with_one_line() {
     let t = TestDir::new("bad-torrents");
     let valid = single_file_info("file.bin", 100_000, None);
     let deep_nesting = [vec![b'l'; 100_000], vec![b'e'; 100_000]].concat();
+    // Not here: trailing bytes after the top-level dictionary, which libtorrent,
+    // Transmission and aria2 all accept.
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
         ("truncated", valid[..valid.len() / 2].to_vec()),
@@ -153,10 +71,6 @@ fn malformed_torrent_files_are_refused_with_one_line() {
         (
             "no-info",
             Value::dict(vec![("announce", Value::str("http://x/"))]).encode(),
-        ),
-        (
-            "trailing-garbage",
-            [valid.clone(), b"xyz".to_vec()].concat(),
         ),
         ("deep-nesting", deep_nesting),
         (
@@ -201,31 +115,18 @@ fn malformed_torrent_files_are_refused_with_one_line() {
     assert_no_problems(problems);
 }
 
+/// `..` as a whole name or path component has no safe reading. (Separators
+/// inside one component may be neutralised instead: see hostile_names.rs.)
 #[test]
-fn torrents_with_unsafe_paths_are_refused_and_write_nothing_outside() {
+fn torrents_with_parent_dir_components_are_refused() {
     let t = TestDir::new("bad-paths");
-    let absolute = t.join("absolute-target.bin");
-    let absolute = absolute.to_str().unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        (
-            "name-parent",
-            single_file_info("../escape.bin", 100_000, None),
-        ),
-        (
-            "name-nested-parent",
-            single_file_info("x/../../escape.bin", 100_000, None),
-        ),
-        ("name-absolute", single_file_info(absolute, 100_000, None)),
         ("name-dot-dot", single_file_info("..", 100_000, None)),
+        ("name-dot", single_file_info(".", 100_000, None)),
         ("path-parent", multi_file_torrent(&["..", "escape.bin"])),
         (
             "path-deep-parent",
             multi_file_torrent(&["a", "..", "..", "escape.bin"]),
-        ),
-        ("path-absolute", multi_file_torrent(&[absolute])),
-        (
-            "path-with-slash",
-            multi_file_torrent(&["a/../../escape.bin"]),
         ),
     ];
     let mut problems = Vec::new();
@@ -233,10 +134,8 @@ fn torrents_with_unsafe_paths_are_refused_and_write_nothing_outside() {
         let path = write_case(&t, case, bytes);
         problems.extend(check_refused(&t, case, path.as_os_str()));
     }
-    for escaped in [t.join("escape.bin"), t.join("absolute-target.bin")] {
-        if escaped.exists() {
-            problems.push(format!("{} was written", escaped.display()));
-        }
+    if t.join("escape.bin").exists() {
+        problems.push("escape.bin was written next to the output folder".to_string());
     }
     assert_no_problems(problems);
 }

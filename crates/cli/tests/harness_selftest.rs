@@ -7,7 +7,7 @@ mod common;
 
 use common::libtorrent::{self, SeedOptions, Source};
 use common::tools::{require, Tool};
-use common::{aria2, mktorrent, transmission, TestDir, TRANSFER_TIMEOUT};
+use common::{aria2, mktorrent, opentracker, transmission, TestDir, TRANSFER_TIMEOUT};
 
 /// A folder of three files with sizes that do not line up with 256 KiB pieces.
 fn folder_payload(t: &TestDir) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -127,4 +127,31 @@ fn transmission_downloads_from_libtorrent_that_dials_it() {
         "Transmission did not finish: {:?}",
         common::tree_difference(&data.join("payload"), &out.join("payload"))
     );
+}
+
+#[test]
+fn aria2_downloads_from_libtorrent_found_through_opentracker() {
+    if !require(&[
+        Tool::Libtorrent,
+        Tool::Mktorrent,
+        Tool::Aria2,
+        Tool::Opentracker,
+    ]) {
+        return;
+    }
+    let t = TestDir::new("selftest-tracker");
+    let data = t.subdir("data");
+    common::write_tree(&data.join("payload"), &[("a.bin", 700_001), ("b", 3)], 8);
+    let port = common::free_port();
+    let announce = format!("http://127.0.0.1:{port}/announce");
+    let torrent = t.join("payload.torrent");
+    mktorrent::make_announcing(&t, &data.join("payload"), &torrent, 16, &announce);
+    let hash = libtorrent::info_hash(&t, Source::Torrent(&torrent));
+    let _tracker = opentracker::start(&t, port, &[hash]);
+
+    // Neither side is told about the other: libtorrent announces, aria2 asks.
+    let _seed = libtorrent::seed(&t, &torrent, &data, SeedOptions::default());
+    let out = t.subdir("out");
+    aria2::get(&t, &torrent, &out).wait_success(TRANSFER_TIMEOUT);
+    common::assert_same_tree(&data.join("payload"), &out.join("payload"));
 }

@@ -112,7 +112,7 @@ pub fn matching_chunks(expected: &[u8], actual: &Path, chunk: usize) -> (usize, 
 /// Every regular file under `root` by its path relative to `root` (a file root
 /// is listed under the empty path). Symlinks are listed as files so they show up
 /// as differences rather than being followed.
-fn list_files(root: &Path) -> std::io::Result<BTreeMap<PathBuf, PathBuf>> {
+pub fn list_files(root: &Path) -> std::io::Result<BTreeMap<PathBuf, PathBuf>> {
     let mut files = BTreeMap::new();
     if std::fs::symlink_metadata(root)?.is_file() {
         files.insert(PathBuf::new(), root.to_path_buf());

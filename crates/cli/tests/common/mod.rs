@@ -23,6 +23,7 @@ pub mod net;
 pub mod opentracker;
 pub mod payload;
 pub mod process;
+pub mod refusal;
 pub mod shoal;
 pub mod testdir;
 pub mod tools;
