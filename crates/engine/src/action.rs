@@ -29,6 +29,8 @@ pub enum DisconnectReason {
     NotUseful,
     /// Too many connections.
     TooMany,
+    /// A second connection to the same peer replaced this one.
+    Duplicate,
     /// No message for too long.
     Timeout,
     /// Shutting the torrent down.

@@ -15,7 +15,7 @@ use shoal_core::{Bitfield, BlockRef, Lengths, PieceIndex, Rng};
 use std::collections::BTreeMap;
 
 /// How many peers may have the same block requested in endgame mode.
-const MAX_ENDGAME_REQUESTERS: usize = 2;
+const MAX_ENDGAME_REQUESTERS: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum BlockState {
@@ -225,7 +225,7 @@ impl Picker {
     }
 
     /// Endgame starts when every missing piece is in progress and none has a free block.
-    fn in_endgame(&self) -> bool {
+    pub fn in_endgame(&self) -> bool {
         let missing = self.lengths.num_pieces() - self.have.count() - self.verifying.count();
         missing as usize == self.partial.len()
             && self

@@ -47,13 +47,17 @@ fn engine(complete: bool, fast: bool) -> (Torrent, Instant) {
 
 /// Also returns the engine's opening messages to the peer.
 fn engine_with_opening(complete: bool, fast: bool) -> (Torrent, Instant, Vec<Action>) {
-    let now = Instant::now();
-    let (info, bytes, hash) = info();
     let have = if complete {
         Bitfield::full(PIECES)
     } else {
         Bitfield::new(PIECES)
     };
+    engine_with_have(have, fast)
+}
+
+fn engine_with_have(have: Bitfield, fast: bool) -> (Torrent, Instant, Vec<Action>) {
+    let now = Instant::now();
+    let (info, bytes, hash) = info();
     let cfg = Config::new(PeerId::generate(&mut Rng::new(1)));
     let mut t = Torrent::new(now, hash, Some((info, bytes)), Some(have), cfg);
     let mut reserved = our_reserved_bits();
@@ -163,8 +167,16 @@ fn a_seed_gets_interest_and_requests() {
 
 #[test]
 fn requests_while_choked_are_rejected_unless_allowed_fast() {
-    let (mut t, now, opening) = engine_with_opening(true, true);
-    let offered = offered_fast(&opening);
+    // A leecher offers allowed-fast pieces (a seed does not): have all but one piece.
+    let (mut t, now, offered) = (0..PIECES)
+        .find_map(|missing| {
+            let mut have = Bitfield::full(PIECES);
+            have.clear(missing);
+            let (t, now, opening) = engine_with_have(have, true);
+            let offered = offered_fast(&opening);
+            (!offered.is_empty()).then_some((t, now, offered))
+        })
+        .expect("some layout offers a piece");
     assert!(
         !offered.is_empty() && offered.len() < PIECES as usize,
         "BEP 6 allowed-fast set sent: {offered:?}"
@@ -365,4 +377,34 @@ fn extension_handshake_may_come_before_the_bitfield() {
         dropped_for_protocol(&drain(&mut t)),
         "a second have-all/none is still refused"
     );
+}
+
+#[test]
+fn simultaneous_dials_keep_the_connection_dialed_by_the_lower_peer_id() {
+    // Our id is fixed by the seed; try a peer id on each side of it.
+    let ours = Config::new(PeerId::generate(&mut Rng::new(1))).peer_id;
+    for their_byte in [0u8, 0xff] {
+        let theirs = PeerId([their_byte; 20]);
+        let we_are_lower = ours.0 < theirs.0;
+        let now = Instant::now();
+        let (info, bytes, hash) = info();
+        let cfg = Config::new(ours);
+        let mut t = Torrent::new(now, hash, Some((info, bytes)), None, cfg);
+        let r = our_reserved_bits();
+        // Their dial reaches us first, then ours completes.
+        assert!(t.handle_peer_connected(now, PeerKey(1), addr(), theirs, r, false));
+        let kept_ours = t.handle_peer_connected(now, PeerKey(2), addr(), theirs, r, true);
+        assert_eq!(kept_ours, we_are_lower, "the lower id's dial survives");
+        let dropped_inbound = drain(&mut t).iter().any(|a| {
+            matches!(
+                a,
+                Action::Disconnect {
+                    peer: PeerKey(1),
+                    reason: DisconnectReason::Duplicate
+                }
+            )
+        });
+        assert_eq!(dropped_inbound, we_are_lower);
+        assert_eq!(t.stats().connected_peers, 1);
+    }
 }

@@ -64,11 +64,10 @@ fn magnet_leechers_in_a_swarm_of_leechers() {
     assert_no_anomalies(&swarm, seed);
 }
 
-/// Both sides dial each other at the same moment. Each engine accepts the inbound connection,
-/// then refuses its own outbound one as a duplicate, so both connections die; the candidate
-/// stays in the `Connected` state and neither side ever dials again.
+/// Both sides dial each other at the same moment. Both engines must keep the same one of the
+/// two connections (the one dialed by the lower peer id), or each drops the one the other
+/// kept and they never talk.
 #[test]
-#[ignore = "engine bug: simultaneous dial leaves both peers disconnected for good (see crates/sim report)"]
 fn simultaneous_dial_still_connects() {
     let seed = 3;
     let (mut swarm, magnet) = seeder_and_magnet(seed);

@@ -21,6 +21,8 @@ const METADATA_PIPELINE: usize = 4;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// A peer with requests outstanding that delivers nothing for this long is snubbed.
 const SNUB_AFTER: Duration = Duration::from_secs(60);
+/// In endgame a few blocks decide the finish time: give up on a silent peer sooner.
+const ENDGAME_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Torrent {
     /// Sends Interested / NotInterested when the peer's usefulness changed.
@@ -225,7 +227,7 @@ impl Torrent {
 
     /// Frees requests that took too long and marks their peers snubbed.
     pub(super) fn expire_requests(&mut self, now: Instant) {
-        let timeout = self.config.request_timeout;
+        let mut timeout = self.config.request_timeout;
         let Some(meta) = &mut self.meta else {
             for key in self.fetch.expire(now, METADATA_TIMEOUT) {
                 if let Some(p) = self.peers.get_mut(&key) {
@@ -234,6 +236,9 @@ impl Torrent {
             }
             return;
         };
+        if meta.picker.in_endgame() {
+            timeout = timeout.min(ENDGAME_REQUEST_TIMEOUT);
+        }
         let mut cancels = Vec::new();
         for (key, p) in self.peers.iter_mut() {
             let stalled = p

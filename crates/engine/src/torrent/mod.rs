@@ -75,9 +75,11 @@ pub struct Torrent {
     peers: BTreeMap<PeerKey, Peer>,
     candidates: BTreeMap<SocketAddr, Candidate>,
     /// Identity of peers that left recently, for blame when a piece they fed fails.
-    departed: BTreeMap<PeerKey, Identity>,
+    departed: BTreeMap<PeerKey, (Identity, Option<SocketAddr>)>,
     strikes: BTreeMap<Identity, u32>,
     banned: BTreeSet<Identity>,
+    /// Listen addresses of banned peers, never dialed again.
+    banned_addrs: BTreeSet<SocketAddr>,
     choker: Choker,
     rng: Rng,
     actions: VecDeque<Action>,
@@ -128,6 +130,7 @@ impl Torrent {
             departed: BTreeMap::new(),
             strikes: BTreeMap::new(),
             banned: BTreeSet::new(),
+            banned_addrs: BTreeSet::new(),
             rng,
             actions: VecDeque::new(),
             next_tick: now + TICK,

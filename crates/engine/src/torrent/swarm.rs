@@ -60,7 +60,11 @@ fn identity(addr: SocketAddr, peer_id: PeerId) -> Identity {
 
 impl Torrent {
     pub(super) fn add_candidate(&mut self, now: Instant, addr: SocketAddr, source: PeerSource) {
-        if addr.port() == 0 || addr.ip().is_unspecified() || addr.ip().is_multicast() {
+        if addr.port() == 0
+            || addr.ip().is_unspecified()
+            || addr.ip().is_multicast()
+            || self.is_banned_addr(&addr)
+        {
             return;
         }
         if self.candidates.len() >= MAX_CANDIDATES && !self.candidates.contains_key(&addr) {
@@ -102,7 +106,9 @@ impl Torrent {
         let mut due: Vec<(u32, SocketAddr)> = self
             .candidates
             .iter()
-            .filter(|(_, c)| c.state == DialState::Idle && c.next_attempt <= now)
+            .filter(|(a, c)| {
+                c.state == DialState::Idle && c.next_attempt <= now && !self.is_banned_addr(a)
+            })
             .map(|(a, c)| (c.failures, *a))
             .collect();
         due.sort();
@@ -164,8 +170,21 @@ impl Torrent {
         if self.banned.contains(&identity(addr, peer_id)) {
             return refuse(self, Some(DialState::Done));
         }
-        if self.peers.values().any(|p| p.peer_id == peer_id) {
-            return refuse(self, Some(DialState::Connected));
+        if let Some((&existing, p)) = self.peers.iter().find(|(_, p)| p.peer_id == peer_id) {
+            // Two connections to one peer, usually because both sides dialed at once. Both
+            // sides must keep the same one, or each drops the one the other kept: keep the
+            // connection dialed by the side with the lower peer id.
+            let we_dial_the_keeper = self.config.peer_id.0 < peer_id.0;
+            let new_is_keeper = outbound == we_dial_the_keeper && p.outbound != outbound;
+            if !new_is_keeper {
+                return refuse(self, Some(DialState::Connected));
+            }
+            let old_addr = p.dialable_addr();
+            self.disconnect(now, existing, DisconnectReason::Duplicate);
+            // The peer stays connected through the new connection: do not redial it.
+            if let Some(c) = old_addr.and_then(|a| self.candidates.get_mut(&a)) {
+                c.state = DialState::Connected;
+            }
         }
         if self.peers.len() >= self.config.max_peers {
             return refuse(self, None);
@@ -246,7 +265,9 @@ impl Torrent {
                 None => return,
             },
         };
-        if !p.fast || meta.picker.have().none() {
+        // Allowed-fast bootstraps trading between leechers; a seed has no trade to start,
+        // and peers sharing a /24 would all fetch the same pieces from it.
+        if !p.fast || meta.picker.have().none() || meta.picker.is_complete() {
             return;
         }
         let n = meta.info.lengths.num_pieces();
@@ -284,7 +305,10 @@ impl Torrent {
         if self.departed.len() >= MAX_DEPARTED {
             self.departed.pop_first();
         }
-        self.departed.insert(key, identity(peer.addr, peer.peer_id));
+        self.departed.insert(
+            key,
+            (identity(peer.addr, peer.peer_id), peer.dialable_addr()),
+        );
         if let Some(addr) = peer.dialable_addr() {
             let seed_done = self.is_complete() && peer.pieces.is_seed();
             if let Some(c) = self.candidates.get_mut(&addr) {
@@ -400,10 +424,10 @@ impl Torrent {
     pub(super) fn blame(&mut self, now: Instant, contributors: &[PeerKey]) {
         let weight = if contributors.len() == 1 { 2 } else { 1 };
         for key in contributors {
-            let who = match self.peers.get(key) {
-                Some(p) => identity(p.addr, p.peer_id),
+            let (who, addr) = match self.peers.get(key) {
+                Some(p) => (identity(p.addr, p.peer_id), p.dialable_addr()),
                 None => match self.departed.get(key) {
-                    Some(id) => *id,
+                    Some(known) => *known,
                     None => continue,
                 },
             };
@@ -412,7 +436,8 @@ impl Torrent {
             if *strikes >= self.config.ban_after_failures {
                 tracing::info!(peer = key.0, "banning peer for sending corrupt data");
                 self.banned.insert(who);
-                if let Some(addr) = self.peers.get(key).and_then(|p| p.dialable_addr()) {
+                if let Some(addr) = addr {
+                    self.banned_addrs.insert(addr);
                     if let Some(c) = self.candidates.get_mut(&addr) {
                         c.state = DialState::Done;
                     }
@@ -420,6 +445,11 @@ impl Torrent {
                 self.disconnect(now, *key, DisconnectReason::Banned);
             }
         }
+    }
+
+    /// Whether dialing `addr` could only reach a banned peer.
+    fn is_banned_addr(&self, addr: &SocketAddr) -> bool {
+        self.banned_addrs.contains(addr) || self.banned.contains(&Identity::Ip(addr.ip()))
     }
 
     /// Once complete, seeds are of no use to us and we of none to them.

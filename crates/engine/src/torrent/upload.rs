@@ -44,7 +44,12 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        let choked = p.am_choking && !p.offered_fast.contains(&b.index);
+        // BEP 6: allowed-fast is for starting peers; one that has pieces to trade waits.
+        let starting = match &p.pieces {
+            crate::peer::PeerPieces::Known(bits) => bits.count() < crate::fast::ALLOWED_FAST_COUNT,
+            crate::peer::PeerPieces::Unknown { .. } => true,
+        };
+        let choked = p.am_choking && !(starting && p.offered_fast.contains(&b.index));
         if choked || !have || p.upload_queue.len() >= MAX_UPLOAD_QUEUE {
             return self.reject(now, key, b);
         }
