@@ -27,6 +27,7 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
         Source::InfoHash(_) => None,
     };
     let session = open_session(args.net.listen).await?;
+    let no_peers = peers.is_empty();
     let add = AddTorrent {
         info,
         peers,
@@ -35,6 +36,15 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
     };
     let handle = session.add_torrent(add)?;
     let mut progress = TorrentProgress::new(mode);
+    if no_peers && !handle.stats().state.is_complete() {
+        // Until trackers, DHT and LSD exist, a bare link can only be served by peers that
+        // dial us; say so rather than wait in silence.
+        progress.note(&format!(
+            "no peer addresses to try: pass --peer ADDR:PORT or a magnet link with x.pe hints; \
+             waiting for peers to connect to {}",
+            session.listen_addr()
+        ));
+    }
 
     let timeout = args.timeout.map(Duration::from_secs);
     let mut result = download(&handle, &mut progress, timeout).await;
