@@ -119,14 +119,7 @@ fn transmission_downloads_from_libtorrent_that_dials_it() {
         ..SeedOptions::default()
     };
     let _seed = libtorrent::seed(&t, &torrent, &data, options);
-    let done = common::wait_until(TRANSFER_TIMEOUT, || {
-        common::tree_difference(&data.join("payload"), &out.join("payload")).is_none()
-    });
-    assert!(
-        done,
-        "Transmission did not finish: {:?}",
-        common::tree_difference(&data.join("payload"), &out.join("payload"))
-    );
+    leech.wait_download(&data.join("payload"), &out.join("payload"));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! shoal and Transmission 3.00 (transmission-cli) trade data on loopback in both
+//! shoal and Transmission 3.00 (transmission-daemon) trade data on loopback in both
 //! directions. Transmission never dials peers on 127.0.0.0/8, so shoal always
 //! opens the connection: `shoal get --peer` to a seeding Transmission, and
 //! `shoal seed/share --peer` to a downloading one. Transmission unchokes a new
@@ -10,7 +10,7 @@ mod common;
 use common::libtorrent::{self, Source};
 use common::payload::{self, Maker, Payload, MIB};
 use common::tools::{require, Tool};
-use common::{shoal, transmission, TestDir, TRANSFER_TIMEOUT};
+use common::{shoal, transmission, TestDir};
 
 fn folder(t: &TestDir) -> Payload {
     payload::folder(t, "src", "folder", 31)
@@ -41,21 +41,6 @@ fn transmission_seeds_to_shoal(test: &str, maker: Maker, make_payload: fn(&TestD
     payload.assert_downloaded(&out);
 }
 
-/// Waits until Transmission's download in `out` equals `payload`.
-fn wait_transmission_download(
-    payload: &Payload,
-    out: &std::path::Path,
-    leech: &transmission::Transmission,
-) {
-    let done = common::wait_until(TRANSFER_TIMEOUT, || payload.is_downloaded(out));
-    assert!(
-        done,
-        "Transmission did not complete the download within {TRANSFER_TIMEOUT:?}: {}\n{}",
-        common::tree_difference(&payload.content(), &payload.downloaded(out)).unwrap_or_default(),
-        leech.proc.log_tails()
-    );
-}
-
 #[test]
 fn transmission_seeds_a_shoal_made_folder_torrent_to_shoal_get() {
     transmission_seeds_to_shoal("tr-seed-shoal-folder", Maker::Shoal, folder);
@@ -79,7 +64,7 @@ fn shoal_seed_dials_transmission_which_downloads_the_torrent() {
     leech.wait_running();
 
     let _seed = shoal::seed(&t, &torrent, &payload.data_dir, &[leech.addr()]);
-    wait_transmission_download(&payload, &out, &leech);
+    leech.wait_download(&payload.content(), &payload.downloaded(&out));
 }
 
 #[test]
@@ -104,5 +89,5 @@ fn shoal_share_dials_transmission_which_fetches_the_magnet_metadata() {
         Some(hash.as_str()),
         "`shoal share` and `shoal create` disagree on the info-hash"
     );
-    wait_transmission_download(&payload, &out, &leech);
+    leech.wait_download(&payload.content(), &payload.downloaded(&out));
 }

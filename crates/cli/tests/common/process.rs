@@ -274,6 +274,24 @@ impl Drop for Proc {
     }
 }
 
+/// Runs a short command to its end with its output captured, killing it after
+/// `timeout`. For small outputs only: the pipes are read after it exits.
+pub fn output_within(
+    mut command: Command,
+    timeout: Duration,
+) -> std::io::Result<std::process::Output> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    if !wait_until(timeout, || matches!(child.try_wait(), Ok(Some(_)))) {
+        // Either it is hung or it exited just now; wait_with_output reaps it.
+        let _ = child.kill();
+    }
+    child.wait_with_output()
+}
+
 /// Lines that end in `\n`, each also split at `\r` (progress redraws), trimmed.
 fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
     let complete = match text.rfind('\n') {

@@ -60,7 +60,7 @@ pub fn check_refused(t: &TestDir, case: &str, source: &std::ffi::OsStr) -> Vec<S
         ),
     ];
     for (command, args) in runs {
-        let mut proc = shoal::spawn(t, &format!("{case}-{command}"), args);
+        let mut proc = shoal::spawn_quiet(t, &format!("{case}-{command}"), args);
         if !wait_until(QUICK_TIMEOUT, || proc.try_exit().is_some()) {
             problems.push(format!(
                 "{case}: `shoal {command}` accepted it (still running after {QUICK_TIMEOUT:?})"

@@ -24,20 +24,32 @@ pub const SHOAL: &str = env!("CARGO_BIN_EXE_shoal");
 /// Exit code of a Rust program that panicked.
 pub const PANIC_EXIT_CODE: i32 = 101;
 
-/// Starts `shoal ARGS` in the background. `RUST_LOG` is left as the caller's
-/// environment has it, so a developer can turn on logs for a failing test.
+/// Log filter for shoal processes that move data, so a failing test's kept
+/// logs show connections and disconnect reasons. `RUST_LOG` overrides it.
+const TRANSFER_LOG_FILTER: &str = "debug";
+
+/// Starts `shoal ARGS` in the background with debug logs on stderr (or the
+/// caller's `RUST_LOG`).
 pub fn spawn(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut command = Command::new(SHOAL);
     command.args(args);
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", TRANSFER_LOG_FILTER);
+    }
     Proc::spawn_command(dir, label, command)
 }
 
-/// Runs `shoal ARGS` to its end (at most `timeout`) with `RUST_LOG` unset, so
-/// stderr holds only what a user would see.
-pub fn run(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -> Finished {
+/// Starts `shoal ARGS` with `RUST_LOG` unset, so stderr holds only what a user
+/// would see.
+pub fn spawn_quiet(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut command = Command::new(SHOAL);
     command.args(args).env_remove("RUST_LOG");
-    Proc::spawn_command(dir, label, command).wait_exit(timeout)
+    Proc::spawn_command(dir, label, command)
+}
+
+/// Runs `shoal ARGS` to its end (at most `timeout`) as [`spawn_quiet`] does.
+pub fn run(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -> Finished {
+    spawn_quiet(dir, label, args).wait_exit(timeout)
 }
 
 /// Runs `shoal ARGS` and asserts it exits 0.

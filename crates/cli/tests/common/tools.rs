@@ -14,7 +14,7 @@ pub const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 pub enum Tool {
     /// python3-libtorrent, driven by tests/interop/lt_client.py.
     Libtorrent,
-    /// transmission-cli 3.00.
+    /// transmission-daemon and transmission-remote 3.00.
     Transmission,
     /// aria2c.
     Aria2,
@@ -29,7 +29,13 @@ impl Tool {
     fn probe(self) -> (&'static str, &'static [&'static str]) {
         match self {
             Tool::Libtorrent => (DEBIAN_PYTHON, &["-c", "import libtorrent"]),
-            Tool::Transmission => ("transmission-cli", &["--version"]),
+            Tool::Transmission => (
+                "sh",
+                &[
+                    "-c",
+                    "command -v transmission-daemon && command -v transmission-remote",
+                ],
+            ),
             Tool::Aria2 => ("aria2c", &["--version"]),
             Tool::Mktorrent => ("sh", &["-c", "command -v mktorrent"]),
             Tool::Opentracker => ("sh", &["-c", "command -v opentracker"]),
