@@ -49,7 +49,7 @@ fi
 # Each tool must now run. Debian's python is named explicitly: a python3 from
 # pyenv earlier on PATH cannot import Debian's libtorrent module.
 problems=()
-for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip; do
+for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip stdbuf; do
     command -v "$tool" >/dev/null || problems+=("$tool not found on PATH")
 done
 if ! lt_version=$(/usr/bin/python3 -c 'import libtorrent; print(libtorrent.__version__)' 2>&1); then
