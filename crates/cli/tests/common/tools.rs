@@ -2,6 +2,7 @@
 //! under CI (`CI` set to anything but `false`/`0`) the test fails, elsewhere it is
 //! skipped with a loud message. `scripts/install-test-deps.sh` installs them all.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -78,8 +79,19 @@ pub fn require(tools: &[Tool]) -> bool {
     if in_ci() {
         panic!("{message} (CI must run every interop test)");
     }
-    eprintln!("!!!!!!!! SKIPPED: {message} !!!!!!!!");
+    shout(&format!("!!!!!!!! SKIPPED: {message} !!!!!!!!\n"));
     false
+}
+
+/// Prints past the test harness's output capture, which would hide a skip:
+/// straight to stderr (cargo test captures only the print macros) and to the
+/// terminal if there is one (nextest keeps a passing test's stderr to itself).
+fn shout(message: &str) {
+    // Best effort: a skip notice that cannot be written changes nothing else.
+    let _ = std::io::stderr().write_all(message.as_bytes());
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        let _ = tty.write_all(message.as_bytes());
+    }
 }
 
 /// The workspace root (the directory holding `tests/interop`).
