@@ -83,22 +83,7 @@ pub fn transfer_nanos(bytes: u64, rate: Option<u64>) -> u64 {
 
 /// Size of the message on the wire: the 4-byte length prefix, the id byte and the payload.
 pub fn wire_len(msg: &Message) -> u64 {
-    let payload = match msg {
-        Message::KeepAlive => return 4,
-        Message::Choke
-        | Message::Unchoke
-        | Message::Interested
-        | Message::NotInterested
-        | Message::HaveAll
-        | Message::HaveNone => 0,
-        Message::Have(_) | Message::Suggest(_) | Message::AllowedFast(_) => 4,
-        Message::Port(_) => 2,
-        Message::Bitfield(bits) => bits.len(),
-        Message::Request(_) | Message::Cancel(_) | Message::Reject(_) => 12,
-        Message::Piece { data, .. } => 8 + data.len(),
-        Message::Extended { payload, .. } => 1 + payload.len(),
-    };
-    5 + payload as u64
+    msg.encoded_len() as u64
 }
 
 #[cfg(test)]
