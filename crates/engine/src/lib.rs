@@ -22,7 +22,7 @@ mod picker;
 mod torrent;
 
 pub use action::{Action, DisconnectReason, PeerSource};
-pub use choker::Choker;
+pub use choker::{Candidate, Choker};
 pub use config::Config;
-pub use picker::Picker;
+pub use picker::{BlockReceived, Picker};
 pub use torrent::{our_reserved_bits, PeerKey, Stats, Torrent};

@@ -316,15 +316,8 @@ impl Picker {
                 .iter()
                 .any(|b| matches!(b, BlockState::Requested(_)))
         {
-            // The exclusive owner left; let another single peer take the piece over.
+            // The exclusive owner stopped; let another single peer finish the piece.
             partial.owner = None;
-            for b in partial.blocks.iter_mut() {
-                if matches!(b, BlockState::Received) {
-                    *b = BlockState::Free;
-                }
-            }
-            partial.received = 0;
-            partial.contributors.clear();
         }
     }
 
