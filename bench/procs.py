@@ -1,0 +1,175 @@
+"""Child processes for the benchmark: started in their own process group,
+measured from /proc (CPU seconds, peak resident and anonymous memory), and
+always killed when the benchmark ends, however it ends."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How often a running transfer's memory is sampled, in seconds.
+SAMPLE_INTERVAL = 0.05
+
+_running = []
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_open(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Proc:
+    """One child process with its output in `log_dir/label.{out,err}`."""
+
+    def __init__(self, label, argv, log_dir, env=None):
+        self.label = label
+        self.argv = argv
+        self.out_path = os.path.join(log_dir, label + ".out")
+        self.err_path = os.path.join(log_dir, label + ".err")
+        self.peak_anon_kib = 0
+        self.rusage = None
+        self.status = None
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.popen = subprocess.Popen(
+                argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                start_new_session=True, env=env,
+            )
+        self.pid = self.popen.pid
+        _running.append(self)
+
+    def output(self):
+        with open(self.out_path, "rb") as out:
+            return out.read().decode("utf-8", "replace")
+
+    def log_tail(self, lines=15):
+        parts = []
+        for path in (self.out_path, self.err_path):
+            with open(path, "rb") as log:
+                tail = log.read().decode("utf-8", "replace").splitlines()[-lines:]
+            parts.append("%s:\n  %s" % (path, "\n  ".join(tail)))
+        return "\n".join(parts)
+
+    def cpu_seconds(self):
+        """User + system CPU of the process (all its threads) so far."""
+        if self.rusage is not None:
+            return self.rusage.ru_utime + self.rusage.ru_stime
+        try:
+            with open("/proc/%d/stat" % self.pid) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # Fields 14 and 15 of proc(5), counted after the ")" that ends the name.
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def status_kib(self, key):
+        try:
+            with open("/proc/%d/status" % self.pid) as status:
+                for line in status:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def sample_memory(self):
+        """Track the peak of anonymous memory (the kernel keeps no peak of it)."""
+        self.peak_anon_kib = max(self.peak_anon_kib, self.status_kib("RssAnon"))
+
+    def peak_rss_kib(self):
+        if self.rusage is not None:
+            return self.rusage.ru_maxrss
+        return self.status_kib("VmHWM")
+
+    def poll(self):
+        """Reap the process if it has exited; return its exit status or None."""
+        if self.status is not None:
+            return self.status
+        pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+        if pid == 0:
+            return None
+        self.status = os.waitstatus_to_exitcode(status)
+        self.rusage = rusage
+        self.popen.returncode = self.status
+        return self.status
+
+    def wait(self, timeout):
+        """Wait for exit, sampling memory; the exit status, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sample_memory()
+            if self.poll() is not None:
+                return self.status
+            time.sleep(SAMPLE_INTERVAL)
+        return None
+
+    def wait_until(self, timeout, ready):
+        """Wait until `ready()` holds while the process runs; False on timeout
+        or if the process exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.poll() is not None:
+                return False
+            if ready():
+                return True
+            time.sleep(SAMPLE_INTERVAL)
+        return False
+
+    def wait_idle(self, timeout, quiet_for=0.5, max_cpu=0.03):
+        """Wait until the process uses (almost) no CPU for `quiet_for` seconds:
+        a seeder has finished checking its data. False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(quiet_for)
+            if self.poll() is not None:
+                return False
+            if self.cpu_seconds() - before <= max_cpu:
+                return True
+        return False
+
+    def kill(self):
+        """SIGTERM the process group, SIGKILL it if still there after 5 s."""
+        if self.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if self.wait(5) is None:
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.wait(5)
+        if self in _running:
+            _running.remove(self)
+
+
+def kill_all():
+    for proc in list(_running):
+        proc.kill()
+
+
+def run_measured(label, argv, log_dir, timeout):
+    """Run to the end; (wall seconds, CPU seconds, exit status)."""
+    started = time.monotonic()
+    proc = Proc(label, argv, log_dir)
+    status = proc.wait(timeout)
+    elapsed = time.monotonic() - started
+    if status is None:
+        proc.kill()
+        raise RuntimeError("%s timed out after %ss\n%s" % (label, timeout, proc.log_tail()))
+    if status != 0:
+        raise RuntimeError("%s exited %s\n%s" % (label, status, proc.log_tail()))
+    cpu = proc.cpu_seconds()
+    _running.remove(proc)
+    return elapsed, cpu

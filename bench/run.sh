@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The one command of shoal's benchmark suite (issue 3):
+#
+#   bash bench/run.sh [--quick] [--runs N] [--size-mib N] [--keep]
+#
+# Installs what is missing (scripts/install-test-deps.sh), builds shoal in
+# release mode, runs every scenario side by side in a scratch folder under
+# /tmp, and writes docs/benchmarks.md. --quick uses a 256 MiB payload instead
+# of 1 GiB. --keep leaves the scratch folder (logs, results.json) in place.
+# Not part of the test run (.ci/run): it takes minutes and loads the machine.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+command_line="bash bench/run.sh $*"
+quick=()
+size_mib=1024
+runs=3
+keep=0
+while (($# > 0)); do
+    case $1 in
+        --quick) quick=(--quick); size_mib=256 ;;
+        --runs) runs=$2; shift ;;
+        --size-mib) size_mib=$2; shift ;;
+        --keep) keep=1 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "bench: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+tools=(aria2c mktorrent transmission-create openssl)
+missing=0
+for tool in "${tools[@]}"; do command -v "$tool" >/dev/null || missing=1; done
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing=1
+if ((missing)); then
+    say "reference clients missing: running scripts/install-test-deps.sh"
+    bash "$repo/scripts/install-test-deps.sh"
+fi
+
+say "building shoal (release)"
+(cd "$repo" && cargo build --release --quiet -p shoal)
+shoal="$repo/target/release/shoal"
+
+work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
+driver_pid=
+cleanup() {
+    if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
+        kill -TERM "$driver_pid" 2>/dev/null || true
+        wait "$driver_pid" 2>/dev/null || true
+    fi
+    if ((keep)); then say "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The whole suite is bounded too: a wedged client cannot hold the machine.
+timeout --signal=TERM --kill-after=30 $((600 + size_mib * 3)) \
+    /usr/bin/python3 "$repo/bench/bench.py" \
+    --shoal "$shoal" --work "$work" --size-mib "$size_mib" --runs "$runs" \
+    "${quick[@]}" --report "$repo/docs/benchmarks.md" --command "${command_line% }" &
+driver_pid=$!
+wait "$driver_pid"
+driver_pid=
