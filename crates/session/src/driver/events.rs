@@ -5,7 +5,6 @@ use crate::event::DriverEvent;
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
 use crate::TorrentError;
-use shoal_engine::PeerKey;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -105,47 +104,30 @@ impl Driver {
         if self.stopping.is_some() {
             return;
         }
-        let key = self.new_key();
-        let (tx, rx) = mpsc::channel(PEER_QUEUE);
-        self.peers.insert(
-            key,
-            PeerLink {
-                tx,
-                addr,
-                outbound: false,
-                connected: false,
-            },
-        );
-        let setup = self.peer_setup(key, addr, rx);
+        let setup = self.register_peer(addr, false);
         let span = info_span!("peer", %addr, inbound = true);
         tokio::spawn(peer::run_inbound(setup, stream, theirs).instrument(span));
     }
 
     /// Starts a connection to `addr`, as the engine asked.
     pub(super) fn dial(&mut self, addr: SocketAddr) {
-        let key = self.new_key();
-        let (tx, rx) = mpsc::channel(PEER_QUEUE);
-        self.peers.insert(
-            key,
-            PeerLink {
-                tx,
-                addr,
-                outbound: true,
-                connected: false,
-            },
-        );
         self.known_addrs.insert(addr);
-        let setup = self.peer_setup(key, addr, rx);
+        let setup = self.register_peer(addr, true);
         let span = info_span!("peer", %addr);
         tokio::spawn(peer::run_outbound(setup).instrument(span));
     }
 
-    fn peer_setup(
-        &self,
-        key: PeerKey,
-        addr: SocketAddr,
-        outgoing: mpsc::Receiver<crate::event::Outgoing>,
-    ) -> PeerSetup {
+    /// Gives a new connection its key and send queue, and what its task needs to run.
+    fn register_peer(&mut self, addr: SocketAddr, outbound: bool) -> PeerSetup {
+        let key = self.new_key();
+        let (tx, outgoing) = mpsc::channel(PEER_QUEUE);
+        let link = PeerLink {
+            tx,
+            addr,
+            outbound,
+            connected: false,
+        };
+        self.peers.insert(key, link);
         PeerSetup {
             key,
             addr,
