@@ -133,6 +133,7 @@ impl Torrent {
             return;
         }
         meta.picker.peer_has(piece);
+        let wanted = meta.picker.wants(piece);
         if !meta.picker.have().get(index) {
             p.interesting += 1;
         }
@@ -140,7 +141,10 @@ impl Torrent {
         if self.is_complete() && self.peers.get(&key).is_some_and(|p| p.pieces.is_seed()) {
             return self.disconnect(now, key, DisconnectReason::NotUseful);
         }
-        self.request_more(now, key);
+        // Only a piece we still need can give this peer something new to request.
+        if wanted {
+            self.request_more(now, key);
+        }
     }
 
     fn on_extended(&mut self, now: Instant, key: PeerKey, id: u8, payload: Bytes) {
