@@ -11,7 +11,6 @@ import sys
 import time
 
 from clients import LEECHERS, PAIRS, SEEDERS
-from procs import run_measured
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

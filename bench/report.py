@@ -57,7 +57,7 @@ def loopback_table(results, size):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     hw = results["hwlimit"]
-    rows.append("| hardware limit (bench/hwlimit.py) | %s | %s | 100 | %s (both ends) | | | | | |" % (
+    rows.append("| hardware limit (bench/hwlimit.py) | %s | %s | 100 | %s (sender + receiver) | | | | | |" % (
         spread([size / r["seconds"] / 1e6 for r in hw], "%.0f"),
         spread([r["seconds"] for r in hw], "%.2f"),
         spread([r["cpu"] / gib for r in hw], "%.2f")))
@@ -119,7 +119,11 @@ and writes it to a file, fsyncing at the end (sender and receiver CPU summed).
 
 Caveats: `shoal get` exits after fsyncing the data; `lt_client.py get` (the
 libtorrent leecher) exits after libtorrent's `flush_cache`, without an fsync,
-and its times include starting Python and a libtorrent session.
+and its times include starting Python and a libtorrent session. With
+`--quick` a transfer lasts about a second, so process start and connection
+setup weigh on every row; the full mode (1 GiB) dilutes them. Resident memory
+counts file pages a client maps (libtorrent maps the data files), so compare
+peak anonymous memory for what a client allocates.
 
 {loopback_table}
 

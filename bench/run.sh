@@ -28,6 +28,8 @@ while (($# > 0)); do
     shift
 done
 
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ left in bench/
+
 say() { printf 'bench: %s\n' "$*" >&2; }
 
 tools=(aria2c mktorrent transmission-create openssl)
