@@ -408,3 +408,43 @@ fn simultaneous_dials_keep_the_connection_dialed_by_the_lower_peer_id() {
         assert_eq!(t.stats().connected_peers, 1);
     }
 }
+
+#[test]
+fn allowed_fast_goes_to_one_peer_per_subnet_at_a_time() {
+    // BEP 6 sets depend only on the /24: a whole subnet would fetch the same pieces.
+    let mut have = Bitfield::full(PIECES);
+    have.clear(0);
+    let (mut t, now, opening) = engine_with_have(have, true);
+    assert!(
+        !offered_fast(&opening).is_empty(),
+        "the first peer of 10.1.2.0/24 gets the offer"
+    );
+    let neighbour = SocketAddr::from(([10, 1, 2, 4], 5000));
+    assert!(t.handle_peer_connected(
+        now,
+        PeerKey(8),
+        neighbour,
+        PeerId([8; 20]),
+        our_reserved_bits(),
+        false
+    ));
+    assert!(
+        offered_fast(&drain(&mut t)).is_empty(),
+        "its neighbour does not"
+    );
+    t.handle_peer_closed(now, PEER);
+    drain(&mut t);
+    let later = SocketAddr::from(([10, 1, 2, 5], 5000));
+    assert!(t.handle_peer_connected(
+        now,
+        PeerKey(9),
+        later,
+        PeerId([7; 20]),
+        our_reserved_bits(),
+        false
+    ));
+    assert!(
+        !offered_fast(&drain(&mut t)).is_empty(),
+        "once the first leaves, the subnet may have it again"
+    );
+}

@@ -80,6 +80,8 @@ pub struct Torrent {
     banned: BTreeSet<Identity>,
     /// Listen addresses of banned peers, never dialed again.
     banned_addrs: BTreeSet<SocketAddr>,
+    /// IPv4 /24 subnets of the peers currently holding our allowed-fast offer.
+    fast_subnets: BTreeSet<u32>,
     choker: Choker,
     rng: Rng,
     actions: VecDeque<Action>,
@@ -131,6 +133,7 @@ impl Torrent {
             strikes: BTreeMap::new(),
             banned: BTreeSet::new(),
             banned_addrs: BTreeSet::new(),
+            fast_subnets: BTreeSet::new(),
             rng,
             actions: VecDeque::new(),
             next_tick: now + TICK,

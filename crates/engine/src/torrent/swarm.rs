@@ -50,6 +50,19 @@ pub(super) enum Identity {
     Id([u8; 20]),
 }
 
+/// The IPv4 address behind `ip`, also when it is IPv4-mapped IPv6.
+fn ipv4_of(ip: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match ip {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(ip) => ip.to_ipv4_mapped(),
+    }
+}
+
+/// The /24 that BEP 6 derives allowed-fast sets from.
+fn ipv4_subnet(ip: IpAddr) -> Option<u32> {
+    ipv4_of(ip).map(|ip| u32::from(ip) >> 8)
+}
+
 fn identity(addr: SocketAddr, peer_id: PeerId) -> Identity {
     if addr.ip().is_loopback() || addr.ip().is_unspecified() {
         Identity::Id(peer_id.0)
@@ -258,16 +271,15 @@ impl Torrent {
         let (Some(meta), Some(p)) = (&self.meta, self.peers.get_mut(&key)) else {
             return;
         };
-        let ip = match p.addr.ip() {
-            IpAddr::V4(ip) => ip,
-            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-                Some(ip) => ip,
-                None => return,
-            },
+        let Some(ip) = ipv4_of(p.addr.ip()) else {
+            return;
         };
-        // Allowed-fast bootstraps trading between leechers; a seed has no trade to start,
-        // and peers sharing a /24 would all fetch the same pieces from it.
-        if !p.fast || meta.picker.have().none() || meta.picker.is_complete() {
+        if !p.fast || meta.picker.have().none() {
+            return;
+        }
+        // The canonical set depends only on the /24, so every peer of one subnet would fetch
+        // the same pieces: offer them to one peer per subnet at a time.
+        if !self.fast_subnets.insert(u32::from(ip) >> 8) {
             return;
         }
         let n = meta.info.lengths.num_pieces();
@@ -293,6 +305,11 @@ impl Torrent {
         let Some(peer) = self.peers.remove(&key) else {
             return;
         };
+        if !peer.offered_fast.is_empty() {
+            if let Some(subnet) = ipv4_subnet(peer.addr.ip()) {
+                self.fast_subnets.remove(&subnet);
+            }
+        }
         if let Some(meta) = &mut self.meta {
             if let PeerPieces::Known(bits) = &peer.pieces {
                 meta.picker.peer_lost_bitfield(bits);
