@@ -86,6 +86,22 @@ fn drain(t: &mut Torrent) -> Vec<Action> {
     std::iter::from_fn(|| t.poll_action()).collect()
 }
 
+/// The peer's BEP 10 handshake, announcing one extension under `id`.
+fn send_ext_handshake(t: &mut Torrent, now: Instant, name: &str, id: u8) {
+    let hs = shoal_wire::ext::ExtHandshake {
+        m: vec![(name.into(), id)],
+        ..Default::default()
+    };
+    t.handle_message(
+        now,
+        PEER,
+        Message::Extended {
+            id: 0,
+            payload: hs.encode(),
+        },
+    );
+}
+
 fn dropped_for_protocol(actions: &[Action]) -> bool {
     actions.iter().any(|a| {
         matches!(
@@ -298,18 +314,7 @@ fn ourselves_and_duplicates_are_refused() {
 #[test]
 fn metadata_is_served_to_magnet_peers() {
     let (mut t, now) = engine(true, true);
-    let hs = shoal_wire::ext::ExtHandshake {
-        m: vec![("ut_metadata".into(), 3)],
-        ..Default::default()
-    };
-    t.handle_message(
-        now,
-        PEER,
-        Message::Extended {
-            id: 0,
-            payload: hs.encode(),
-        },
-    );
+    send_ext_handshake(&mut t, now, "ut_metadata", 3);
     let req = shoal_wire::ext::MetadataMsg::Request { piece: 0 }.encode();
     t.handle_message(
         now,
@@ -347,18 +352,7 @@ fn metadata_is_served_to_magnet_peers() {
 #[test]
 fn extension_handshake_may_come_before_the_bitfield() {
     let (mut t, now) = engine(false, true);
-    let hs = shoal_wire::ext::ExtHandshake {
-        m: vec![("ut_pex".into(), 5)],
-        ..Default::default()
-    };
-    t.handle_message(
-        now,
-        PEER,
-        Message::Extended {
-            id: 0,
-            payload: hs.encode(),
-        },
-    );
+    send_ext_handshake(&mut t, now, "ut_pex", 5);
     t.handle_message(now, PEER, Message::HaveAll);
     let a = drain(&mut t);
     assert!(
