@@ -56,6 +56,9 @@ pub struct AddTorrent {
     pub download_dir: PathBuf,
     /// Peers to dial at once (command-line `--peer`, magnet `x.pe` hints).
     pub peers: Vec<SocketAddr>,
+    /// Tracker announce URLs as BEP 12 tiers: each inner list is one tier, tried in order.
+    /// A private torrent (BEP 27) finds peers only through these.
+    pub trackers: Vec<Vec<String>>,
     /// Keep the torrent running and uploading after it completes.
     pub seed: bool,
     /// The data in `download_dir` is known to be complete and correct (it was just hashed to
@@ -71,6 +74,7 @@ impl AddTorrent {
             info: None,
             download_dir: download_dir.into(),
             peers: Vec::new(),
+            trackers: Vec::new(),
             seed: false,
             data_complete: false,
         }

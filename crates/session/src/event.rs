@@ -2,7 +2,7 @@
 
 use crate::disk::SharedStorage;
 use shoal_core::{BlockRef, PeerId, PieceIndex};
-use shoal_engine::PeerKey;
+use shoal_engine::{PeerKey, PeerSource};
 use shoal_wire::{Handshake, Message};
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
@@ -52,8 +52,11 @@ pub(crate) enum DriverEvent {
     Flushed(Result<(), String>),
     /// Reading verified data for a peer failed.
     ReadFailed(String),
-    /// From a handle: more peers to dial.
-    AddPeers(Vec<SocketAddr>),
+    /// More peers to dial: from a handle (`Hint`) or a discovery task (trackers, DHT, LSD).
+    AddPeers {
+        peers: Vec<SocketAddr>,
+        source: PeerSource,
+    },
     /// From a handle or the session: stop the torrent; `done` fires once it has stopped.
     Shutdown {
         done: Option<oneshot::Sender<()>>,

@@ -4,7 +4,7 @@ use crate::event::DriverEvent;
 use crate::TorrentError;
 use bytes::Bytes;
 use shoal_core::{Info, InfoHash};
-use shoal_engine::Stats;
+use shoal_engine::{PeerSource, Stats};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -117,7 +117,11 @@ impl TorrentHandle {
     /// Dials these peers too (duplicates and known peers are ignored by the engine).
     pub async fn add_peers(&self, peers: Vec<SocketAddr>) {
         // A send error means the torrent already stopped: nothing to dial for.
-        let _ = self.events.send(DriverEvent::AddPeers(peers)).await;
+        let add = DriverEvent::AddPeers {
+            peers,
+            source: PeerSource::Hint,
+        };
+        let _ = self.events.send(add).await;
     }
 
     /// Stops the torrent (closing its connections) and waits until it has stopped.

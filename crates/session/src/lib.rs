@@ -40,6 +40,7 @@
 //! ```
 
 mod config;
+mod discovery;
 mod disk;
 mod driver;
 mod error;

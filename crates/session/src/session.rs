@@ -1,6 +1,7 @@
 //! [`Session`]: the listener plus the set of running torrents.
 
 use crate::config::{AddTorrent, SessionConfig};
+use crate::discovery::{self, DiscoveryServices, DiscoveryTasks, TorrentLink};
 use crate::driver::{self, DriverChannels, DriverContext};
 use crate::event::DriverEvent;
 use crate::handle::{TorrentHandle, TorrentState, TorrentStats};
@@ -30,6 +31,10 @@ pub struct Session {
     registry: Registry,
     listener: JoinHandle<()>,
     drivers: Mutex<Vec<JoinHandle<()>>>,
+    /// Trackers, DHT and LSD: the services shared by all torrents.
+    discovery: DiscoveryServices,
+    /// Each torrent's discovery tasks, waited for (briefly) on shutdown.
+    discovery_tasks: Mutex<Vec<DiscoveryTasks>>,
 }
 
 impl Session {
@@ -63,6 +68,8 @@ impl Session {
             registry,
             listener,
             drivers: Mutex::default(),
+            discovery: DiscoveryServices::default(),
+            discovery_tasks: Mutex::default(),
         })
     }
 
@@ -100,11 +107,28 @@ impl Session {
             stats_tx,
             metadata_tx,
         };
+        let link = TorrentLink::new(
+            info_hash,
+            self.ctx.peer_id,
+            self.ctx.listen_port,
+            add.info.as_ref().is_some_and(|(info, _)| info.private),
+            handle.events.clone(),
+            handle.stats.clone(),
+        );
+        let trackers = add.trackers.clone();
         let span = info_span!("torrent", %info_hash);
         let task = tokio::spawn(driver::run(self.ctx.clone(), add, chans).instrument(span));
         let mut drivers = self.drivers.lock().unwrap_or_else(PoisonError::into_inner);
         drivers.retain(|d| !d.is_finished());
         drivers.push(task);
+        drop(drivers);
+        let found = discovery::start(&self.discovery, link, trackers);
+        let mut tasks = self
+            .discovery_tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(found);
         Ok(handle)
     }
 
@@ -138,6 +162,29 @@ impl Session {
             .is_err()
         {
             tracing::warn!("some torrents did not stop in time");
+        }
+        // The torrents have stopped, so their discovery tasks are sending their last
+        // announces ("stopped" to trackers); give them a little time, then cut them off.
+        let tasks = std::mem::take(
+            &mut *self
+                .discovery_tasks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let aborts: Vec<_> = tasks.iter().map(DiscoveryTasks::abort_handles).collect();
+        let all_joined = async {
+            for t in tasks {
+                t.join().await;
+            }
+        };
+        if tokio::time::timeout(discovery::SHUTDOWN_GRACE, all_joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some trackers did not answer the last announce in time");
+            for handles in aborts.iter().flatten() {
+                handles.abort();
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::disk::{self, SharedStorage};
 use crate::event::DriverEvent;
 use shoal_core::{Bitfield, Info};
+use shoal_engine::PeerSource;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub(super) async fn check_existing(
     info: Arc<Info>,
     threads: usize,
     events: &mut mpsc::Receiver<DriverEvent>,
-    peers: &mut Vec<SocketAddr>,
+    peers: &mut Vec<(SocketAddr, PeerSource)>,
     mut progress: impl FnMut(u32, u32),
 ) -> CheckOutcome {
     let total = info.lengths.num_pieces();
@@ -46,7 +47,9 @@ pub(super) async fn check_existing(
             event = events.recv() => match event {
                 Some(DriverEvent::Shutdown { done }) => return CheckOutcome::Stopped(done),
                 None => return CheckOutcome::Stopped(None),
-                Some(DriverEvent::AddPeers(more)) => peers.extend(more),
+                Some(DriverEvent::AddPeers { peers: more, source }) => {
+                    peers.extend(more.into_iter().map(|addr| (addr, source)))
+                }
                 // Incoming connections are closed (their peers retry later); results of an
                 // engine that was replaced by this check are stale.
                 Some(_) => {}

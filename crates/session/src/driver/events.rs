@@ -5,6 +5,7 @@ use crate::event::DriverEvent;
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
 use crate::TorrentError;
+use shoal_engine::PeerSource;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -94,7 +95,7 @@ impl Driver {
                 Err(e) => self.fail(TorrentError::Disk(e)),
             },
             DriverEvent::ReadFailed(e) => self.fail(TorrentError::Disk(e)),
-            DriverEvent::AddPeers(peers) => self.add_peers(&peers),
+            DriverEvent::AddPeers { peers, source } => self.add_peers(&peers, source),
             DriverEvent::Shutdown { done } => self.stop(done),
         }
     }
@@ -111,7 +112,7 @@ impl Driver {
 
     /// Starts a connection to `addr`, as the engine asked.
     pub(super) fn dial(&mut self, addr: SocketAddr) {
-        self.known_addrs.insert(addr);
+        self.known_addrs.entry(addr).or_insert(PeerSource::Hint);
         let setup = self.register_peer(addr, true);
         let span = info_span!("peer", %addr);
         tokio::spawn(peer::run_outbound(setup).instrument(span));

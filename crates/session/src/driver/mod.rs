@@ -19,7 +19,7 @@ use bytes::Bytes;
 use check::CheckOutcome;
 use shoal_core::{Bitfield, Info, InfoHash, PeerId};
 use shoal_engine::{Config, PeerKey, PeerSource, Torrent};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,8 +71,9 @@ struct Driver {
     pending: PendingPieces,
     peers: HashMap<PeerKey, PeerLink>,
     next_key: u64,
-    /// Every address we were told about or dialed, to re-dial after an engine restart.
-    known_addrs: HashSet<SocketAddr>,
+    /// Every address we were told about or dialed (and where it came from), to re-dial after
+    /// an engine restart.
+    known_addrs: HashMap<SocketAddr, PeerSource>,
     download_dir: PathBuf,
     seed: bool,
     state: TorrentState,
@@ -95,7 +96,8 @@ struct Driver {
 /// Runs one torrent until it stops (shutdown, failure, or completion without seeding).
 pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: DriverChannels) {
     let info_hash = add.info_hash;
-    let mut peers = add.peers.clone();
+    let mut peers: Vec<(SocketAddr, PeerSource)> =
+        add.peers.iter().map(|&a| (a, PeerSource::Hint)).collect();
     let mut have = None;
     let mut storage = None;
     let publish_state = |chans: &DriverChannels, state: TorrentState| {
@@ -163,7 +165,7 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
         pending: PendingPieces::default(),
         peers: HashMap::new(),
         next_key: 0,
-        known_addrs: HashSet::new(),
+        known_addrs: HashMap::new(),
         download_dir: add.download_dir,
         seed: add.seed,
         state: TorrentState::FetchingMetadata,
@@ -203,7 +205,7 @@ fn engine_config(
 impl Driver {
     /// After the engine is built: announce the state, dial the first peers, and finish at
     /// once if the data is already complete.
-    fn start(&mut self, peers: &[SocketAddr]) {
+    fn start(&mut self, peers: &[(SocketAddr, PeerSource)]) {
         self.state = if self.info.is_some() {
             TorrentState::Downloading
         } else {
@@ -214,7 +216,9 @@ impl Driver {
                 .metadata_tx
                 .send_replace(Some((info.clone(), self.info_bytes())));
         }
-        self.add_peers(peers);
+        for &(addr, source) in peers {
+            self.add_peers(&[addr], source);
+        }
         if self.engine.is_complete() {
             self.on_completed();
         }
@@ -231,13 +235,14 @@ impl Driver {
             .unwrap_or_default()
     }
 
-    fn add_peers(&mut self, peers: &[SocketAddr]) {
+    fn add_peers(&mut self, peers: &[SocketAddr], source: PeerSource) {
         if peers.is_empty() {
             return;
         }
-        self.known_addrs.extend(peers.iter().copied());
-        self.engine
-            .add_peers(Instant::now(), peers, PeerSource::Hint);
+        for &addr in peers {
+            self.known_addrs.entry(addr).or_insert(source);
+        }
+        self.engine.add_peers(Instant::now(), peers, source);
     }
 
     async fn event_loop(&mut self) {
@@ -375,7 +380,7 @@ impl Driver {
             Some(have),
             config,
         );
-        peers.extend(self.known_addrs.iter().copied());
+        peers.extend(self.known_addrs.iter().map(|(&a, &s)| (a, s)));
         self.start(&peers);
     }
 }

@@ -1,0 +1,147 @@
+//! Peer discovery: the tasks that find peers for a torrent without being told their
+//! addresses (trackers; the DHT and local service discovery live next to this file).
+//!
+//! Design:
+//! * Each source runs as its own task per torrent, started by [`start`] right after the
+//!   torrent's driver. It talks to the driver only through a [`TorrentLink`]: found peers go
+//!   in as [`DriverEvent::AddPeers`] tagged with their [`PeerSource`], and the torrent's
+//!   published stats tell the task how much is left and when the torrent stops.
+//! * Session-wide services (one DHT node, one LSD socket) live in [`DiscoveryServices`],
+//!   held by the `Session` and shared by every torrent.
+//! * A source that fails (unreachable tracker, no network) logs why and keeps retrying in the
+//!   background; it never stops the torrent.
+//! * On shutdown the session waits a short, bounded time for these tasks so trackers get
+//!   their "stopped" announce.
+
+pub(crate) mod tracker;
+
+use crate::event::DriverEvent;
+use crate::handle::TorrentStats;
+use shoal_core::{InfoHash, PeerId};
+use shoal_engine::PeerSource;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::{AbortHandle, JoinHandle};
+use tracing::{info_span, Instrument};
+
+/// What one torrent's discovery tasks share.
+// Some fields and methods serve only the sources still being written (DHT, LSD).
+#[allow(dead_code)]
+#[derive(Clone)]
+pub(crate) struct TorrentLink {
+    pub info_hash: InfoHash,
+    pub peer_id: PeerId,
+    pub listen_port: u16,
+    /// BEP 27: a private torrent uses only its trackers (no DHT, no LSD, no PEX).
+    pub private: bool,
+    events: mpsc::Sender<DriverEvent>,
+    stats: watch::Receiver<TorrentStats>,
+}
+
+#[allow(dead_code)]
+impl TorrentLink {
+    pub(crate) fn new(
+        info_hash: InfoHash,
+        peer_id: PeerId,
+        listen_port: u16,
+        private: bool,
+        events: mpsc::Sender<DriverEvent>,
+        stats: watch::Receiver<TorrentStats>,
+    ) -> TorrentLink {
+        TorrentLink {
+            info_hash,
+            peer_id,
+            listen_port,
+            private,
+            events,
+            stats,
+        }
+    }
+
+    /// Hands found peers to the driver; false once the torrent has stopped.
+    pub async fn found(&self, source: PeerSource, peers: Vec<SocketAddr>) -> bool {
+        if peers.is_empty() {
+            return !self.events.is_closed();
+        }
+        self.events
+            .send(DriverEvent::AddPeers { peers, source })
+            .await
+            .is_ok()
+    }
+
+    /// Current stats snapshot (for tracker `left`/`uploaded`/`downloaded`, and `completed`).
+    pub fn stats(&self) -> TorrentStats {
+        self.stats.borrow().clone()
+    }
+
+    /// Resolves when the torrent stops (driver gone or state finished), for "stopped" announces.
+    pub async fn stopped(&mut self) {
+        // An error means the driver is gone, which is a stop too.
+        let _ = self.stats.wait_for(|s| s.state.is_finished()).await;
+    }
+
+    /// Resolves when the state changes (e.g. to complete, for the "completed" event); false
+    /// once the driver is gone.
+    pub async fn changed(&mut self) -> bool {
+        self.stats.changed().await.is_ok()
+    }
+
+    /// True once the torrent no longer runs.
+    pub fn is_stopped(&self) -> bool {
+        self.stats.has_changed().is_err() || self.stats.borrow().state.is_finished()
+    }
+}
+
+/// Session-wide discovery services, shared by every torrent of a `Session`.
+#[derive(Default)]
+pub(crate) struct DiscoveryServices {}
+
+/// The running discovery tasks of one torrent.
+#[derive(Default)]
+pub(crate) struct DiscoveryTasks {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl DiscoveryTasks {
+    /// True once every task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Waits for every task to end (they end soon after their torrent stops).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Handles that end the tasks at once (after the shutdown grace ran out).
+    pub fn abort_handles(&self) -> Vec<AbortHandle> {
+        self.tasks.iter().map(JoinHandle::abort_handle).collect()
+    }
+}
+
+/// Starts the discovery tasks for one torrent, right after its driver was spawned.
+pub(crate) fn start(
+    _services: &DiscoveryServices,
+    link: TorrentLink,
+    trackers: Vec<Vec<String>>,
+) -> DiscoveryTasks {
+    let mut tasks = DiscoveryTasks::default();
+    let tiers: Vec<Vec<String>> = trackers
+        .into_iter()
+        .map(|tier| tier.into_iter().filter(|u| !u.trim().is_empty()).collect())
+        .filter(|tier: &Vec<String>| !tier.is_empty())
+        .collect();
+    if !tiers.is_empty() {
+        let span = info_span!("trackers", info_hash = %link.info_hash);
+        tasks
+            .tasks
+            .push(tokio::spawn(tracker::run(link, tiers).instrument(span)));
+    }
+    tasks
+}
+
+/// Longest wait in `Session::shutdown` for the discovery tasks' last announces.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
