@@ -268,6 +268,11 @@ impl Swarm {
             n.up.busy_until = done;
             if let Some(len) = out.block_len {
                 n.up.sent_blocks.push((key, len));
+                n.up.payload_sent += u64::from(len);
+                if let (Some(log), Message::Piece { index, begin, .. }) = (&mut n.served, &out.msg)
+                {
+                    log.record(*index, *begin, self.now);
+                }
             }
             let receiver = c.nodes[1 - side];
             let at = done + self.path_latency(node, receiver);

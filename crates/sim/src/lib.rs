@@ -60,7 +60,7 @@ mod view;
 
 pub use content::{Content, ContentError, ContentSpec};
 pub use model::Link;
-pub use node::{Behaviour, NodeId, NodeLog, NodeSpec, Role};
+pub use node::{Behaviour, NodeId, NodeLog, NodeSpec, Role, ServeLog};
 pub use outcome::{Anomaly, Limits, Outcome, StopReason};
 pub use storage::Fidelity;
 pub use swarm::{Discovery, Swarm, SwarmConfig};

@@ -99,6 +99,66 @@ pub(crate) struct UploadPipe {
     pub ready: VecDeque<shoal_engine::PeerKey>,
     /// Blocks committed to the wire whose `handle_block_sent` is still to be made.
     pub sent_blocks: Vec<(shoal_engine::PeerKey, u32)>,
+    /// Payload bytes of every block committed to the wire so far.
+    pub payload_sent: u64,
+}
+
+/// What a seeder served, block by block: shows whether the first copy of the torrent left
+/// it without waste (a block sent twice before every block was sent once is capacity the
+/// swarm could have used for a missing block).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeLog {
+    /// Times each block was sent, at `piece * blocks_per_piece + block_in_piece`.
+    pub per_block: Vec<u32>,
+    blocks_per_piece: u32,
+    /// Blocks in the torrent.
+    pub total: u32,
+    /// Blocks sent at least once.
+    pub distinct: u32,
+    /// Blocks sent in all.
+    pub sent: u64,
+    /// Virtual nanoseconds at which the last block still missing was sent for the first time.
+    pub first_copy_at: Option<u64>,
+    /// Blocks sent before `first_copy_at` (including the first copies themselves).
+    pub sent_before_first_copy: u64,
+}
+
+impl ServeLog {
+    pub(crate) fn new(lengths: &shoal_core::Lengths) -> ServeLog {
+        let per_piece = lengths.piece_length().div_ceil(shoal_core::BLOCK_SIZE);
+        ServeLog {
+            per_block: vec![0; (lengths.num_pieces() * per_piece) as usize],
+            blocks_per_piece: per_piece,
+            total: lengths.pieces().map(|p| lengths.blocks_in_piece(p)).sum(),
+            ..ServeLog::default()
+        }
+    }
+
+    /// Notes one block sent (`offset` within `piece`) at virtual time `now`.
+    pub(crate) fn record(&mut self, piece: u32, offset: u32, now: u64) {
+        let index = piece * self.blocks_per_piece + offset / shoal_core::BLOCK_SIZE;
+        let Some(count) = self.per_block.get_mut(index as usize) else {
+            return;
+        };
+        *count += 1;
+        self.sent += 1;
+        if self.first_copy_at.is_some() {
+            return;
+        }
+        self.sent_before_first_copy += 1;
+        if *count == 1 {
+            self.distinct += 1;
+            if self.distinct == self.total {
+                self.first_copy_at = Some(now);
+            }
+        }
+    }
+
+    /// Share of the blocks sent before the first full copy that were repeats (0 is ideal).
+    pub fn duplicate_ratio(&self) -> f64 {
+        let before = self.sent_before_first_copy.max(1) as f64;
+        1.0 - self.distinct as f64 / before
+    }
 }
 
 pub(crate) struct Node {
@@ -118,4 +178,6 @@ pub(crate) struct Node {
     /// The block being delivered right now and who sent it, to attribute `StoreBlock`.
     pub delivering: Option<(u32, u32, NodeId)>,
     pub log: NodeLog,
+    /// Kept for seeders only (see [`ServeLog`]).
+    pub served: Option<ServeLog>,
 }

@@ -3,7 +3,7 @@
 use crate::conn::{self, Conn};
 use crate::content::{Content, ContentError, ContentSpec};
 use crate::model::Link;
-use crate::node::{Behaviour, Node, NodeId, NodeLog, NodeSpec, Role, UploadPipe};
+use crate::node::{Behaviour, Node, NodeId, NodeLog, NodeSpec, Role, ServeLog, UploadPipe};
 use crate::outcome::{Anomaly, Limits, Outcome, StopReason};
 use crate::queue::EventQueue;
 use crate::storage::{Fidelity, Store};
@@ -208,6 +208,7 @@ impl Swarm {
             online: true,
             delivering: None,
             log: NodeLog::default(),
+            served: (spec.role == Role::Seeder).then(|| ServeLog::new(c.lengths())),
         });
         self.by_addr.insert(addr, id);
         self.drain(id);

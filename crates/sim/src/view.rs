@@ -1,7 +1,7 @@
 //! A read-only view of one node of a swarm: its engine's stats, what the simulator saw
 //! happen to it, and its stored data.
 
-use crate::node::{Node, NodeId, NodeLog, NodeSpec};
+use crate::node::{Node, NodeId, NodeLog, NodeSpec, ServeLog};
 use crate::Swarm;
 use shoal_engine::Stats;
 use std::net::SocketAddr;
@@ -43,6 +43,16 @@ impl<'a> NodeView<'a> {
     /// What the simulator observed (bans, bad blocks, completion time...).
     pub fn log(&self) -> &'a NodeLog {
         &self.node.log
+    }
+
+    /// Payload bytes this node has put on the wire (blocks committed to its upload pipe).
+    pub fn payload_sent(&self) -> u64 {
+        self.node.up.payload_sent
+    }
+
+    /// What a seeder served block by block; `None` for other roles.
+    pub fn served(&self) -> Option<&'a ServeLog> {
+        self.node.served.as_ref()
     }
 
     pub fn completed_at(&self) -> Option<Duration> {

@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     };
     swarm.set_trace(args.trace);
     let latency = Duration::from_millis(args.latency_ms);
-    swarm.add_seeder(Link::symmetric(args.seed_up, latency));
+    let seeder = swarm.add_seeder(Link::symmetric(args.seed_up, latency));
     let leechers: Vec<_> = (0..args.peers)
         .map(|_| swarm.add_leecher(Link::new(args.up, args.down, latency)))
         .collect();
@@ -82,18 +82,14 @@ fn main() -> ExitCode {
     }
 
     let started = Instant::now();
-    let limits = Limits {
-        time: Duration::from_secs(args.max_time_s),
-        events: u64::MAX,
-    };
+    // Run in short steps of virtual time to sample how much upload capacity is in use.
+    let sample = Duration::from_millis(250);
+    let mut timeline = Timeline::default();
     let mut peak_queue = 0;
     let mut outcome;
     loop {
-        let step = if args.progress == 0 {
-            limits.time
-        } else {
-            Duration::from_secs(args.progress)
-        };
+        let step = sample.min(Duration::from_secs(args.max_time_s).saturating_sub(swarm.now()));
+        let before = swarm.now();
         outcome = swarm.run_with(
             |s| {
                 peak_queue = peak_queue.max(s.pending_events());
@@ -104,10 +100,11 @@ fn main() -> ExitCode {
                 events: u64::MAX,
             },
         );
-        if args.progress > 0 {
+        timeline.sample(&swarm, (swarm.now() - before).as_secs_f64());
+        if args.progress > 0 && swarm.now().as_millis() % (args.progress as u128 * 1000) < 250 {
             print_progress(&swarm, &leechers);
         }
-        if outcome.stop != StopReason::TimeLimit || outcome.time >= limits.time {
+        if outcome.stop != StopReason::TimeLimit || swarm.now().as_secs() >= args.max_time_s {
             break;
         }
     }
@@ -139,6 +136,25 @@ fn main() -> ExitCode {
         "completion: last {last:.2} s, mean {mean:.2} s; bound T {bound:.2} s; last/T {:.2}",
         last / bound
     );
+    let capacity = args.seed_up as f64 + n * args.up as f64;
+    println!(
+        "upload in use: {:.0}% of the swarm's capacity ({:.0} MB/s) until the last completion; per second: {}",
+        timeline.mean_use(capacity) * 100.0,
+        capacity / 1e6,
+        timeline.per_second(capacity)
+    );
+    if let Some(log) = swarm.node(seeder).served() {
+        let first = log
+            .first_copy_at
+            .map_or("never".to_string(), |t| format!("{:.2} s", t as f64 / 1e9));
+        println!(
+            "seeder: every block out once at {first} (F/u_seed {:.2} s); {:.1}% of the {} blocks it sent before then were repeats; {} blocks sent in all",
+            f / args.seed_up as f64,
+            log.duplicate_ratio() * 100.0,
+            log.sent_before_first_copy,
+            log.sent
+        );
+    }
     println!(
         "simulator: {} events in {:.2} s wall ({:.0} events/s, peak queue {peak_queue}), {} anomalies",
         outcome.events,
@@ -161,10 +177,68 @@ fn main() -> ExitCode {
     for a in swarm.anomalies().iter().take(10) {
         println!("anomaly at {:?} on {:?}: {}", a.at, a.node, a.what);
     }
+    // One line of key=value pairs for scripts (bench/): stays the last line of the output.
+    println!(
+        "result peers={} complete={} last_s={last:.3} mean_s={mean:.3} bound_s={bound:.3} ratio={:.3} upload_use={:.3} wall_s={:.2} events={} anomalies={}",
+        args.peers,
+        times.len(),
+        last / bound,
+        timeline.mean_use(capacity),
+        wall.as_secs_f64(),
+        outcome.events,
+        outcome.anomalies
+    );
     if outcome.stop == StopReason::Done {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Payload bytes put on the wire by the whole swarm, sampled every step.
+#[derive(Default)]
+struct Timeline {
+    /// (step length in seconds, bytes sent during it)
+    steps: Vec<(f64, u64)>,
+    last_total: u64,
+    /// Steps up to and including the one in which the last leecher completed.
+    active: usize,
+}
+
+impl Timeline {
+    fn sample(&mut self, swarm: &Swarm, secs: f64) {
+        let total: u64 = swarm.node_ids().map(|n| swarm.node(n).payload_sent()).sum();
+        self.steps.push((secs, total - self.last_total));
+        self.last_total = total;
+        if !swarm.all_complete() || self.active == 0 {
+            self.active = self.steps.len();
+        }
+    }
+
+    /// Bytes sent over the bytes the swarm could have sent, until the last completion.
+    fn mean_use(&self, capacity: f64) -> f64 {
+        let steps = &self.steps[..self.active.min(self.steps.len())];
+        let secs: f64 = steps.iter().map(|s| s.0).sum();
+        let bytes: u64 = steps.iter().map(|s| s.1).sum();
+        bytes as f64 / (capacity * secs).max(1.0)
+    }
+
+    /// Percent in use in each whole second, space-separated.
+    fn per_second(&self, capacity: f64) -> String {
+        let mut out = Vec::new();
+        let (mut secs, mut bytes) = (0.0, 0u64);
+        for &(s, b) in &self.steps[..self.active.min(self.steps.len())] {
+            secs += s;
+            bytes += b;
+            if secs >= 0.999 {
+                out.push(format!("{:.0}", bytes as f64 * 100.0 / (capacity * secs)));
+                (secs, bytes) = (0.0, 0);
+            }
+        }
+        if secs > 0.0 {
+            out.push(format!("{:.0}", bytes as f64 * 100.0 / (capacity * secs)));
+        }
+        out.join(" ")
     }
 }
 
