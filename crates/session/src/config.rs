@@ -1,5 +1,7 @@
 //! Settings for a [`crate::Session`] and for each torrent added to it.
 
+pub use crate::discovery::dht::DhtConfig;
+pub use crate::discovery::lsd::LsdConfig;
 use bytes::Bytes;
 use shoal_core::{Info, InfoHash, PeerId};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -23,6 +25,10 @@ pub struct SessionConfig {
     pub check_threads: usize,
     /// Most incoming connections that may be waiting for their handshake at once.
     pub max_pending_handshakes: usize,
+    /// The Mainline DHT (BEP 5); `None` (the default) leaves it off.
+    pub dht: Option<DhtConfig>,
+    /// Local Service Discovery (BEP 14); `None` (the default) leaves it off.
+    pub lsd: Option<LsdConfig>,
 }
 
 impl SessionConfig {
@@ -34,6 +40,8 @@ impl SessionConfig {
             handshake_timeout: Duration::from_secs(10),
             check_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_pending_handshakes: 64,
+            dht: None,
+            lsd: None,
         }
     }
 }

@@ -51,7 +51,8 @@ mod peer;
 mod rates;
 mod session;
 
-pub use config::{AddTorrent, SessionConfig};
+pub use config::{AddTorrent, DhtConfig, LsdConfig, SessionConfig};
+pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
 pub use error::{SessionError, TorrentError};
 pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;

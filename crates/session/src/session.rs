@@ -68,7 +68,7 @@ impl Session {
             registry,
             listener,
             drivers: Mutex::default(),
-            discovery: DiscoveryServices::default(),
+            discovery: DiscoveryServices::start(&config, listen_addr.port()),
             discovery_tasks: Mutex::default(),
         })
     }
@@ -186,6 +186,7 @@ impl Session {
                 handles.abort();
             }
         }
+        self.discovery.shutdown().await;
     }
 }
 

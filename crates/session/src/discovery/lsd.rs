@@ -44,6 +44,9 @@ pub struct LsdConfig {
     pub group_v4: Option<SocketAddrV4>,
     /// IPv6 group and port; `None` leaves IPv6 out.
     pub group_v6: Option<SocketAddrV6>,
+    /// Interface for IPv4 membership and sending (`0.0.0.0`: the kernel's choice, which
+    /// follows the routing table). Tests use `127.0.0.1`, where multicast stays on the host.
+    pub interface_v4: Ipv4Addr,
     /// Least time between two announce rounds (BEP 14: at most one per minute).
     pub min_interval: Duration,
 }
@@ -59,6 +62,7 @@ impl LsdConfig {
                 0,
                 0,
             )),
+            interface_v4: Ipv4Addr::UNSPECIFIED,
             min_interval: Duration::from_secs(60),
         }
     }
@@ -124,7 +128,7 @@ impl Lsd {
         let mut groups = Vec::new();
         let mut last_error = None;
         if let Some(group) = config.group_v4 {
-            match join_v4(group) {
+            match join_v4(group, config.interface_v4) {
                 Ok(socket) => groups.push(Group {
                     socket,
                     target: group.into(),
@@ -386,12 +390,15 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     }
 }
 
-fn join_v4(group: SocketAddrV4) -> io::Result<UdpSocket> {
+fn join_v4(group: SocketAddrV4, interface: Ipv4Addr) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, group.port()).into())?;
-    socket.join_multicast_v4(group.ip(), &Ipv4Addr::UNSPECIFIED)?;
+    socket.join_multicast_v4(group.ip(), &interface)?;
+    if !interface.is_unspecified() {
+        socket.set_multicast_if_v4(&interface)?;
+    }
     socket.set_multicast_loop_v4(true)?;
     socket.set_nonblocking(true)?;
     UdpSocket::from_std(socket.into())
@@ -416,4 +423,73 @@ fn new_cookie() -> String {
         .map_or(0, |d| d.as_nanos() as u64);
     let mut rng = Rng::new(nanos ^ (u64::from(std::process::id()) << 32));
     format!("{:016x}", rng.next_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The BEP 14 IPv4 group on a port of this test's own, looped back on 127.0.0.1 so
+    /// nothing leaves the host.
+    fn loopback_config() -> LsdConfig {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map(|a| a.port())
+            .expect("a free UDP port");
+        LsdConfig {
+            group_v6: None,
+            interface_v4: Ipv4Addr::LOCALHOST,
+            min_interval: Duration::ZERO,
+            ..LsdConfig::with_port(port)
+        }
+    }
+
+    async fn next_peer(rx: &mut mpsc::Receiver<SocketAddr>) -> SocketAddr {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a peer within 10 s")
+            .expect("service still running")
+    }
+
+    #[tokio::test]
+    async fn two_services_on_one_host_find_each_other_and_not_themselves() {
+        let config = loopback_config();
+        let hash = InfoHash([0x5a; 20]);
+        let a = Lsd::start(&config, 1111).unwrap();
+        let (_reg_a, mut found_a) = a.register(hash);
+        // B starts after A's first announce went out: A learns of B from B's announce.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let b = Lsd::start(&config, 2222).unwrap();
+        let (_reg_b, _found_b) = b.register(hash);
+        assert_eq!(next_peer(&mut found_a).await, "127.0.0.1:2222".parse().unwrap());
+        // A's own announces (cookie) never come back as peers.
+        let other = tokio::time::timeout(Duration::from_millis(300), found_a.recv()).await;
+        assert!(other.is_err(), "unexpected peer: {other:?}");
+    }
+
+    #[tokio::test]
+    async fn malformed_datagrams_are_ignored() {
+        let config = loopback_config();
+        let port = config.group_v4.unwrap().port();
+        let hash = InfoHash([0x33; 20]);
+        let lsd = Lsd::start(&config, 1111).unwrap();
+        let (_reg, mut found) = lsd.register(hash);
+        let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let good = lsd_message::build("239.192.152.143:6771", 4242, &[hash], "someone-else");
+        let hostile: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![0xff; 3000],
+            b"BT-SEARCH * HTTP/1.1\r\nPort: 99999\r\nInfohash: 33\r\n\r\n".to_vec(),
+            good.as_bytes()[..good.len() / 2].to_vec(),
+            good.replace("Port: 4242", "Port: 0").into_bytes(),
+            // Another torrent: not ours, so nothing is handed over.
+            lsd_message::build("x", 5555, &[InfoHash([1; 20])], "c").into_bytes(),
+        ];
+        for datagram in &hostile {
+            sender.send_to(datagram, target).await.unwrap();
+        }
+        sender.send_to(good.as_bytes(), target).await.unwrap();
+        assert_eq!(next_peer(&mut found).await, "127.0.0.1:4242".parse().unwrap());
+    }
 }

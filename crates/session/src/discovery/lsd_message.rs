@@ -301,8 +301,9 @@ mod tests {
             bytes in proptest::collection::vec(any::<[u8; 20]>(), 1..40),
             cookie in "[a-zA-Z0-9]{1,32}",
         ) {
-            let mut hashes: Vec<InfoHash> = bytes.into_iter().map(InfoHash).collect();
-            hashes.dedup();
+            let mut seen = std::collections::HashSet::new();
+            let hashes: Vec<InfoHash> =
+                bytes.into_iter().map(InfoHash).filter(|h| seen.insert(*h)).collect();
             let text = build(HOST, port, &hashes, &cookie);
             prop_assert!(text.len() <= MAX_DATAGRAM);
             let parsed = parse(text.as_bytes()).unwrap();

@@ -13,6 +13,9 @@
 //! * On shutdown the session waits a short, bounded time for these tasks so trackers get
 //!   their "stopped" announce.
 
+pub(crate) mod dht;
+pub(crate) mod lsd;
+mod lsd_message;
 pub(crate) mod tracker;
 
 use crate::event::DriverEvent;
@@ -95,7 +98,38 @@ impl TorrentLink {
 
 /// Session-wide discovery services, shared by every torrent of a `Session`.
 #[derive(Default)]
-pub(crate) struct DiscoveryServices {}
+pub(crate) struct DiscoveryServices {
+    /// The session's DHT node (`SessionConfig::dht`).
+    pub dht: Option<dht::Dht>,
+    /// The session's LSD sockets (`SessionConfig::lsd`).
+    pub lsd: Option<lsd::Lsd>,
+}
+
+impl DiscoveryServices {
+    /// Starts the session-wide services the config asks for. Neither can fail the session:
+    /// the DHT starts in the background, and LSD that cannot join a group is left off.
+    pub(crate) fn start(config: &crate::SessionConfig, listen_port: u16) -> DiscoveryServices {
+        let dht = config.dht.clone().map(dht::Dht::start);
+        let lsd = config
+            .lsd
+            .as_ref()
+            .and_then(|lsd| match lsd::Lsd::start(lsd, listen_port) {
+                Ok(lsd) => Some(lsd),
+                Err(e) => {
+                    tracing::warn!("local service discovery off: {e}");
+                    None
+                }
+            });
+        DiscoveryServices { dht, lsd }
+    }
+
+    /// Saves what must outlive the session (the DHT routing table).
+    pub(crate) async fn shutdown(&self) {
+        if let Some(dht) = &self.dht {
+            dht.shutdown().await;
+        }
+    }
+}
 
 /// The running discovery tasks of one torrent.
 #[derive(Default)]
@@ -124,11 +158,21 @@ impl DiscoveryTasks {
 
 /// Starts the discovery tasks for one torrent, right after its driver was spawned.
 pub(crate) fn start(
-    _services: &DiscoveryServices,
+    services: &DiscoveryServices,
     link: TorrentLink,
     trackers: Vec<Vec<String>>,
 ) -> DiscoveryTasks {
     let mut tasks = DiscoveryTasks::default();
+    if let Some(dht) = &services.dht {
+        let span = info_span!("dht", info_hash = %link.info_hash);
+        let task = dht::run(dht.clone(), link.clone()).instrument(span);
+        tasks.tasks.push(tokio::spawn(task));
+    }
+    if let Some(lsd) = &services.lsd {
+        let span = info_span!("lsd", info_hash = %link.info_hash);
+        let task = lsd::run(lsd.clone(), link.clone()).instrument(span);
+        tasks.tasks.push(tokio::spawn(task));
+    }
     let tiers: Vec<Vec<String>> = trackers
         .into_iter()
         .map(|tier| tier.into_iter().filter(|u| !u.trim().is_empty()).collect())
