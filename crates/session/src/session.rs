@@ -54,6 +54,7 @@ impl Session {
         );
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
         info!(%listen_addr, "listening");
+        let discovery = DiscoveryServices::start(&config, listen_addr.port());
         let ctx = Arc::new(DriverContext {
             peer_id,
             listen_port: listen_addr.port(),
@@ -61,6 +62,7 @@ impl Session {
             handshake_timeout: config.handshake_timeout,
             check_threads: config.check_threads.max(1),
             registry: registry.clone(),
+            dht: discovery.dht.clone(),
         });
         Ok(Session {
             listen_addr,
@@ -68,7 +70,7 @@ impl Session {
             registry,
             listener,
             drivers: Mutex::default(),
-            discovery: DiscoveryServices::start(&config, listen_addr.port()),
+            discovery,
             discovery_tasks: Mutex::default(),
         })
     }

@@ -140,7 +140,9 @@ impl Dht {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    let Some(shared) = saver_shared.upgrade() else { return };
+                    let Some(shared) = saver_shared.upgrade() else {
+                        return;
+                    };
                     shared.save().await;
                 }
             }
@@ -266,7 +268,10 @@ fn build_node(config: &DhtConfig) -> io::Result<(mainline::Dht, u16)> {
     let node = match builder.build() {
         Ok(node) => node,
         Err(e) if config.port != 0 => {
-            debug!(port = config.port, "DHT port taken ({e}); using any free port");
+            debug!(
+                port = config.port,
+                "DHT port taken ({e}); using any free port"
+            );
             builder.port(0).build()?
         }
         Err(e) => return Err(e),
@@ -456,7 +461,9 @@ mod tests {
     fn state_file_round_trip_and_cap() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/dht.nodes");
-        let nodes: Vec<String> = (0..300).map(|i| format!("10.0.{}.{}:6881", i / 256, i % 256)).collect();
+        let nodes: Vec<String> = (0..300)
+            .map(|i| format!("10.0.{}.{}:6881", i / 256, i % 256))
+            .collect();
         write_state(&path, &nodes).unwrap();
         let back = read_state(&path);
         assert_eq!(back.len(), MAX_SAVED_NODES);

@@ -330,7 +330,11 @@ impl Service {
         self.last_round = Some(now);
         for group in &self.groups {
             let datagram = lsd_message::build(&group.host, self.listen_port, &due, &self.cookie);
-            match group.socket.send_to(datagram.as_bytes(), group.target).await {
+            match group
+                .socket
+                .send_to(datagram.as_bytes(), group.target)
+                .await
+            {
                 Ok(_) => debug!(group = %group.target, torrents = due.len(), "LSD announce sent"),
                 Err(e) if !self.send_failed => {
                     self.send_failed = true;
@@ -461,7 +465,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let b = Lsd::start(&config, 2222).unwrap();
         let (_reg_b, _found_b) = b.register(hash);
-        assert_eq!(next_peer(&mut found_a).await, "127.0.0.1:2222".parse().unwrap());
+        assert_eq!(
+            next_peer(&mut found_a).await,
+            "127.0.0.1:2222".parse().unwrap()
+        );
         // A's own announces (cookie) never come back as peers.
         let other = tokio::time::timeout(Duration::from_millis(300), found_a.recv()).await;
         assert!(other.is_err(), "unexpected peer: {other:?}");
@@ -490,6 +497,9 @@ mod tests {
             sender.send_to(datagram, target).await.unwrap();
         }
         sender.send_to(good.as_bytes(), target).await.unwrap();
-        assert_eq!(next_peer(&mut found).await, "127.0.0.1:4242".parse().unwrap());
+        assert_eq!(
+            next_peer(&mut found).await,
+            "127.0.0.1:4242".parse().unwrap()
+        );
     }
 }

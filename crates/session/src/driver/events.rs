@@ -2,11 +2,13 @@
 
 use super::{Driver, PeerLink, PEER_QUEUE};
 use crate::event::DriverEvent;
+use crate::event::Outgoing;
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
 use crate::TorrentError;
+use shoal_engine::PeerKey;
 use shoal_engine::PeerSource;
-use shoal_wire::Handshake;
+use shoal_wire::{Handshake, Message};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::net::TcpStream;
@@ -37,6 +39,14 @@ impl Driver {
                     .handle_peer_connected(now, key, addr, peer_id, reserved, outbound)
                 {
                     link.connected = true;
+                    let theirs = Handshake {
+                        reserved,
+                        info_hash: self.info_hash,
+                        peer_id,
+                    };
+                    if theirs.supports_dht() {
+                        self.send_dht_port(key);
+                    }
                 } else {
                     debug!(%addr, "engine refused the peer");
                     self.peers.remove(&key);
@@ -48,6 +58,9 @@ impl Driver {
                 }
             }
             DriverEvent::PeerMessage { key, msg } => {
+                if let (Message::Port(port), Some(link)) = (&msg, self.peers.get(&key)) {
+                    self.learn_dht_node(link.addr, *port);
+                }
                 if self.peers.get(&key).is_some_and(|p| p.connected) {
                     self.engine.handle_message(now, key, msg);
                 }
@@ -118,6 +131,31 @@ impl Driver {
         tokio::spawn(peer::run_outbound(setup).instrument(span));
     }
 
+    /// BEP 5: the DHT is used unless the torrent is private (BEP 27).
+    fn dht(&self) -> Option<&crate::discovery::dht::Dht> {
+        let private = self.info.as_ref().is_some_and(|i| i.private);
+        self.ctx.dht.as_ref().filter(|_| !private)
+    }
+
+    /// Tells a peer that set the DHT bit where our DHT node listens, after whatever the
+    /// engine queued on connect (the bitfield must come first).
+    fn send_dht_port(&mut self, key: PeerKey) {
+        let Some(port) = self.dht().and_then(|dht| dht.port()) else {
+            return;
+        };
+        self.drain();
+        if let Some(link) = self.peers.get(&key) {
+            let _ = link.tx.try_send(Outgoing::Message(Message::Port(port)));
+        }
+    }
+
+    /// A peer's PORT message names its DHT node.
+    fn learn_dht_node(&self, addr: SocketAddr, port: u16) {
+        if let Some(dht) = self.dht() {
+            dht.add_node(SocketAddr::new(addr.ip(), port));
+        }
+    }
+
     /// Gives a new connection its key and send queue, and what its task needs to run.
     fn register_peer(&mut self, addr: SocketAddr, outbound: bool) -> PeerSetup {
         let key = self.new_key();
@@ -136,7 +174,8 @@ impl Driver {
                 reserved: shoal_engine::our_reserved_bits(),
                 info_hash: self.info_hash,
                 peer_id: self.ctx.peer_id,
-            },
+            }
+            .with_dht(self.dht().is_some()),
             events: self.chans.events_tx.clone(),
             outgoing,
             connect_timeout: self.ctx.connect_timeout,

@@ -40,6 +40,8 @@ pub(crate) struct DriverContext {
     pub handshake_timeout: Duration,
     pub check_threads: usize,
     pub registry: Registry,
+    /// The session's DHT node: sets the handshake's DHT bit, sends and takes PORT messages.
+    pub dht: Option<crate::discovery::dht::Dht>,
 }
 
 /// The channels a driver is started with.
