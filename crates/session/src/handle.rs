@@ -1,5 +1,6 @@
 //! [`TorrentHandle`]: the caller's view of one torrent running in a session.
 
+use crate::discovery::tracker::TrackerStatus;
 use crate::event::DriverEvent;
 use crate::TorrentError;
 use bytes::Bytes;
@@ -65,6 +66,7 @@ pub struct TorrentHandle {
     pub(crate) info_hash: InfoHash,
     pub(crate) stats: watch::Receiver<TorrentStats>,
     pub(crate) metadata: watch::Receiver<Option<(Arc<Info>, Bytes)>>,
+    pub(crate) trackers: watch::Receiver<Vec<TrackerStatus>>,
     pub(crate) events: mpsc::Sender<DriverEvent>,
 }
 
@@ -112,6 +114,11 @@ impl TorrentHandle {
             TorrentState::Failed(e) => Err(e),
             _ => Err(TorrentError::Stopped),
         }
+    }
+
+    /// Each tracker of the torrent and how it is doing (empty without trackers).
+    pub fn trackers(&self) -> Vec<TrackerStatus> {
+        self.trackers.borrow().clone()
     }
 
     /// Dials these peers too (duplicates and known peers are ignored by the engine).

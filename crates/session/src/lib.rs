@@ -53,6 +53,8 @@ mod session;
 
 pub use config::{AddTorrent, DhtConfig, LsdConfig, SessionConfig};
 pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
+pub use discovery::tracker::{scrape, TrackerFailure, TrackerState, TrackerStatus};
+pub use discovery::{HttpError, UdpError};
 pub use error::{SessionError, TorrentError};
 pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;

@@ -97,10 +97,12 @@ impl Session {
         }
         let (stats_tx, stats_rx) = watch::channel(initial_stats(&add));
         let (metadata_tx, metadata_rx) = watch::channel(add.info.clone());
+        let (trackers_tx, trackers_rx) = watch::channel(Vec::new());
         let handle = TorrentHandle {
             info_hash,
             stats: stats_rx,
             metadata: metadata_rx,
+            trackers: trackers_rx,
             events: events_tx.clone(),
         };
         let chans = DriverChannels {
@@ -124,7 +126,7 @@ impl Session {
         drivers.retain(|d| !d.is_finished());
         drivers.push(task);
         drop(drivers);
-        let found = discovery::start(&self.discovery, link, trackers);
+        let found = discovery::start(&self.discovery, link, trackers, trackers_tx);
         let mut tasks = self
             .discovery_tasks
             .lock()

@@ -17,6 +17,11 @@ pub(crate) mod dht;
 pub(crate) mod lsd;
 mod lsd_message;
 pub(crate) mod tracker;
+mod tracker_http;
+mod tracker_udp;
+
+pub use tracker_http::HttpError;
+pub use tracker_udp::UdpError;
 
 use crate::event::DriverEvent;
 use crate::handle::TorrentStats;
@@ -161,6 +166,7 @@ pub(crate) fn start(
     services: &DiscoveryServices,
     link: TorrentLink,
     trackers: Vec<Vec<String>>,
+    tracker_board: tracker::StatusBoard,
 ) -> DiscoveryTasks {
     let mut tasks = DiscoveryTasks::default();
     if let Some(dht) = &services.dht {
@@ -180,9 +186,9 @@ pub(crate) fn start(
         .collect();
     if !tiers.is_empty() {
         let span = info_span!("trackers", info_hash = %link.info_hash);
-        tasks
-            .tasks
-            .push(tokio::spawn(tracker::run(link, tiers).instrument(span)));
+        tasks.tasks.push(tokio::spawn(
+            tracker::run(link, tiers, tracker_board).instrument(span),
+        ));
     }
     tasks
 }

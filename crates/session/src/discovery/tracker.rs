@@ -1,14 +1,355 @@
-//! The tracker task of one torrent: announces to its trackers (BEP 3, 12, 15) and hands the
-//! peers they return to the driver.
+//! The tracker task of one torrent: drives a [`shoal_tracker::Announcer`] over HTTP
+//! ([`super::tracker_http`]) and UDP ([`super::tracker_udp`]), hands the peers trackers return
+//! to the driver, publishes each tracker's status for the handle, and tells the trackers
+//! "stopped" when the torrent ends.
+//!
+//! A failing tracker is logged once (with the reason, on one line) until it works again; it
+//! never stops the torrent. `https://` trackers are reported as not supported yet.
 
+use super::tracker_http::{self, HttpError};
+use super::tracker_udp::{UdpError, UdpTracker};
 use super::TorrentLink;
-use tracing::info;
+use shoal_core::{InfoHash, Rng};
+use shoal_engine::PeerSource;
+use shoal_tracker::udp::{UdpConfig, UdpOutcome, UdpRequest};
+use shoal_tracker::url::{Scheme, TrackerUrl};
+use shoal_tracker::{
+    http, AnnounceParams, AnnounceReply, Announcer, AnnouncerConfig, Event, ScrapeStats,
+    TrackerError,
+};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
 
-/// Announces to `tiers` until the torrent stops.
-pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>) {
-    info!(
-        trackers = tiers.iter().map(Vec::len).sum::<usize>(),
-        "tracker announces are not implemented yet"
+/// Longest HTTP exchange (connect, request, response).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for each tracker's answer to the final "stopped" announce.
+const STOPPED_TIMEOUT: Duration = Duration::from_secs(2);
+/// Peers asked for in each announce.
+const NUMWANT: u32 = 50;
+/// Below this many connected peers a downloading torrent re-announces sooner.
+const WANT_PEERS: usize = 10;
+/// What `left` says while a magnet's size is unknown: not zero, or trackers would count
+/// us as a seed and send us no seeds.
+const UNKNOWN_LEFT: u64 = 16 * 1024;
+
+/// How one tracker is doing, as shown to users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackerState {
+    /// Not asked yet (or waiting for its first answer).
+    Pending,
+    /// The last announce was answered.
+    Working {
+        /// Peers in the last answer.
+        peers: usize,
+        seeders: Option<u32>,
+        leechers: Option<u32>,
+    },
+    /// The last announce failed; the reason, one line.
+    Failed(String),
+    /// This kind of tracker URL cannot be used; the reason, one line.
+    Unsupported(String),
+}
+
+/// One tracker of a torrent and how it is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackerStatus {
+    pub url: String,
+    pub state: TrackerState,
+    /// Peers received from it in total.
+    pub peers_received: usize,
+}
+
+/// Why an announce or scrape failed; one line.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerFailure {
+    #[error("https trackers not supported yet")]
+    HttpsUnsupported,
+    #[error("{0}")]
+    BadUrl(TrackerError),
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("HTTP {0} {1}")]
+    Status(u16, String),
+    #[error("{0}")]
+    Udp(#[from] UdpError),
+    #[error("{0}")]
+    Reply(#[from] TrackerError),
+    #[error("tracker has no scrape URL")]
+    NoScrape,
+}
+
+/// The publisher of tracker statuses a handle reads.
+pub(crate) type StatusBoard = watch::Sender<Vec<TrackerStatus>>;
+
+/// Talks to trackers: HTTP statelessly, UDP trackers kept open for connection-id reuse.
+struct Clients {
+    udp: HashMap<String, UdpTracker>,
+    udp_config: UdpConfig,
+    seed: u64,
+}
+
+impl Clients {
+    async fn announce(
+        &mut self,
+        url: &str,
+        params: &AnnounceParams,
+    ) -> Result<AnnounceReply, TrackerFailure> {
+        let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
+        match parsed.scheme {
+            Scheme::Https => Err(TrackerFailure::HttpsUnsupported),
+            Scheme::Http => {
+                let full = http::announce_url(url, params, None);
+                let target = TrackerUrl::parse(&full)
+                    .map_err(TrackerFailure::BadUrl)?
+                    .path_and_query;
+                let response = tracker_http::get(&parsed, &target, HTTP_TIMEOUT).await?;
+                match http::parse_announce(&response.body) {
+                    // A tracker's own failure reason says more than its status code.
+                    Err(TrackerError::Failure(reason)) => Err(TrackerError::Failure(reason).into()),
+                    _ if response.status != 200 => {
+                        Err(TrackerFailure::Status(response.status, response.reason))
+                    }
+                    reply => Ok(reply?),
+                }
+            }
+            Scheme::Udp => match self
+                .udp_request(url, &parsed, UdpRequest::Announce(params.clone()))
+                .await?
+            {
+                UdpOutcome::Announced(reply) => Ok(reply),
+                UdpOutcome::Failed(e) => Err(e.into()),
+                UdpOutcome::Scraped(_) => Err(TrackerError::BadField("action").into()),
+            },
+        }
+    }
+
+    async fn udp_request(
+        &mut self,
+        url: &str,
+        parsed: &TrackerUrl,
+        request: UdpRequest,
+    ) -> Result<UdpOutcome, TrackerFailure> {
+        if !self.udp.contains_key(url) {
+            self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let tracker = UdpTracker::open(parsed, self.udp_config, self.seed).await?;
+            self.udp.insert(url.to_string(), tracker);
+        }
+        let tracker = self.udp.get_mut(url).expect("inserted above");
+        let result = tracker.request(request).await;
+        if result.is_err() {
+            // A socket error (say, ICMP unreachable) is not worth keeping the socket for.
+            self.udp.remove(url);
+        }
+        Ok(result?)
+    }
+}
+
+/// Announces to `tiers` until the torrent stops, then sends "stopped".
+pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: StatusBoard) {
+    let seed = seed_for(link.info_hash);
+    let mut rng = Rng::new(seed);
+    let key = rng.next_u64() as u32;
+    let mut announcer = Announcer::new(AnnouncerConfig::default(), tiers, &mut rng, Instant::now());
+    let mut clients = Clients {
+        udp: HashMap::new(),
+        udp_config: UdpConfig::default(),
+        seed,
+    };
+    board.send_replace(
+        announcer
+            .urls()
+            .map(|url| TrackerStatus {
+                url: url.to_string(),
+                state: TrackerState::Pending,
+                peers_received: 0,
+            })
+            .collect(),
     );
-    link.stopped().await;
+    // Failures already logged, so a dead tracker is reported once, not every round.
+    let mut reported: HashSet<String> = HashSet::new();
+    loop {
+        if link.is_stopped() {
+            break;
+        }
+        let stats = link.stats();
+        if stats.state.is_complete() {
+            announcer.completed(Instant::now());
+        }
+        if let Some(due) = announcer.poll(Instant::now()) {
+            let params = params_for(&link, &stats, due.event, key);
+            let started = Instant::now();
+            let result = tokio::select! {
+                result = clients.announce(&due.url, &params) => result,
+                _ = link.stopped() => break,
+            };
+            match result {
+                Ok(reply) => {
+                    let need_peers =
+                        !stats.state.is_complete() && stats.engine.connected_peers < WANT_PEERS;
+                    announcer.on_success(Instant::now(), &reply, need_peers);
+                    if reported.remove(&due.url) {
+                        info!(tracker = %due.url, "tracker works again");
+                    }
+                    if let Some(warning) = &reply.warning {
+                        info!(tracker = %due.url, "tracker warning: {warning}");
+                    }
+                    info!(
+                        tracker = %due.url,
+                        event = ?due.event,
+                        peers = reply.peers.len(),
+                        seeders = ?reply.complete,
+                        leechers = ?reply.incomplete,
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "tracker answered"
+                    );
+                    let count = reply.peers.len();
+                    update(&board, &due.url, |s| {
+                        s.peers_received += count;
+                        s.state = TrackerState::Working {
+                            peers: count,
+                            seeders: reply.complete,
+                            leechers: reply.incomplete,
+                        };
+                    });
+                    if !link.found(PeerSource::Tracker, reply.peers).await {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    announcer.on_failure(Instant::now());
+                    let reason = e.to_string();
+                    if reported.insert(due.url.clone()) {
+                        warn!("tracker {} failed: {reason}", due.url);
+                    } else {
+                        debug!("tracker {} failed again: {reason}", due.url);
+                    }
+                    let unsupported = matches!(
+                        e,
+                        TrackerFailure::HttpsUnsupported | TrackerFailure::BadUrl(_)
+                    );
+                    update(&board, &due.url, |s| {
+                        s.state = if unsupported {
+                            TrackerState::Unsupported(reason)
+                        } else {
+                            TrackerState::Failed(reason)
+                        };
+                    });
+                }
+            }
+            continue;
+        }
+        let wake = announcer.next_wakeup().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            _ = sleep_until_some(wake) => {}
+            alive = link.changed() => if !alive { break },
+        }
+    }
+    let stats = link.stats();
+    for url in announcer.stopped() {
+        let params = params_for(&link, &stats, Event::Stopped, key);
+        match tokio::time::timeout(STOPPED_TIMEOUT, clients.announce(&url, &params)).await {
+            Ok(Ok(_)) => debug!(tracker = %url, "told the tracker we stopped"),
+            Ok(Err(e)) => debug!(tracker = %url, "stopped announce failed: {e}"),
+            Err(_) => debug!(tracker = %url, "stopped announce got no answer in time"),
+        }
+    }
+}
+
+fn params_for(
+    link: &TorrentLink,
+    stats: &crate::TorrentStats,
+    event: Event,
+    key: u32,
+) -> AnnounceParams {
+    let e = &stats.engine;
+    let left = if e.has_metadata {
+        e.total_bytes.saturating_sub(e.have_bytes)
+    } else {
+        UNKNOWN_LEFT
+    };
+    AnnounceParams {
+        info_hash: link.info_hash.0,
+        peer_id: link.peer_id.0,
+        port: link.listen_port,
+        uploaded: e.uploaded,
+        downloaded: e.downloaded,
+        left,
+        event,
+        numwant: Some(if event == Event::Stopped { 0 } else { NUMWANT }),
+        key,
+    }
+}
+
+fn update(board: &StatusBoard, url: &str, change: impl FnOnce(&mut TrackerStatus)) {
+    board.send_modify(|all| {
+        if let Some(s) = all.iter_mut().find(|s| s.url == url) {
+            change(s);
+        }
+    });
+}
+
+/// Asks one tracker for the swarm counters of `info_hash` (BEP 48 over HTTP, BEP 15 over
+/// UDP), within `limit`.
+pub async fn scrape(
+    url: &str,
+    info_hash: InfoHash,
+    limit: Duration,
+) -> Result<ScrapeStats, TrackerFailure> {
+    let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
+    match parsed.scheme {
+        Scheme::Https => Err(TrackerFailure::HttpsUnsupported),
+        Scheme::Http => {
+            let scrape = http::scrape_url(url).ok_or(TrackerFailure::NoScrape)?;
+            let full = http::scrape_request_url(&scrape, &[info_hash.0]);
+            let target = TrackerUrl::parse(&full)
+                .map_err(TrackerFailure::BadUrl)?
+                .path_and_query;
+            let response = tracker_http::get(&parsed, &target, limit).await?;
+            match http::parse_scrape(&response.body, &info_hash.0) {
+                Err(TrackerError::Failure(reason)) => Err(TrackerError::Failure(reason).into()),
+                _ if response.status != 200 => {
+                    Err(TrackerFailure::Status(response.status, response.reason))
+                }
+                stats => Ok(stats?),
+            }
+        }
+        Scheme::Udp => {
+            let config = UdpConfig {
+                base_timeout: (limit / 2).max(Duration::from_millis(100)),
+                max_attempts: 2,
+            };
+            let mut tracker = UdpTracker::open(&parsed, config, seed_for(info_hash)).await?;
+            let request = UdpRequest::Scrape(vec![info_hash.0]);
+            match tokio::time::timeout(limit * 2, tracker.request(request)).await {
+                Err(_) => Err(TrackerError::Timeout { attempts: 2 }.into()),
+                Ok(Err(e)) => Err(e.into()),
+                Ok(Ok(UdpOutcome::Scraped(stats))) => stats
+                    .first()
+                    .copied()
+                    .ok_or_else(|| TrackerError::Short(8).into()),
+                Ok(Ok(UdpOutcome::Failed(e))) => Err(e.into()),
+                Ok(Ok(UdpOutcome::Announced(_))) => Err(TrackerError::BadField("action").into()),
+            }
+        }
+    }
+}
+
+/// Seed for shuffles, keys and transaction ids: differs per torrent and per run.
+fn seed_for(info_hash: InfoHash) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut salt = [0u8; 8];
+    salt.copy_from_slice(&info_hash.0[..8]);
+    nanos ^ u64::from_le_bytes(salt) ^ (u64::from(std::process::id()) << 40)
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
