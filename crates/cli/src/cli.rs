@@ -75,6 +75,21 @@ pub struct NetArgs {
     /// Also connect to this peer; repeat for more
     #[arg(long = "peer", value_name = "ADDR:PORT", value_parser = parse_peer)]
     pub peers: Vec<SocketAddr>,
+    /// Do not use the Mainline DHT (BEP 5) to find peers or to be found
+    #[arg(long)]
+    pub no_dht: bool,
+    /// DHT bootstrap node, instead of the public routers; repeat for more
+    #[arg(long = "dht-bootstrap", value_name = "ADDR:PORT", value_parser = parse_host_port)]
+    pub dht_bootstrap: Vec<String>,
+    /// UDP port of the DHT node (0: any unused port; a taken port falls back to any)
+    #[arg(long, value_name = "PORT", default_value_t = 6881)]
+    pub dht_port: u16,
+    /// File the DHT routing table is kept in between runs [default: dht-nodes in $XDG_DATA_HOME/shoal or ~/.local/share/shoal]
+    #[arg(long, value_name = "FILE")]
+    pub dht_state: Option<PathBuf>,
+    /// Do not use local service discovery (BEP 14 multicast on the LAN)
+    #[arg(long)]
+    pub no_lsd: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +144,16 @@ fn parse_peer(s: &str) -> Result<SocketAddr, String> {
             .next()
             .ok_or_else(|| format!("{s} resolves to no address")),
         Err(e) => Err(format!("expected ADDR:PORT ({e})")),
+    }
+}
+
+/// `HOST:PORT` kept as text (a DHT node's name is resolved when the node starts).
+fn parse_host_port(s: &str) -> Result<String, String> {
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
+            Ok(s.to_string())
+        }
+        _ => Err("expected HOST:PORT".to_string()),
     }
 }
 

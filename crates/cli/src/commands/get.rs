@@ -26,7 +26,7 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
         }
         Source::InfoHash(_) => None,
     };
-    let session = open_session(args.net.listen).await?;
+    let session = open_session(&args.net).await?;
     let no_peers = peers.is_empty();
     let add = AddTorrent {
         info,

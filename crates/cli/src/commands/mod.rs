@@ -2,20 +2,20 @@
 //! path into a torrent, and running a torrent until Ctrl-C.
 
 mod create;
+mod discovery;
 mod get;
 mod info;
 mod seed;
 mod share;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, NetArgs};
 use crate::exit::Outcome;
 use crate::progress::{HashProgress, Mode, TorrentProgress};
 use crate::signals;
 use anyhow::{bail, Context};
 use shoal_core::create::{create_torrent, CreateOptions};
 use shoal_core::Metainfo;
-use shoal_session::{Session, SessionConfig, TorrentHandle, TorrentState};
-use std::net::SocketAddr;
+use shoal_session::{Session, TorrentHandle, TorrentState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,9 +34,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Binds the listener.
-async fn open_session(listen: SocketAddr) -> anyhow::Result<Session> {
-    Session::new(SessionConfig::new(listen))
+/// Binds the listener and starts the DHT and LSD unless turned off.
+async fn open_session(net: &NetArgs) -> anyhow::Result<Session> {
+    let listen = net.listen;
+    Session::new(discovery::session_config(net))
         .await
         .with_context(|| format!("cannot listen on {listen}"))
 }

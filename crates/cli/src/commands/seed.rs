@@ -15,7 +15,7 @@ pub async fn run(args: SeedArgs, mode: Mode) -> anyhow::Result<Outcome> {
     if !args.data.is_dir() {
         bail!("{} is not a folder", args.data.display());
     }
-    let session = open_session(args.net.listen).await?;
+    let session = open_session(&args.net).await?;
     let add = AddTorrent {
         info: Some((Arc::new(meta.info.clone()), meta.info_bytes.clone())),
         peers: args.net.peers,

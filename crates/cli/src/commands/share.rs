@@ -22,7 +22,7 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
         );
     };
     // Listen first, so that a bad --listen fails before a long hash.
-    let session = open_session(args.net.listen).await?;
+    let session = open_session(&args.net).await?;
     let (torrent, meta) = hash_path(&path, create_options(args.trackers), mode).await?;
     if let Some(out) = &args.torrent_out {
         std::fs::write(out, &torrent).with_context(|| format!("cannot write {}", out.display()))?;

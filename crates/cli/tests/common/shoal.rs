@@ -32,7 +32,7 @@ const TRANSFER_LOG_FILTER: &str = "debug";
 /// caller's `RUST_LOG`).
 pub fn spawn(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut command = Command::new(SHOAL);
-    command.args(args);
+    command.args(no_public_discovery(args));
     if std::env::var_os("RUST_LOG").is_none() {
         command.env("RUST_LOG", TRANSFER_LOG_FILTER);
     }
@@ -43,8 +43,28 @@ pub fn spawn(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
 /// would see.
 pub fn spawn_quiet(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut command = Command::new(SHOAL);
-    command.args(args).env_remove("RUST_LOG");
+    command
+        .args(no_public_discovery(args))
+        .env_remove("RUST_LOG");
     Proc::spawn_command(dir, label, command)
+}
+
+/// `share`, `seed` and `get` turn the DHT (public routers) and LSD (LAN multicast) on by
+/// default; tests must not reach past loopback, so both are turned off here unless the
+/// test already chose (the DHT and LSD tests start their processes themselves).
+fn no_public_discovery(mut args: Vec<OsString>) -> Vec<OsString> {
+    let transfers = matches!(
+        args.first().and_then(|a| a.to_str()),
+        Some("share" | "seed" | "get")
+    );
+    if transfers {
+        for flag in ["--no-dht", "--no-lsd"] {
+            if !args.iter().any(|a| a == flag) {
+                args.push(OsString::from(flag));
+            }
+        }
+    }
+    args
 }
 
 /// Runs `shoal ARGS` to its end (at most `timeout`) as [`spawn_quiet`] does.
