@@ -6,6 +6,14 @@ use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// Most suggested pieces remembered per peer (the oldest are forgotten).
+pub const MAX_SUGGESTED: usize = 16;
+/// Most rejected pieces remembered per peer.
+pub const MAX_REJECTED: usize = 1024;
+
+/// How long after the first request the average since then backs the smoothed rate.
+const RATE_WARMUP: Duration = Duration::from_secs(3);
+
 /// Most `Have` messages remembered for a peer before we know the piece count (magnet).
 const MAX_EARLY_HAVES: usize = 100_000;
 
@@ -104,6 +112,11 @@ pub struct Peer {
     pub allowed_fast: BTreeSet<u32>,
     /// Pieces we let the peer fetch while we choke it (BEP 6).
     pub offered_fast: BTreeSet<u32>,
+    /// Pieces the peer suggested (BEP 6), newest last, bounded by `MAX_SUGGESTED`.
+    pub suggested: Vec<u32>,
+    /// Pieces the peer rejected a request for since it last unchoked us: not asked again
+    /// until then (bounded by `MAX_REJECTED`).
+    pub rejected: BTreeSet<u32>,
     /// How many requests the peer accepts at once (BEP 10 `reqq`).
     pub max_requests: usize,
 
@@ -120,6 +133,11 @@ pub struct Peer {
     pub last_sent: Instant,
     /// Last time the peer delivered a block we asked for.
     pub last_block: Instant,
+    /// When we first sent the peer a request; the rate estimate leans on it until the
+    /// smoothed rate has a few samples.
+    pub first_request: Option<Instant>,
+    /// When we last unchoked the peer.
+    pub unchoked_at: Instant,
     pub snubbed: bool,
     /// Metadata pieces we asked this peer for (magnet), with the time asked.
     pub metadata_requests: Vec<(u32, Instant)>,
@@ -158,6 +176,8 @@ impl Peer {
             uploads_in_flight: 0,
             allowed_fast: BTreeSet::new(),
             offered_fast: BTreeSet::new(),
+            suggested: Vec::new(),
+            rejected: BTreeSet::new(),
             max_requests: 250,
             ut_metadata: None,
             ut_pex: None,
@@ -168,6 +188,8 @@ impl Peer {
             last_received: now,
             last_sent: now,
             last_block: now,
+            first_request: None,
+            unchoked_at: now,
             snubbed: false,
             metadata_requests: Vec::new(),
             pex_sent: BTreeSet::new(),
@@ -183,6 +205,33 @@ impl Peer {
                 .filter(|p| *p != 0)
                 .map(|p| SocketAddr::new(self.addr.ip(), p))
         }
+    }
+
+    /// Payload bytes per second the peer sends us. For the first seconds of a connection the
+    /// one-second samples lag far behind (a small torrent may be done by then), so the
+    /// average since our first request counts too; it includes the first round trip and so
+    /// errs low.
+    pub fn download_rate_estimate(&self, now: Instant) -> u64 {
+        let smoothed = self.download.per_second();
+        let Some(start) = self.first_request else {
+            return smoothed;
+        };
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed > RATE_WARMUP || elapsed.is_zero() {
+            return smoothed;
+        }
+        let average = self.download.total as f64 / elapsed.as_secs_f64();
+        smoothed.max(average as u64)
+    }
+
+    /// Whether we unchoke this interested peer and it uses the slot: it has requests with us,
+    /// or we unchoked it less than `grace` ago.
+    pub fn upload_slot_busy(&self, now: Instant, grace: Duration) -> bool {
+        !self.am_choking
+            && self.peer_interested
+            && (!self.upload_queue.is_empty()
+                || self.uploads_in_flight > 0
+                || now.saturating_duration_since(self.unchoked_at) < grace)
     }
 
     /// Removes and returns the request for `block`, if we made one.

@@ -224,6 +224,52 @@ impl Picker {
         }
     }
 
+    /// Starts pieces a peer suggested (BEP 6 `Suggest`), in the order given, as long as we
+    /// lack them, nobody is fetching them yet, and `usable(i)` allows them; up to `max`
+    /// blocks. A seed suggests what it has not uploaded yet, which is rarer than anything
+    /// our availability counts can show. Call before [`Picker::pick`].
+    pub fn pick_suggested(
+        &mut self,
+        peer: PeerKey,
+        max: usize,
+        suggested: &[u32],
+        usable: impl Fn(u32) -> bool,
+        out: &mut Vec<BlockRef>,
+    ) {
+        let start = out.len();
+        for &i in suggested {
+            if out.len() - start >= max {
+                break;
+            }
+            let Some(piece) = self.lengths.validate_piece(i) else {
+                continue;
+            };
+            if !self.wants(piece)
+                || self.partial.contains_key(&piece)
+                || self.failed_before.get(i)
+                || !usable(i)
+            {
+                continue;
+            }
+            let mut partial = PartialPiece {
+                blocks: vec![BlockState::Free; self.lengths.blocks_in_piece(piece) as usize],
+                received: 0,
+                contributors: Vec::new(),
+                exclusive: false,
+                owner: None,
+            };
+            take_free_blocks(
+                &self.lengths,
+                piece,
+                &mut partial,
+                peer,
+                max - (out.len() - start),
+                out,
+            );
+            self.partial.insert(piece, partial);
+        }
+    }
+
     /// Endgame starts when every missing piece is in progress and none has a free block.
     pub fn in_endgame(&self) -> bool {
         let missing = self.lengths.num_pieces() - self.have.count() - self.verifying.count();
@@ -319,6 +365,14 @@ impl Picker {
             // The exclusive owner stopped; let another single peer finish the piece.
             partial.owner = None;
         }
+    }
+
+    /// The peers that sent blocks of an unfinished or unverified piece.
+    pub fn contributors(&self, piece: PieceIndex) -> Vec<PeerKey> {
+        self.partial
+            .get(&piece)
+            .map(|p| p.contributors.clone())
+            .unwrap_or_default()
     }
 
     /// Result of hashing a fully received piece. On failure returns the peers that sent its

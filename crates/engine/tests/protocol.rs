@@ -166,19 +166,42 @@ fn a_seed_gets_interest_and_requests() {
         }
     )));
     t.handle_message(now, PEER, Message::Unchoke);
-    let requests = drain(&mut t)
-        .into_iter()
-        .filter(|a| {
-            matches!(
-                a,
+    let requests = |actions: Vec<Action>| -> Vec<BlockInfo> {
+        actions
+            .into_iter()
+            .filter_map(|a| match a {
                 Action::Send {
-                    msg: Message::Request(_),
+                    msg: Message::Request(b),
                     ..
-                }
-            )
-        })
-        .count();
-    assert!(requests >= 16, "a pipeline of requests, got {requests}");
+                } => Some(b),
+                _ => None,
+            })
+            .collect()
+    };
+    let first = requests(drain(&mut t));
+    assert!(first.len() >= 4, "a pipeline of requests, got {first:?}");
+    // The peer answers within a millisecond: a fast path, so the pipeline deepens at once
+    // (here to every block of the torrent: 20).
+    let later = now + std::time::Duration::from_millis(1);
+    let mut more = Vec::new();
+    for b in &first {
+        let data = Bytes::from(vec![0u8; b.length as usize]);
+        t.handle_message(
+            later,
+            PEER,
+            Message::Piece {
+                index: b.index,
+                begin: b.begin,
+                data,
+            },
+        );
+        more.extend(requests(drain(&mut t)));
+    }
+    assert_eq!(
+        first.len() + more.len(),
+        (PIECES * PIECE_LEN / 16384) as usize,
+        "every block asked for once the rate is known"
+    );
 }
 
 #[test]

@@ -50,6 +50,11 @@ impl<'a> NodeView<'a> {
         self.node.up.payload_sent
     }
 
+    /// Whether the node's upload pipe has nothing queued or on the wire right now.
+    pub fn upload_idle(&self) -> bool {
+        self.node.up.busy_until <= self.swarm.now && self.node.up.ready.is_empty()
+    }
+
     /// What a seeder served block by block; `None` for other roles.
     pub fn served(&self) -> Option<&'a ServeLog> {
         self.node.served.as_ref()

@@ -12,10 +12,15 @@ use shoal_wire::{BlockInfo, Message};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Requests in flight to a peer before we know its rate.
-const START_DEPTH: usize = 64;
-/// Keep this much of a peer's measured rate in flight (bandwidth-delay product with margin).
-const DEPTH_SECONDS: f64 = 2.0;
+/// Requests in flight to a peer at least, also before we know its rate.
+const MIN_DEPTH: usize = 4;
+/// Keep this much of a peer's rate in flight: the bandwidth-delay product of any path with
+/// a round trip below it, with margin. Deeper queues only park blocks behind a slow peer
+/// that a faster one could have sent, and (early in a swarm) ask a seed for pieces that
+/// other peers will have moments later. Since the estimate grows with what arrives, the
+/// depth grows by about `DEPTH_SECONDS / RTT` per round trip from `MIN_DEPTH`, like TCP's
+/// slow start.
+const DEPTH_SECONDS: f64 = 1.0;
 /// Metadata pieces asked of one peer at once.
 const METADATA_PIPELINE: usize = 4;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,8 +59,9 @@ impl Torrent {
         if !p.am_interested || (p.peer_choking && p.allowed_fast.is_empty()) {
             return;
         }
-        let by_rate = (p.download.per_second() as f64 * DEPTH_SECONDS / BLOCK_SIZE as f64) as usize;
-        let depth = by_rate.max(START_DEPTH).min(p.max_requests);
+        let rate = p.download_rate_estimate(now);
+        let by_rate = (rate as f64 * DEPTH_SECONDS / BLOCK_SIZE as f64).ceil() as usize;
+        let depth = by_rate.max(MIN_DEPTH).min(p.max_requests);
         if p.requests.len() >= depth {
             return;
         }
@@ -63,12 +69,26 @@ impl Torrent {
         blocks.clear();
         let pieces = &p.pieces;
         let choked = p.peer_choking;
-        let allowed = &p.allowed_fast;
+        let (allowed, rejected) = (&p.allowed_fast, &p.rejected);
+        let usable = |i: u32| (!choked || allowed.contains(&i)) && !rejected.contains(&i);
+        let want = depth - p.requests.len();
+        if !p.suggested.is_empty() {
+            meta.picker.pick_suggested(
+                key,
+                want,
+                &p.suggested,
+                |i| pieces.has(i) && usable(i),
+                &mut blocks,
+            );
+            // A suggestion is used once; what is left of it stays in progress.
+            p.suggested
+                .retain(|&i| !blocks.iter().any(|b| b.piece.get() == i));
+        }
         meta.picker.pick(
             key,
-            depth - p.requests.len(),
+            want - blocks.len(),
             |i| pieces.has(i),
-            |i| !choked || allowed.contains(&i),
+            usable,
             &mut blocks,
         );
         for b in &blocks {
@@ -76,6 +96,7 @@ impl Torrent {
         }
         if !blocks.is_empty() {
             p.last_sent = now;
+            p.first_request.get_or_insert(now);
         }
         for b in &blocks {
             let msg = Message::Request(BlockInfo {
@@ -118,12 +139,19 @@ impl Torrent {
         };
         if p.take_request(&block).is_some() {
             meta.picker.request_dropped(&block, key);
+            // Asking again at once would likely get the same answer (a seed steering us to
+            // other pieces, a peer that lost the piece): ask others until it unchokes anew.
+            if !p.peer_choking && p.rejected.len() < crate::peer::MAX_REJECTED {
+                p.rejected.insert(b.index);
+            }
         }
-        // Ask others first: this peer just said no.
+        // Ask others first: this peer just said no (to this piece; it may have suggested
+        // another).
         let keys: Vec<PeerKey> = self.peers.keys().copied().filter(|k| *k != key).collect();
         for k in keys {
             self.request_more(now, k);
         }
+        self.request_more(now, key);
     }
 
     pub(super) fn on_piece(
@@ -193,7 +221,13 @@ impl Torrent {
         if meta.picker.have().get(piece.get()) {
             return;
         }
+        let good = if ok {
+            meta.picker.contributors(piece)
+        } else {
+            Vec::new()
+        };
         let blamed = meta.picker.piece_verified(piece, ok);
+        self.redeem(&good);
         if !ok {
             self.hash_failures += 1;
             tracing::warn!(

@@ -5,6 +5,7 @@
 //! connections, PEX and bans.
 
 mod download;
+mod initial;
 mod swarm;
 mod upload;
 mod wire;
@@ -43,6 +44,12 @@ pub struct Stats {
     pub connected_peers: usize,
     /// Connected peers that have every piece.
     pub connected_seeds: usize,
+    /// Connected peers interested in what we have.
+    pub interested_peers: usize,
+    /// Interested peers we unchoke (our upload slots in use).
+    pub unchoked_peers: usize,
+    /// Their requests we hold: queued plus being read or sent.
+    pub queued_requests: usize,
     /// Peers we know but are not connected to.
     pub known_peers: usize,
     pub hash_failures: u32,
@@ -83,6 +90,8 @@ pub struct Torrent {
     /// IPv4 /24 subnets of the peers currently holding our allowed-fast offer.
     fast_subnets: BTreeSet<u32>,
     choker: Choker,
+    /// Set while a torrent that started complete has blocks that never left it.
+    initial: Option<initial::InitialSeeding>,
     rng: Rng,
     actions: VecDeque<Action>,
     next_tick: Instant,
@@ -121,8 +130,13 @@ impl Torrent {
             }
         });
         let completed_emitted = meta.as_ref().is_some_and(|m| m.picker.is_complete());
+        let initial = meta
+            .as_ref()
+            .filter(|m| m.picker.is_complete())
+            .map(|m| initial::InitialSeeding::new(&m.info.lengths));
         Torrent {
             choker: Choker::new(config.upload_slots),
+            initial,
             config,
             info_hash,
             meta,
@@ -224,10 +238,10 @@ impl Torrent {
     pub fn shutdown(&mut self) {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         let now = self.last_tick;
+        self.shut_down = true;
         for key in keys {
             self.disconnect(now, key, DisconnectReason::Shutdown);
         }
-        self.shut_down = true;
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -264,6 +278,17 @@ impl Torrent {
             upload_rate: self.peers.values().map(|p| p.upload.per_second()).sum(),
             connected_peers: self.peers.len(),
             connected_seeds: self.peers.values().filter(|p| p.pieces.is_seed()).count(),
+            interested_peers: self.peers.values().filter(|p| p.peer_interested).count(),
+            unchoked_peers: self
+                .peers
+                .values()
+                .filter(|p| p.peer_interested && !p.am_choking)
+                .count(),
+            queued_requests: self
+                .peers
+                .values()
+                .map(|p| p.upload_queue.len() + p.uploads_in_flight as usize)
+                .sum(),
             known_peers: self.candidates.values().filter(|c| c.is_idle()).count(),
             hash_failures: self.hash_failures,
             banned_peers: self.banned.len(),
@@ -314,6 +339,8 @@ impl Torrent {
         self.keepalive_and_idle(now);
         if self.ticks % CHOKE_EVERY == 1 {
             self.choke_round(now);
+        } else {
+            self.fill_upload_slots(now);
         }
         if self.ticks % PEX_EVERY == 2 {
             self.send_pex(now);

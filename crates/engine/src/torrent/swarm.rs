@@ -274,7 +274,7 @@ impl Torrent {
         let Some(ip) = ipv4_of(p.addr.ip()) else {
             return;
         };
-        if !p.fast || meta.picker.have().none() {
+        if !p.fast || meta.picker.have().none() || meta.picker.is_complete() {
             return;
         }
         // The canonical set depends only on the /24, so every peer of one subnet would fetch
@@ -305,6 +305,14 @@ impl Torrent {
         let Some(peer) = self.peers.remove(&key) else {
             return;
         };
+        if let Some(initial) = &mut self.initial {
+            for block in &peer.upload_queue {
+                initial.take_back(block);
+            }
+        }
+        if !peer.am_choking && peer.peer_interested {
+            self.fill_upload_slots(now);
+        }
         if !peer.offered_fast.is_empty() {
             if let Some(subnet) = ipv4_subnet(peer.addr.ip()) {
                 self.fast_subnets.remove(&subnet);
@@ -437,17 +445,23 @@ impl Torrent {
     }
 
     /// Counts strikes against the peers that fed a piece that failed its hash; bans repeat
-    /// offenders. A sole contributor is certainly guilty and gets two strikes.
+    /// offenders. A sole contributor is certainly guilty and gets two strikes. A piece that a
+    /// peer we already banned fed is its fault alone: pieces it fed before we banned it keep
+    /// failing for a while, and must not get the honest peers that fed them too banned.
     pub(super) fn blame(&mut self, now: Instant, contributors: &[PeerKey]) {
         let weight = if contributors.len() == 1 { 2 } else { 1 };
-        for key in contributors {
-            let (who, addr) = match self.peers.get(key) {
-                Some(p) => (identity(p.addr, p.peer_id), p.dialable_addr()),
-                None => match self.departed.get(key) {
-                    Some(known) => *known,
-                    None => continue,
-                },
-            };
+        let known: Vec<(PeerKey, Identity, Option<SocketAddr>)> = contributors
+            .iter()
+            .filter_map(|key| match self.peers.get(key) {
+                Some(p) => Some((*key, identity(p.addr, p.peer_id), p.dialable_addr())),
+                None => self.departed.get(key).map(|&(who, addr)| (*key, who, addr)),
+            })
+            .collect();
+        if known.iter().any(|(_, who, _)| self.banned.contains(who)) {
+            return;
+        }
+        for (key, who, addr) in known {
+            let key = &key;
             let strikes = self.strikes.entry(who).or_insert(0);
             *strikes += weight;
             if *strikes >= self.config.ban_after_failures {
@@ -460,6 +474,25 @@ impl Torrent {
                     }
                 }
                 self.disconnect(now, *key, DisconnectReason::Banned);
+            }
+        }
+    }
+
+    /// Takes a strike off each peer that fed a piece that passed its hash. A strike from a
+    /// shared piece may belong to someone else who fed it; a peer whose data keeps passing
+    /// was not the culprit, so it should not be banned the next time it shares a piece with
+    /// one. A peer that only ever sends bad data never gets here.
+    pub(super) fn redeem(&mut self, contributors: &[PeerKey]) {
+        for key in contributors {
+            let Some(p) = self.peers.get(key) else {
+                continue;
+            };
+            let who = identity(p.addr, p.peer_id);
+            if let Some(strikes) = self.strikes.get_mut(&who) {
+                *strikes = strikes.saturating_sub(1);
+                if *strikes == 0 {
+                    self.strikes.remove(&who);
+                }
             }
         }
     }

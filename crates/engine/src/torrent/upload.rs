@@ -2,16 +2,23 @@
 //! driver. Per peer at most `MAX_READS_IN_FLIGHT` blocks are being read or sent at once and
 //! at most `MAX_UPLOAD_QUEUE` wait, so memory per peer stays bounded.
 
+use super::initial::SUGGEST_ON_UNCHOKE;
 use super::{PeerKey, Torrent};
 use crate::choker::Candidate;
 use crate::Action;
 use shoal_wire::{BlockInfo, Message};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Requests from one peer we queue; announced as `reqq`. More are rejected or dropped.
 pub(crate) const MAX_UPLOAD_QUEUE: usize = 500;
 /// Blocks handed to the driver for one peer and not yet reported sent.
 const MAX_READS_IN_FLIGHT: u32 = 32;
+/// A newly unchoked peer counts as using its slot for this long before it has asked for
+/// anything (its requests need a round trip).
+const UNCHOKE_GRACE: Duration = Duration::from_secs(1);
+/// Most peers unchoked at once, in multiples of the slots (regular plus optimistic), when
+/// the unchoked ones leave the upload idle.
+const MAX_UNCHOKED_SLOTS: usize = 3;
 
 impl Torrent {
     pub(super) fn on_interested(&mut self, now: Instant, key: PeerKey, interested: bool) {
@@ -20,11 +27,56 @@ impl Torrent {
         };
         p.peer_interested = interested;
         if !interested {
+            // An unchoked peer that wants nothing holds a slot someone else could use.
+            self.set_choke(now, key, true);
+        }
+        self.fill_upload_slots(now);
+    }
+
+    /// Unchokes interested peers while fewer than the regular slots plus the optimistic one
+    /// are busy, best rate first. A slot is busy while its peer has requests with us or was
+    /// unchoked moments ago (its requests are on the way). So a slot freed between two choke
+    /// rounds (the peer finished, lost interest or left) does not sit idle until the next
+    /// round, and when the peers we unchoke ask for nothing (what they want of ours they
+    /// already asked of others) the upload goes to someone who does want it, up to
+    /// `MAX_UNCHOKED_SLOTS` times the slots.
+    pub(super) fn fill_upload_slots(&mut self, now: Instant) {
+        if self.shut_down {
             return;
         }
-        // Don't make a newcomer wait for the next round while a slot is free.
-        let unchoked = self.peers.values().filter(|p| !p.am_choking).count();
-        if unchoked < self.choker.slots() + 1 {
+        let slots = self.choker.slots() + 1;
+        let (mut busy, mut unchoked) = (0, 0);
+        for p in self.peers.values() {
+            if !p.am_choking && p.peer_interested {
+                unchoked += 1;
+                if p.upload_slot_busy(now, UNCHOKE_GRACE) {
+                    busy += 1;
+                }
+            }
+        }
+        let free = slots
+            .saturating_sub(busy)
+            .min((slots * MAX_UNCHOKED_SLOTS).saturating_sub(unchoked));
+        if free == 0 {
+            return;
+        }
+        let seeding = self.is_complete();
+        let mut waiting: Vec<(u64, PeerKey)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.am_choking && p.peer_interested && !p.snubbed)
+            .map(|(k, p)| {
+                let rate = if seeding {
+                    p.upload.per_second()
+                } else {
+                    p.download.per_second()
+                };
+                (rate, *k)
+            })
+            .collect();
+        // Best rate first; equal rates in key order so the outcome depends only on inputs.
+        waiting.sort_by_key(|&(rate, key)| (std::cmp::Reverse(rate), key));
+        for (_, key) in waiting.into_iter().take(free) {
             self.set_choke(now, key, false);
         }
     }
@@ -53,9 +105,25 @@ impl Torrent {
         if choked || !have || p.upload_queue.len() >= MAX_UPLOAD_QUEUE {
             return self.reject(now, key, b);
         }
-        if !p.upload_queue.contains(&block) {
-            p.upload_queue.push_back(block);
+        if p.upload_queue.contains(&block) {
+            return;
         }
+        if let Some(initial) = &mut self.initial {
+            if p.fast && initial.given(&block) {
+                let pieces = &p.pieces;
+                if let Some(&other) = initial.untouched_for(|i| pieces.has(i), 1).first() {
+                    // Initial seeding: this block already went out, a never-sent one has not.
+                    self.reject(now, key, b);
+                    return self.send(now, key, Message::Suggest(other));
+                }
+            }
+            initial.give(&block);
+            if initial.done() {
+                tracing::debug!("initial seeding done: every block went out once");
+                self.initial = None;
+            }
+        }
+        p.upload_queue.push_back(block);
         self.pump_uploads(key);
     }
 
@@ -64,8 +132,14 @@ impl Torrent {
             return;
         };
         let before = p.upload_queue.len();
-        p.upload_queue
-            .retain(|q| !(q.piece.get() == b.index && q.offset == b.begin && q.len == b.length));
+        let initial = &mut self.initial;
+        p.upload_queue.retain(|q| {
+            let cancelled = q.piece.get() == b.index && q.offset == b.begin && q.len == b.length;
+            if let (true, Some(initial)) = (cancelled, initial.as_mut()) {
+                initial.take_back(q);
+            }
+            !cancelled
+        });
         // BEP 6: every request gets exactly one answer; a cancelled one gets a reject.
         if p.upload_queue.len() != before {
             self.reject(now, key, b);
@@ -101,7 +175,18 @@ impl Torrent {
         p.uploads_in_flight = p.uploads_in_flight.saturating_sub(1);
         p.upload.add(bytes as u64);
         p.last_sent = now;
+        let drained = p.upload_queue.is_empty() && p.uploads_in_flight == 0;
         self.pump_uploads(key);
+        // The last block we had for this peer is leaving: if nobody else asked for anything
+        // our upload is about to go idle.
+        if drained
+            && self
+                .peers
+                .values()
+                .all(|p| p.upload_queue.is_empty() && p.uploads_in_flight == 0)
+        {
+            self.fill_upload_slots(now);
+        }
     }
 
     fn set_choke(&mut self, now: Instant, key: PeerKey, choke: bool) {
@@ -112,11 +197,28 @@ impl Torrent {
             return;
         }
         p.am_choking = choke;
+        if !choke {
+            p.unchoked_at = now;
+        }
         let dropped: Vec<_> = if choke {
             p.upload_queue.drain(..).collect()
         } else {
             Vec::new()
         };
+        let mut suggest = Vec::new();
+        if let Some(initial) = &mut self.initial {
+            for block in &dropped {
+                initial.take_back(block);
+            }
+            if !choke && p.fast {
+                let pieces = &p.pieces;
+                suggest = initial.untouched_for(|i| pieces.has(i), SUGGEST_ON_UNCHOKE);
+            }
+        }
+        // Suggestions first, so that the requests the unchoke triggers already follow them.
+        for piece in suggest {
+            self.send(now, key, Message::Suggest(piece));
+        }
         self.send(
             now,
             key,
@@ -154,5 +256,6 @@ impl Torrent {
         for c in candidates {
             self.set_choke(now, c.key, !unchoke.contains(&c.key));
         }
+        self.fill_upload_slots(now);
     }
 }

@@ -43,11 +43,27 @@ impl Torrent {
             );
         }
         match msg {
-            Message::KeepAlive | Message::Port(_) | Message::Suggest(_) => {}
+            Message::KeepAlive | Message::Port(_) => {}
+            Message::Suggest(i) => {
+                let valid = self
+                    .meta
+                    .as_ref()
+                    .is_some_and(|m| m.info.lengths.validate_piece(i).is_some());
+                if let Some(p) = self.peers.get_mut(&key).filter(|_| valid) {
+                    if !p.suggested.contains(&i) {
+                        if p.suggested.len() >= crate::peer::MAX_SUGGESTED {
+                            p.suggested.remove(0);
+                        }
+                        p.suggested.push(i);
+                    }
+                }
+                self.request_more(now, key);
+            }
             Message::Choke => self.on_choke(now, key),
             Message::Unchoke => {
                 if let Some(p) = self.peers.get_mut(&key) {
                     p.peer_choking = false;
+                    p.rejected.clear();
                 }
                 self.request_more(now, key);
             }

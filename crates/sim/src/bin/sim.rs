@@ -143,6 +143,14 @@ fn main() -> ExitCode {
         capacity / 1e6,
         timeline.per_second(capacity)
     );
+    let idle = &timeline.idle;
+    let pct = |x: u64| x as f64 * 100.0 / idle.samples.max(1) as f64;
+    println!(
+        "idle uploaders (share of node samples): {:.1}% nobody interested, {:.1}% all interested peers choked, {:.1}% unchoked peers asking nothing",
+        pct(idle.nobody_interested),
+        pct(idle.all_choked),
+        pct(idle.no_requests)
+    );
     if let Some(log) = swarm.node(seeder).served() {
         let first = log
             .first_copy_at
@@ -203,6 +211,20 @@ struct Timeline {
     last_total: u64,
     /// Steps up to and including the one in which the last leecher completed.
     active: usize,
+    /// Node samples (until the last completion) with the upload pipe idle, by reason.
+    idle: IdleCount,
+}
+
+/// Why nodes' upload pipes were idle when sampled.
+#[derive(Default, Debug)]
+struct IdleCount {
+    samples: u64,
+    /// Nothing to offer: no connected peer is interested in us.
+    nobody_interested: u64,
+    /// Peers are interested but we unchoke none of them.
+    all_choked: u64,
+    /// We unchoke interested peers but they have no request waiting with us.
+    no_requests: u64,
 }
 
 impl Timeline {
@@ -212,6 +234,23 @@ impl Timeline {
         self.last_total = total;
         if !swarm.all_complete() || self.active == 0 {
             self.active = self.steps.len();
+            for node in swarm.node_ids().map(|n| swarm.node(n)) {
+                if !node.is_online() {
+                    continue;
+                }
+                self.idle.samples += 1;
+                if !node.upload_idle() {
+                    continue;
+                }
+                let st = node.stats();
+                if st.interested_peers == 0 {
+                    self.idle.nobody_interested += 1;
+                } else if st.unchoked_peers == 0 {
+                    self.idle.all_choked += 1;
+                } else if st.queued_requests == 0 {
+                    self.idle.no_requests += 1;
+                }
+            }
         }
     }
 
