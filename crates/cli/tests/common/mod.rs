@@ -15,6 +15,7 @@
 pub mod aria2;
 pub mod bencode;
 pub mod data;
+pub mod discovery;
 pub mod json;
 pub mod libtorrent;
 pub mod magnet;

@@ -4,9 +4,9 @@
 //! * The node is built in the background (resolving the bootstrap routers' names may take a
 //!   while, or fail, without a network), so neither the session nor a torrent waits for it.
 //!   Without a network every lookup simply finds nothing; other sources keep working.
-//! * Lookups repeat every [`LOOKUP_INTERVAL`], or every [`LOOKUP_INTERVAL_STARVED`] while the
-//!   torrent has no connected peer. Each lookup is followed by an announce (seeding or not:
-//!   a downloader is a peer too).
+//! * Lookups repeat every [`LOOKUP_INTERVAL`], or sooner (5 s, doubling up to a minute) while
+//!   the torrent has no connected peer. Every round also announces (seeding or not: a
+//!   downloader is a peer too); a complete torrent announces before its lookup.
 //! * The routing table's good nodes are saved to the state file every [`SAVE_INTERVAL`] and
 //!   at shutdown, and used as extra bootstrap nodes next time, so a restart does not depend
 //!   on the public routers.
@@ -37,8 +37,10 @@ pub const DEFAULT_BOOTSTRAP: &[&str] = &[
 ];
 /// Lookup period while the torrent has peers.
 const LOOKUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
-/// Lookup period while the torrent has no connected peer.
-const LOOKUP_INTERVAL_STARVED: Duration = Duration::from_secs(20);
+/// Lookup period while the torrent has no connected peer: the first wait, doubled after
+/// each fruitless lookup up to the second.
+const LOOKUP_INTERVAL_STARVED_FIRST: Duration = Duration::from_secs(5);
+const LOOKUP_INTERVAL_STARVED: Duration = Duration::from_secs(60);
 /// Longest a single lookup or announce may take before it is given up.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the routing table is written to the state file.
@@ -365,30 +367,27 @@ pub(crate) async fn run(dht: Dht, link: TorrentLink) {
     let target = Id::from(link.info_hash.0);
     let started = Instant::now();
     let mut first_found = false;
+    let mut starved_wait = LOOKUP_INTERVAL_STARVED_FIRST;
     loop {
+        // A seed has more to gain from being found than from finding: announce first.
+        let complete = link.stats().state.is_complete();
+        if complete && !announce(&node, target, &link, &mut watch).await {
+            return;
+        }
         let lookup = lookup(&node, target, &link, started, &mut first_found);
         let alive = tokio::select! {
             alive = lookup => alive,
             _ = watch.stopped() => return,
         };
-        if !alive {
+        if !alive || (!complete && !announce(&node, target, &link, &mut watch).await) {
             return;
         }
-        let announce = tokio::time::timeout(
-            QUERY_TIMEOUT,
-            node.announce_peer(target, Some(link.listen_port)),
-        );
-        tokio::select! {
-            result = announce => match result {
-                Ok(Ok(_)) => debug!("announced on the DHT"),
-                Ok(Err(e)) => debug!("DHT announce failed: {e}"),
-                Err(_) => debug!("DHT announce timed out"),
-            },
-            _ = watch.stopped() => return,
-        }
         let wait = if link.stats().engine.connected_peers == 0 {
-            LOOKUP_INTERVAL_STARVED
+            let wait = starved_wait;
+            starved_wait = (starved_wait * 2).min(LOOKUP_INTERVAL_STARVED);
+            wait
         } else {
+            starved_wait = LOOKUP_INTERVAL_STARVED_FIRST;
             LOOKUP_INTERVAL
         };
         tokio::select! {
@@ -396,6 +395,28 @@ pub(crate) async fn run(dht: Dht, link: TorrentLink) {
             _ = watch.stopped() => return,
         }
     }
+}
+
+/// Announces our listen port for the torrent; false once the torrent has stopped.
+async fn announce(
+    node: &AsyncDht,
+    target: Id,
+    link: &TorrentLink,
+    watch: &mut TorrentLink,
+) -> bool {
+    let announce = tokio::time::timeout(
+        QUERY_TIMEOUT,
+        node.announce_peer(target, Some(link.listen_port)),
+    );
+    tokio::select! {
+        result = announce => match result {
+            Ok(Ok(_)) => debug!("announced on the DHT"),
+            Ok(Err(e)) => debug!("DHT announce failed: {e}"),
+            Err(_) => debug!("DHT announce timed out"),
+        },
+        _ = watch.stopped() => return false,
+    }
+    true
 }
 
 /// One `get_peers` lookup, handing each batch of peers to the driver as it arrives; false
