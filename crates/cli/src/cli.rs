@@ -65,6 +65,9 @@ pub struct InfoArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Also ask each tracker for its seeders, leechers and completed downloads
+    #[arg(long)]
+    pub scrape: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +78,10 @@ pub struct NetArgs {
     /// Also connect to this peer; repeat for more
     #[arg(long = "peer", value_name = "ADDR:PORT", value_parser = parse_peer)]
     pub peers: Vec<SocketAddr>,
+    /// Also announce to this tracker (http:// or udp://); repeat for more. `share` also puts
+    /// them into the torrent and the magnet link
+    #[arg(long = "tracker", value_name = "URL")]
+    pub trackers: Vec<String>,
     /// Do not use the Mainline DHT (BEP 5) to find peers or to be found
     #[arg(long)]
     pub no_dht: bool,
@@ -101,9 +108,6 @@ pub struct ShareArgs {
     /// Also write the .torrent file here
     #[arg(long, value_name = "FILE")]
     pub torrent_out: Option<PathBuf>,
-    /// Announce URL to put in the torrent and the magnet link; repeat for more
-    #[arg(long = "tracker", value_name = "URL")]
-    pub trackers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 
 use crate::format;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shoal_session::{TorrentState, TorrentStats};
+use shoal_session::{PeerSource, TorrentState, TorrentStats};
 use std::io::IsTerminal;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -95,6 +95,75 @@ pub struct TorrentProgress {
     mode: Mode,
     bar: Option<ProgressBar>,
     last_line: Instant,
+    sources: PeerSources,
+}
+
+/// Where a torrent's peers came from over its run, for the summary.
+pub struct PeerSources {
+    started: Instant,
+    /// When the first peer connected, and where it was found.
+    pub first_peer: Option<(Duration, PeerSource)>,
+    /// The most peers connected at once from each source.
+    pub most: Vec<(PeerSource, usize)>,
+}
+
+impl PeerSources {
+    fn new() -> PeerSources {
+        PeerSources {
+            started: Instant::now(),
+            first_peer: None,
+            most: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, stats: &TorrentStats) {
+        for &(source, n) in &stats.engine.peers_by_source {
+            if n == 0 {
+                continue;
+            }
+            if self.first_peer.is_none() {
+                let after = self.started.elapsed();
+                tracing::info!(
+                    "first peer connected after {:.2} s (found by {})",
+                    after.as_secs_f64(),
+                    source_name(source)
+                );
+                self.first_peer = Some((after, source));
+            }
+            match self.most.iter_mut().find(|(s, _)| *s == source) {
+                Some((_, most)) => *most = (*most).max(n),
+                None => self.most.push((source, n)),
+            }
+        }
+    }
+
+    /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker)".
+    pub fn summary(&self) -> Option<String> {
+        let (after, source) = self.first_peer?;
+        let by: Vec<String> = self
+            .most
+            .iter()
+            .map(|&(s, n)| format!("{} {n}", source_name(s)))
+            .collect();
+        Some(format!(
+            "peers found by {}; first peer after {:.2} s ({})",
+            by.join(", "),
+            after.as_secs_f64(),
+            source_name(source)
+        ))
+    }
+}
+
+/// How a peer source is shown to users.
+pub fn source_name(source: PeerSource) -> &'static str {
+    match source {
+        PeerSource::Hint => "hint",
+        PeerSource::Tracker => "tracker",
+        PeerSource::Dht => "dht",
+        PeerSource::Lsd => "lsd",
+        PeerSource::Pex => "pex",
+        PeerSource::Incoming => "incoming",
+    }
 }
 
 impl TorrentProgress {
@@ -103,7 +172,19 @@ impl TorrentProgress {
             mode,
             bar: (mode == Mode::Bar).then(new_bar),
             last_line: Instant::now(),
+            sources: PeerSources::new(),
         }
+    }
+
+    /// Notes where the connected peers came from, without drawing anything (for snapshots
+    /// between two progress updates).
+    pub fn observe(&mut self, stats: &TorrentStats) {
+        self.sources.record(stats);
+    }
+
+    /// Where peers came from so far.
+    pub fn sources(&self) -> &PeerSources {
+        &self.sources
     }
 
     /// A message line (above the bar on a terminal); nothing with --quiet.
@@ -116,6 +197,7 @@ impl TorrentProgress {
     }
 
     pub fn update(&mut self, stats: &TorrentStats) {
+        self.sources.record(stats);
         let Some((prefix, done, total, text)) = describe(stats) else {
             return;
         };
@@ -150,10 +232,19 @@ impl Drop for TorrentProgress {
 /// Label, bar position and length, and text for a snapshot; `None` for final states.
 fn describe(stats: &TorrentStats) -> Option<(&'static str, u64, u64, String)> {
     let e = &stats.engine;
-    let peers = match e.connected_peers {
+    let mut peers = match e.connected_peers {
         1 => "1 peer".to_string(),
         n => format!("{n} peers"),
     };
+    let by: Vec<String> = e
+        .peers_by_source
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|&(s, n)| format!("{n} {}", source_name(s)))
+        .collect();
+    if !by.is_empty() {
+        peers.push_str(&format!(" ({})", by.join(", ")));
+    }
     Some(match &stats.state {
         TorrentState::Checking { checked, total } => (
             "checking",

@@ -58,3 +58,6 @@ pub use discovery::{HttpError, UdpError};
 pub use error::{SessionError, TorrentError};
 pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;
+/// Where a peer address came from (shown in progress and summaries).
+pub use shoal_engine::PeerSource;
+pub use shoal_tracker::ScrapeStats;

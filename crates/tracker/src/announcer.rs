@@ -206,22 +206,26 @@ impl Announcer {
         }
     }
 
-    /// The torrent stops: the trackers to tell `stopped` (those that acknowledged `started`).
-    /// Nothing is due afterwards.
-    pub fn stopped(&mut self) -> Vec<String> {
+    /// The torrent stops: the announces still to make, in order, to the trackers that
+    /// acknowledged `started`: `completed` where it is still owed (a download that finished
+    /// just before the stop), then `stopped`. Nothing is due afterwards.
+    pub fn stopped(&mut self) -> Vec<Due> {
         self.in_flight = None;
-        let urls = self
-            .tiers
-            .iter_mut()
-            .flatten()
-            .filter(|t| t.started)
-            .map(|t| {
-                t.started = false;
-                t.url.clone()
-            })
-            .collect();
+        let mut last = Vec::new();
+        for t in self.tiers.iter().flatten().filter(|t| t.started) {
+            if t.owes_completed {
+                last.push(Due {
+                    url: t.url.clone(),
+                    event: Event::Completed,
+                });
+            }
+            last.push(Due {
+                url: t.url.clone(),
+                event: Event::Stopped,
+            });
+        }
         self.tiers.clear();
-        urls
+        last
     }
 }
 

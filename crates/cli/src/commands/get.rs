@@ -18,36 +18,49 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut peers = args.net.peers.clone();
-    let info = match &source {
-        Source::Torrent(meta) => Some((Arc::new(meta.info.clone()), meta.info_bytes.clone())),
+    let (info, trackers) = match &source {
+        Source::Torrent(meta) => (
+            Some((Arc::new(meta.info.clone()), meta.info_bytes.clone())),
+            meta.trackers.clone(),
+        ),
         Source::Magnet(magnet) => {
             peers.extend(magnet.peers.iter().copied());
-            None
+            // A magnet's `tr` parameters carry no tiers: each is tried in turn.
+            (
+                None,
+                magnet.trackers.iter().map(|t| vec![t.clone()]).collect(),
+            )
         }
-        Source::InfoHash(_) => None,
+        Source::InfoHash(_) => (None, Vec::new()),
     };
+    let trackers = super::tracker_tiers(trackers, &args.net.trackers);
     let session = open_session(&args.net).await?;
-    let no_peers = peers.is_empty();
+    let no_peers = peers.is_empty() && trackers.is_empty() && args.net.no_dht && args.net.no_lsd;
     let add = AddTorrent {
         info,
         peers,
+        trackers,
         seed: args.seed,
         ..AddTorrent::new(source.info_hash(), &args.output)
     };
     let handle = session.add_torrent(add)?;
     let mut progress = TorrentProgress::new(mode);
     if no_peers && !handle.stats().state.is_complete() {
-        // Until trackers, DHT and LSD exist, a bare link can only be served by peers that
+        // With no hint, tracker, DHT or LSD, a bare link can only be served by peers that
         // dial us; say so rather than wait in silence.
         progress.note(&format!(
-            "no peer addresses to try: pass --peer ADDR:PORT or a magnet link with x.pe hints; \
-             waiting for peers to connect to {}",
+            "no peer addresses to try: pass --peer ADDR:PORT, --tracker URL, or a magnet link \
+             with x.pe hints; waiting for peers to connect to {}",
             session.listen_addr()
         ));
     }
 
     let timeout = args.timeout.map(Duration::from_secs);
     let mut result = download(&handle, &mut progress, timeout).await;
+    if let Some(summary) = progress.sources().summary() {
+        progress.note(&summary);
+    }
+    super::report_trackers(&handle, &progress);
     if let Ok(Outcome::Done) = result {
         let stats = handle.stats();
         if mode != Mode::Quiet {
@@ -82,9 +95,15 @@ async fn download(
     tokio::pin!(complete);
     let mut stall = StallWatch::default();
     let mut tick = tokio::time::interval(TICK);
+    // Every snapshot, so that the summary sees the peers of a download shorter than a tick.
+    let mut snapshots = handle.subscribe();
     loop {
         tokio::select! {
             _ = &mut interrupted => return Ok(Outcome::Interrupted),
+            Ok(()) = snapshots.changed() => {
+                let stats = snapshots.borrow_and_update().clone();
+                progress.observe(&stats);
+            }
             done = &mut complete => {
                 done?;
                 return Ok(Outcome::Done);

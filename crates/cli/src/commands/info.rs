@@ -1,19 +1,34 @@
-//! `shoal info SOURCE [--json]`: describe a `.torrent`, a magnet link or an info-hash.
+//! `shoal info SOURCE [--json] [--scrape]`: describe a `.torrent`, a magnet link or an
+//! info-hash, and with `--scrape` ask its trackers how many peers they know (BEP 48, BEP 15).
 
 use crate::cli::InfoArgs;
 use crate::exit::Outcome;
 use crate::format;
 use crate::source::Source;
 use serde_json::{json, Value};
-use shoal_core::{Magnet, Metainfo};
+use shoal_core::{InfoHash, Magnet, Metainfo};
+use std::time::Duration;
 
-pub fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
+/// Longest wait for each tracker's scrape answer.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
     let source = Source::parse(&args.source)?;
+    let scrapes = if args.scrape {
+        let trackers: Vec<String> = match &source {
+            Source::Torrent(meta) => meta.trackers.iter().flatten().cloned().collect(),
+            Source::Magnet(magnet) => magnet.trackers.clone(),
+            Source::InfoHash(_) => Vec::new(),
+        };
+        Some(scrape_all(&trackers, source.info_hash()).await)
+    } else {
+        None
+    };
     let text = match (&source, args.json) {
         (Source::Torrent(meta), false) => torrent_text(meta),
-        (Source::Torrent(meta), true) => pretty(torrent_json(meta)),
+        (Source::Torrent(meta), true) => pretty(with_scrapes(torrent_json(meta), &scrapes)),
         (Source::Magnet(magnet), false) => magnet_text(magnet),
-        (Source::Magnet(magnet), true) => pretty(magnet_json(magnet)),
+        (Source::Magnet(magnet), true) => pretty(with_scrapes(magnet_json(magnet), &scrapes)),
         (Source::InfoHash(hash), json) => {
             let magnet = Magnet {
                 info_hash: *hash,
@@ -23,14 +38,81 @@ pub fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
                 peers: vec![],
             };
             if json {
-                pretty(magnet_json(&magnet))
+                pretty(with_scrapes(magnet_json(&magnet), &scrapes))
             } else {
                 magnet_text(&magnet)
             }
         }
     };
     println!("{text}");
+    if let (Some(scrapes), false) = (&scrapes, args.json) {
+        println!("{}", scrape_text(scrapes));
+    }
     Ok(Outcome::Done)
+}
+
+/// One tracker's scrape: its URL and counters, or why it failed.
+type Scrape = (String, Result<shoal_session::ScrapeStats, String>);
+
+/// Scrapes every tracker at once (each within [`SCRAPE_TIMEOUT`]).
+async fn scrape_all(trackers: &[String], info_hash: InfoHash) -> Vec<Scrape> {
+    {
+        let tasks: Vec<_> = trackers
+            .iter()
+            .map(|url| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let result = shoal_session::scrape(&url, info_hash, SCRAPE_TIMEOUT).await;
+                    (url, result.map_err(|e| e.to_string()))
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for task in tasks {
+            if let Ok(scrape) = task.await {
+                out.push(scrape);
+            }
+        }
+        out
+    }
+}
+
+fn scrape_text(scrapes: &[Scrape]) -> String {
+    let mut out = if scrapes.is_empty() {
+        format!("{:<13} no trackers", "scrape:")
+    } else {
+        "scrape:".to_string()
+    };
+    for (url, result) in scrapes {
+        out.push('\n');
+        match result {
+            Ok(s) => out.push_str(&format!(
+                "  {url}: {} seeders, {} leechers, {} completed",
+                s.seeders, s.leechers, s.completed
+            )),
+            Err(e) => out.push_str(&format!("  {url}: failed: {e}")),
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn with_scrapes(mut value: Value, scrapes: &Option<Vec<Scrape>>) -> Value {
+    if let (Some(scrapes), Some(map)) = (scrapes, value.as_object_mut()) {
+        let list: Vec<Value> = scrapes
+            .iter()
+            .map(|(url, result)| match result {
+                Ok(s) => json!({
+                    "url": url,
+                    "seeders": s.seeders,
+                    "leechers": s.leechers,
+                    "completed": s.completed,
+                }),
+                Err(e) => json!({ "url": url, "error": e }),
+            })
+            .collect();
+        map.insert("scrape".into(), Value::Array(list));
+    }
+    value
 }
 
 fn pretty(value: Value) -> String {

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mode = Mode::detect(cli.quiet);
     match cli.command {
         Command::Create(args) => create::run(args, mode).await,
-        Command::Info(args) => info::run(args),
+        Command::Info(args) => info::run(args).await,
         Command::Share(args) => share::run(args, mode).await,
         Command::Seed(args) => seed::run(args, mode).await,
         Command::Get(args) => get::run(args, mode).await,
@@ -60,6 +60,31 @@ async fn hash_path(
     let torrent = torrent?;
     let meta = Metainfo::from_bytes(&torrent).context("created an unreadable torrent")?;
     Ok((torrent, meta))
+}
+
+/// The torrent's own tracker tiers followed by the `--tracker` ones, each its own tier.
+fn tracker_tiers(mut tiers: Vec<Vec<String>>, extra: &[String]) -> Vec<Vec<String>> {
+    for url in extra {
+        if !tiers.iter().flatten().any(|u| u == url) {
+            tiers.push(vec![url.clone()]);
+        }
+    }
+    tiers
+}
+
+/// Says how the torrent's trackers did, for trackers that never answered or failed last;
+/// with -v their failures were already logged as they happened.
+fn report_trackers(handle: &TorrentHandle, progress: &TorrentProgress) {
+    use shoal_session::TrackerState;
+    for t in handle.trackers() {
+        let line = match t.state {
+            TrackerState::Working { .. } => continue,
+            TrackerState::Pending => format!("tracker {}: no answer yet", t.url),
+            TrackerState::Failed(reason) => format!("tracker {} failed: {reason}", t.url),
+            TrackerState::Unsupported(reason) => format!("tracker {} not used: {reason}", t.url),
+        };
+        progress.note(&line);
+    }
 }
 
 /// Options for a new torrent, dated now.

@@ -20,6 +20,7 @@ pub async fn run(args: SeedArgs, mode: Mode) -> anyhow::Result<Outcome> {
         info: Some((Arc::new(meta.info.clone()), meta.info_bytes.clone())),
         peers: args.net.peers,
         seed: true,
+        trackers: super::tracker_tiers(meta.trackers.clone(), &args.net.trackers),
         ..AddTorrent::new(meta.info_hash, &args.data)
     };
     let handle = session.add_torrent(add)?;

@@ -23,7 +23,7 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
     };
     // Listen first, so that a bad --listen fails before a long hash.
     let session = open_session(&args.net).await?;
-    let (torrent, meta) = hash_path(&path, create_options(args.trackers), mode).await?;
+    let (torrent, meta) = hash_path(&path, create_options(args.net.trackers.clone()), mode).await?;
     if let Some(out) = &args.torrent_out {
         std::fs::write(out, &torrent).with_context(|| format!("cannot write {}", out.display()))?;
     }
@@ -32,6 +32,7 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
         peers: args.net.peers,
         seed: true,
         data_complete: true,
+        trackers: meta.trackers.clone(),
         ..AddTorrent::new(meta.info_hash, parent)
     };
     let handle = session.add_torrent(add)?;

@@ -14,7 +14,7 @@ use shoal_engine::PeerSource;
 use shoal_tracker::udp::{UdpConfig, UdpOutcome, UdpRequest};
 use shoal_tracker::url::{Scheme, TrackerUrl};
 use shoal_tracker::{
-    http, AnnounceParams, AnnounceReply, Announcer, AnnouncerConfig, Event, ScrapeStats,
+    http, AnnounceParams, AnnounceReply, Announcer, AnnouncerConfig, Due, Event, ScrapeStats,
     TrackerError,
 };
 use std::collections::{HashMap, HashSet};
@@ -247,12 +247,15 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         }
     }
     let stats = link.stats();
-    for url in announcer.stopped() {
-        let params = params_for(&link, &stats, Event::Stopped, key);
+    if stats.state.is_complete() {
+        announcer.completed(Instant::now());
+    }
+    for Due { url, event } in announcer.stopped() {
+        let params = params_for(&link, &stats, event, key);
         match tokio::time::timeout(STOPPED_TIMEOUT, clients.announce(&url, &params)).await {
-            Ok(Ok(_)) => debug!(tracker = %url, "told the tracker we stopped"),
-            Ok(Err(e)) => debug!(tracker = %url, "stopped announce failed: {e}"),
-            Err(_) => debug!(tracker = %url, "stopped announce got no answer in time"),
+            Ok(Ok(_)) => debug!(tracker = %url, ?event, "last announce answered"),
+            Ok(Err(e)) => debug!(tracker = %url, ?event, "last announce failed: {e}"),
+            Err(_) => debug!(tracker = %url, ?event, "last announce got no answer in time"),
         }
     }
 }

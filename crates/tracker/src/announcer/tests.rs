@@ -176,7 +176,13 @@ fn completed_and_stopped_go_to_the_trackers_that_know_us() {
     a.on_success(t, &reply(1800, None), false);
     a.completed(t);
     assert_eq!(a.next_wakeup(), Some(t + secs(1800)));
-    assert_eq!(a.stopped(), vec!["b".to_string()]);
+    assert_eq!(
+        a.stopped(),
+        vec![Due {
+            url: "b".into(),
+            event: Event::Stopped
+        }]
+    );
     assert_eq!(a.next_wakeup(), None);
     assert_eq!(a.poll(t + secs(4000)), None);
 }
@@ -200,5 +206,11 @@ fn no_trackers_means_nothing_to_do() {
     assert_eq!(empty.poll(now), None);
     assert_eq!(empty.next_wakeup(), None);
     assert!(empty.stopped().is_empty());
+    // Completed just before the stop: `completed` still goes out, then `stopped`.
     a.poll(now).unwrap();
+    a.on_success(now, &reply(60, None), false);
+    a.completed(now);
+    let events: Vec<Event> = a.stopped().into_iter().map(|d| d.event).collect();
+    assert_eq!(events, vec![Event::Completed, Event::Stopped]);
+    assert_eq!(a.poll(now), None);
 }
