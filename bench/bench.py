@@ -43,6 +43,7 @@ def on_signal(signum, _frame):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shoal", required=True)
+    parser.add_argument("--hwlimit", required=True, help="the bench/hwlimit binary")
     parser.add_argument("--work", required=True, help="scratch folder under /tmp")
     parser.add_argument("--size-mib", type=int, required=True)
     parser.add_argument("--runs", type=int, default=3)
@@ -72,7 +73,7 @@ def main(argv):
     started = time.monotonic()
     try:
         log("scenario 1: loopback, %d runs" % args.runs)
-        loopback_results = loopback.run(setup, source, args.runs, args.work, log)
+        loopback_results = loopback.run(setup, args.hwlimit, source, args.runs, args.work, log)
         log("scenario 2: creating a torrent, %d runs" % args.runs)
         create_results, openssl = create.run(args.shoal, source, args.runs, args.work, log_dir, log)
     finally:

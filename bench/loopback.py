@@ -1,18 +1,26 @@
 """Scenario 1: one seeder to one leecher over 127.0.0.1, plus the hardware
-limit (bench/hwlimit.py) on the same bytes. Runs are interleaved (every pair
-once, then again) so that drift in a shared machine hits all pairs alike."""
+limit (the `hwlimit` program, bench/hwlimit) on the same bytes. Runs are
+interleaved (every pair once, then again) so that drift in a shared machine
+hits all pairs alike.
+
+Timing rule, the same for every row: the clock starts when the leecher (or
+`hwlimit`) is started and stops once it has reported completion (for these
+clients: exited 0 after verifying every piece) AND the harness's own fsync of
+the downloaded file has returned. Clients that fsync themselves (shoal) pay
+little for the second one; clients that leave dirty pages behind (libtorrent,
+aria2) pay for writing them here, so every row measures durable data.
+`hwlimit` runs with --no-fsync for that reason: its one fsync is the harness's."""
 
 import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 from clients import LEECHERS, PAIRS, SEEDERS
+from procs import Proc
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+PIECE = 1 << 20
 
 
 def file_sha1(path):
@@ -23,6 +31,26 @@ def file_sha1(path):
             if not chunk:
                 return digest.hexdigest()
             digest.update(chunk)
+
+
+def pieces_sha1(path):
+    """SHA-1 of the concatenated 1 MiB piece digests (what hwlimit prints)."""
+    digests = hashlib.sha1()
+    with open(path, "rb") as data:
+        while True:
+            chunk = data.read(PIECE)
+            if not chunk:
+                return digests.hexdigest()
+            digests.update(hashlib.sha1(chunk).digest())
+
+
+def fsync_file(path):
+    """Part of every timed period: the downloaded bytes are on disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def one_transfer(setup, seeder, leecher, run, payload_name, want_sha1, work):
@@ -43,11 +71,12 @@ def one_transfer(setup, seeder, leecher, run, payload_name, want_sha1, work):
                 leech.kill()
                 raise RuntimeError("%s: no completion in %ss\n%s\n%s" % (
                     label, setup.transfer_timeout, leech.log_tail(), seed_proc.log_tail()))
-        elapsed = time.monotonic() - started
-        seed_cpu = seed_proc.cpu_seconds() - seed_cpu_before
         if status != 0:
             raise RuntimeError("%s: leecher exited %s\n%s\n%s" % (
                 label, status, leech.log_tail(), seed_proc.log_tail()))
+        fsync_file(os.path.join(out_dir, payload_name))
+        elapsed = time.monotonic() - started
+        seed_cpu = seed_proc.cpu_seconds() - seed_cpu_before
         seed_rss = seed_proc.peak_rss_kib()
     finally:
         seed_proc.kill()
@@ -67,27 +96,36 @@ def one_transfer(setup, seeder, leecher, run, payload_name, want_sha1, work):
     }
 
 
-def one_hwlimit(source, work, log_dir, run):
+def one_hwlimit(hwlimit, source, want_pieces_sha1, work, log_dir, run):
+    """The hardware limit, timed like a leecher: start to exit plus fsync."""
     out = os.path.join(work, "hwlimit.out")
-    argv = [sys.executable, os.path.join(HERE, "hwlimit.py"), source, out]
-    done = subprocess.run(argv, capture_output=True, timeout=600, check=True)
+    started = time.monotonic()
+    proc = Proc("hwlimit-%d" % run, [hwlimit, source, out, "--no-fsync"], log_dir)
+    status = proc.wait(600)
+    if status != 0:
+        proc.kill()
+        raise RuntimeError("hwlimit exited %s\n%s" % (status, proc.log_tail()))
+    fsync_file(out)
+    elapsed = time.monotonic() - started
+    result = json.loads(proc.output())
+    if result["pieces_sha1"] != want_pieces_sha1:
+        raise RuntimeError("hwlimit: received bytes differ from the source")
     os.remove(out)
     os.sync()
-    with open(os.path.join(log_dir, "hwlimit-%d.out" % run), "wb") as log:
-        log.write(done.stdout)
-    result = json.loads(done.stdout)
-    return {"seconds": result["seconds"], "cpu": result["cpu_seconds"]}
+    proc.kill()  # already reaped; drops it from the list of running children
+    return {"seconds": elapsed, "cpu": proc.cpu_seconds(), "peak_rss_kib": proc.peak_rss_kib()}
 
 
-def run(setup, source, runs, work, log):
+def run(setup, hwlimit, source, runs, work, log):
     """{"hwlimit": [run...], "seeder→leecher": [run...]} for every pair."""
     payload_name = os.path.basename(source)
     want_sha1 = file_sha1(source)
+    want_pieces_sha1 = pieces_sha1(source)
     results = {"hwlimit": []}
     for seeder, leecher in PAIRS:
         results["%s→%s" % (seeder, leecher)] = []
     for number in range(1, runs + 1):
-        result = one_hwlimit(source, work, setup.log_dir, number)
+        result = one_hwlimit(hwlimit, source, want_pieces_sha1, work, setup.log_dir, number)
         log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
         results["hwlimit"].append(result)
         for seeder, leecher in PAIRS:

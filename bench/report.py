@@ -57,7 +57,7 @@ def loopback_table(results, size):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     hw = results["hwlimit"]
-    rows.append("| hardware limit (bench/hwlimit.py) | %s | %s | 100 | %s (sender + receiver) | | | | | |" % (
+    rows.append("| hardware limit (bench/hwlimit) | %s | %s | 100 | %s (sender + receiver) | | | | | |" % (
         spread([size / r["seconds"] / 1e6 for r in hw], "%.0f"),
         spread([r["seconds"] for r in hw], "%.2f"),
         spread([r["cpu"] / gib for r in hw], "%.2f")))
@@ -104,22 +104,27 @@ again) so that drift hits all rows alike. MB/s is 10^6 bytes per second.
 
 {size_text} of random data in one file, 1 MiB pieces, over 127.0.0.1, the
 leecher given the seeder's address (aria2 cannot be given a peer, so it only
-seeds and the leecher dials it). Wall time runs from the leecher's start to its
-exit after the data is complete and verified (the benchmark then compares the
-downloaded file with the source, untimed). The seeder is started first and
+seeds and the leecher dials it). Wall time runs from the leecher's start until
+it has reported the data complete and verified (for these clients: exited 0)
+**and** the harness's own fsync of the downloaded file has returned: the same
+rule for every row, so every row measures durable data whether or not the
+client fsyncs itself (shoal does; libtorrent and aria2 leave dirty pages). The
+benchmark then compares the downloaded file with the source, untimed. The seeder is started first and
 is timed only once it listens and has finished checking its data. CPU seconds
 are user + system of the whole process (all threads): the leecher's whole
 life, the seeder's during the transfer. Peak RSS is the kernel's high-water
 mark (VmHWM); peak anonymous memory is the highest RssAnon seen when sampling
 every 50 ms. The source file is in page cache; `sync` runs between runs.
 
-The hardware limit is `bench/hwlimit.py`: the same file sent through one
-loopback TCP connection into a receiver that SHA-1-hashes every 1 MiB piece
-and writes it to a file, fsyncing at the end (sender and receiver CPU summed).
+The hardware limit is `bench/hwlimit` (a small Rust program): the same file
+sent with sendfile(2) through one loopback TCP connection into a receiver that
+SHA-1-hashes every 1 MiB piece and writes it with positioned writes, receiving
+and hashing+writing on two threads so both cores can work. It is timed by the
+same rule (it runs with `--no-fsync`; the harness's fsync is its only one);
+its CPU is the whole process (sender and receiver).
 
-Caveats: `shoal get` exits after fsyncing the data; `lt_client.py get` (the
-libtorrent leecher) exits after libtorrent's `flush_cache`, without an fsync,
-and its times include starting Python and a libtorrent session. With
+Caveats: the libtorrent leecher's times include starting Python and a
+libtorrent session. With
 `--quick` a transfer lasts about a second, so process start and connection
 setup weigh on every row; the full mode (1 GiB) dilutes them. Resident memory
 counts file pages a client maps (libtorrent maps the data files), so compare

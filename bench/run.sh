@@ -41,9 +41,10 @@ if ((missing)); then
     bash "$repo/scripts/install-test-deps.sh"
 fi
 
-say "building shoal (release)"
-(cd "$repo" && cargo build --release --quiet -p shoal)
+say "building shoal and bench/hwlimit (release)"
+(cd "$repo" && cargo build --release --quiet -p shoal -p shoal-bench-hwlimit)
 shoal="$repo/target/release/shoal"
+hwlimit="$repo/target/release/hwlimit"
 
 work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 driver_pid=
@@ -60,7 +61,7 @@ trap 'exit 130' INT TERM
 # The whole suite is bounded too: a wedged client cannot hold the machine.
 timeout --signal=TERM --kill-after=30 $((600 + size_mib * 3)) \
     /usr/bin/python3 "$repo/bench/bench.py" \
-    --shoal "$shoal" --work "$work" --size-mib "$size_mib" --runs "$runs" \
+    --shoal "$shoal" --hwlimit "$hwlimit" --work "$work" --size-mib "$size_mib" --runs "$runs" \
     "${quick[@]}" --report "$repo/docs/benchmarks.md" --command "${command_line% }" &
 driver_pid=$!
 wait "$driver_pid"
