@@ -25,6 +25,8 @@ pub(crate) struct Conn {
     pub queue: [VecDeque<Outgoing>; 2],
     /// Whether each side's key is in its node's round-robin list.
     pub in_ready: [bool; 2],
+    /// When the last message to each side clears that side's download pipe.
+    pub down_until: [u64; 2],
 }
 
 impl Conn {
@@ -34,6 +36,7 @@ impl Conn {
             open: [false; 2],
             queue: [VecDeque::new(), VecDeque::new()],
             in_ready: [false; 2],
+            down_until: [0; 2],
         }
     }
 

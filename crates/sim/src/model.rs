@@ -13,8 +13,9 @@
 //! 2. **Propagation.** The path latency is A's latency plus B's latency.
 //! 3. **B's download pipe.** Messages are taken in arrival order (FIFO) and serialised at
 //!    B's download rate; the message is handed to B's engine once its last byte is in. A
-//!    small control message (at most 256 bytes) that finds the pipe idle is handed over on
-//!    arrival, a few microseconds early, to save an event.
+//!    small control message (at most 256 bytes) with nothing of its own connection ahead of
+//!    it in the pipe is handed over on arrival (its bytes still count against the pipe): its
+//!    packet would interleave with other connections' blocks, and it saves an event.
 //!
 //! Each connection stays in order (like TCP) because each stage is FIFO per connection.
 //! There is no loss, no congestion control and no per-byte work: a message's size is its

@@ -106,3 +106,25 @@ fn check_corrupt_peer_swarm(seed: u64) {
         s.leechers.len()
     );
 }
+
+/// Initial seeding: the only seed sends no block twice before every block went out once,
+/// since anything it repeats in that phase delays the whole swarm.
+#[test]
+fn the_seed_sends_every_block_once_before_any_twice() {
+    for seed in 1..=3 {
+        let mut s = swarm(seed, 20, false);
+        let outcome = s.swarm.run_with(|s| s.all_complete(), LIMITS);
+        assert_eq!(outcome.stop, StopReason::Done, "seed {seed}: {outcome:?}");
+        let served = s
+            .swarm
+            .node(s.seeder)
+            .served()
+            .expect("seeders keep a serve log");
+        assert!(served.first_copy_at.is_some(), "seed {seed}: {served:?}");
+        assert_eq!(
+            served.sent_before_first_copy,
+            u64::from(served.total),
+            "seed {seed}: blocks repeated before the first full copy"
+        );
+    }
+}

@@ -91,6 +91,18 @@ impl Torrent {
             usable,
             &mut blocks,
         );
+        if blocks.is_empty() && !p.rejected.is_empty() {
+            // Only what the peer once refused is left: it may serve it now (a seed past its
+            // initial phase), so ask again rather than stall.
+            p.rejected.clear();
+            meta.picker.pick(
+                key,
+                want,
+                |i| pieces.has(i),
+                |i| !choked || allowed.contains(&i),
+                &mut blocks,
+            );
+        }
         for b in &blocks {
             p.requests.push_back((*b, now));
         }
@@ -246,10 +258,14 @@ impl Torrent {
             let Some(p) = self.peers.get_mut(&k) else {
                 continue;
             };
+            // A peer that has the piece cannot use our Have (it never asks us for that
+            // piece, and its interest in us does not change), so it is not sent: in a big
+            // swarm Haves are most of the messages (libtorrent: `send_redundant_have` off).
             if p.pieces.has(piece.get()) {
                 p.interesting = p.interesting.saturating_sub(1);
+            } else {
+                self.send(now, k, Message::Have(piece.get()));
             }
-            self.send(now, k, Message::Have(piece.get()));
             self.update_interest(now, k);
         }
         if self.is_complete() && !self.completed_emitted {
