@@ -1,4 +1,4 @@
-//! opentracker as a local HTTP tracker. Debian's build serves only whitelisted
+//! opentracker as a local HTTP and UDP tracker. Debian's build serves only whitelisted
 //! info-hashes, so the caller names them up front. It binds to 127.0.0.1 only.
 
 use super::net::{free_port, wait_port_open};
@@ -16,6 +16,11 @@ impl Tracker {
     /// The HTTP announce URL.
     pub fn announce_url(&self) -> String {
         format!("http://127.0.0.1:{}/announce", self.port)
+    }
+
+    /// The UDP announce URL (BEP 15), served on the same port.
+    pub fn udp_url(&self) -> String {
+        format!("udp://127.0.0.1:{}", self.port)
     }
 }
 

@@ -169,12 +169,19 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
     );
     // Failures already logged, so a dead tracker is reported once, not every round.
     let mut reported: HashSet<String> = HashSet::new();
+    // Announce only once existing data is checked, so `left` is right from the first
+    // announce (a seed says `left=0` rather than looking like a new leecher).
+    while matches!(link.stats().state, crate::TorrentState::Checking { .. }) {
+        if !link.changed().await {
+            return;
+        }
+    }
     loop {
         if link.is_stopped() {
             break;
         }
         let stats = link.stats();
-        if stats.state.is_complete() {
+        if has_everything(&stats) {
             announcer.completed(Instant::now());
         }
         if let Some(due) = announcer.poll(Instant::now()) {
@@ -247,7 +254,7 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         }
     }
     let stats = link.stats();
-    if stats.state.is_complete() {
+    if has_everything(&stats) {
         announcer.completed(Instant::now());
     }
     for Due { url, event } in announcer.stopped() {
@@ -283,6 +290,14 @@ fn params_for(
         numwant: Some(if event == Event::Stopped { 0 } else { NUMWANT }),
         key,
     }
+}
+
+/// All data verified. Checked before each announce, so a torrent that starts complete (a
+/// seed) announces `started` with `left=0` and never `completed`.
+fn has_everything(stats: &crate::TorrentStats) -> bool {
+    let e = &stats.engine;
+    stats.state.is_complete()
+        || (e.has_metadata && e.total_bytes > 0 && e.have_bytes >= e.total_bytes)
 }
 
 fn update(board: &StatusBoard, url: &str, change: impl FnOnce(&mut TrackerStatus)) {
