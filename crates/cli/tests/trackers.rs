@@ -185,3 +185,59 @@ fn broken_trackers_do_not_stop_a_download_and_are_reported() {
     );
     assert!(!got.stderr.contains("panicked"), "{}", got.stderr);
 }
+
+#[test]
+fn a_private_torrent_is_found_through_its_own_tracker() {
+    if !require(&[Tool::Opentracker]) {
+        return;
+    }
+    let t = TestDir::new("tracker-private");
+    let payload = payload::folder(&t, "src", "album", 79);
+    let port = common::free_port();
+    let announce = format!("http://127.0.0.1:{port}/announce");
+    let torrent = t.join("private.torrent");
+    shoal::create(
+        &t,
+        &payload.content(),
+        &torrent,
+        &["--private", "--tracker", &announce],
+    );
+    let hash = shoal::info_hash_from_json(&shoal::info_json_leaves(&t, &torrent));
+    let _tracker = opentracker::start(&t, port, &[hash]);
+
+    // Neither side is told about the other: the torrent's announce URL is all they have.
+    let _seed = shoal::seed(&t, &torrent, &payload.data_dir, &[]);
+    let out = t.subdir("out");
+    shoal::get(&t, &torrent, &out, Vec::new());
+    payload.assert_downloaded(&out);
+}
+
+#[test]
+fn the_tracker_in_a_shared_magnet_link_is_enough() {
+    if !require(&[Tool::Opentracker]) {
+        return;
+    }
+    let t = TestDir::new("tracker-magnet");
+    let payload = payload(&t);
+    let hash = info_hash_of(&t, &payload);
+    let tracker = opentracker::start(&t, common::free_port(), std::slice::from_ref(&hash));
+    let share = shoal::share(
+        &t,
+        &payload.content(),
+        args!["--tracker", tracker.udp_url()],
+    );
+    // Keep only the info-hash and the tracker: no x.pe address hints.
+    let magnet: Vec<&str> = share
+        .magnet
+        .split('&')
+        .filter(|part| !part.starts_with("x.pe="))
+        .collect();
+    let magnet = magnet.join("&");
+    assert!(
+        magnet.contains("&tr=udp%3A%2F%2F127.0.0.1"),
+        "the magnet of `share --tracker` has no tr= parameter: {magnet}"
+    );
+    let out = t.subdir("out");
+    shoal::get(&t, &magnet, &out, Vec::new());
+    payload.assert_downloaded(&out);
+}

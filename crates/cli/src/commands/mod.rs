@@ -78,8 +78,8 @@ fn report_trackers(handle: &TorrentHandle, progress: &TorrentProgress) {
     use shoal_session::TrackerState;
     for t in handle.trackers() {
         let line = match t.state {
-            TrackerState::Working { .. } => continue,
-            TrackerState::Pending => format!("tracker {}: no answer yet", t.url),
+            TrackerState::Working { .. } | TrackerState::NotContacted => continue,
+            TrackerState::Announcing => format!("tracker {}: no answer yet", t.url),
             TrackerState::Failed(reason) => format!("tracker {} failed: {reason}", t.url),
             TrackerState::Unsupported(reason) => format!("tracker {} not used: {reason}", t.url),
         };

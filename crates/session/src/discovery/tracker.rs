@@ -37,8 +37,10 @@ const UNKNOWN_LEFT: u64 = 16 * 1024;
 /// How one tracker is doing, as shown to users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackerState {
-    /// Not asked yet (or waiting for its first answer).
-    Pending,
+    /// Not asked yet (an earlier tracker answered, or the torrent just started).
+    NotContacted,
+    /// An announce is waiting for its answer.
+    Announcing,
     /// The last announce was answered.
     Working {
         /// Peers in the last answer.
@@ -162,7 +164,7 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
             .urls()
             .map(|url| TrackerStatus {
                 url: url.to_string(),
-                state: TrackerState::Pending,
+                state: TrackerState::NotContacted,
                 peers_received: 0,
             })
             .collect(),
@@ -187,6 +189,11 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         if let Some(due) = announcer.poll(Instant::now()) {
             let params = params_for(&link, &stats, due.event, key);
             let started = Instant::now();
+            update(&board, &due.url, |s| {
+                if !matches!(s.state, TrackerState::Working { .. }) {
+                    s.state = TrackerState::Announcing;
+                }
+            });
             let result = tokio::select! {
                 result = clients.announce(&due.url, &params) => result,
                 _ = link.stopped() => break,
