@@ -8,7 +8,8 @@
 
 use crate::layout::Layout;
 use crate::paths::{open_for_read, open_for_write, relative_path};
-use crate::{Storage, StorageError};
+use crate::writeback::Writeback;
+use crate::{sys, Storage, StorageError};
 use shoal_core::Info;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -29,6 +30,8 @@ pub struct FileStorage {
     open: Mutex<OpenFiles>,
     /// Folders that gained entries since the last flush; their entries must be synced too.
     dirs_to_sync: Mutex<HashSet<PathBuf>>,
+    /// Starts writing written pieces to the disk in the background.
+    writeback: Writeback,
 }
 
 struct FileSlot {
@@ -77,6 +80,7 @@ impl FileStorage {
             files,
             open: Mutex::default(),
             dirs_to_sync: Mutex::default(),
+            writeback: Writeback::default(),
         })
     }
 
@@ -218,10 +222,13 @@ impl Storage for FileStorage {
                 continue;
             }
             let file = self.handle(seg.file, true)?;
-            for (pos, chunk) in chunks_in(bufs, seg.range_offset, seg.len) {
-                file.write_all_at(chunk, seg.file_offset + pos)
-                    .map_err(|e| StorageError::io("write", &self.path_of(seg.file), e))?;
-            }
+            // The chunks of one segment are contiguous in the file: one vectored write.
+            let chunks: Vec<&[u8]> = chunks_in(bufs, seg.range_offset, seg.len)
+                .map(|(_, chunk)| chunk)
+                .collect();
+            sys::write_all_vectored_at(&file, &chunks, seg.file_offset)
+                .map_err(|e| StorageError::io("write", &self.path_of(seg.file), e))?;
+            self.writeback.start(file, seg.file_offset, seg.len);
             slot.dirty.store(true, Ordering::Release);
         }
         Ok(())

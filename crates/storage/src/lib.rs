@@ -19,7 +19,9 @@ mod file;
 mod layout;
 mod memory;
 mod paths;
+mod sys;
 mod verify;
+mod writeback;
 
 pub use error::StorageError;
 pub use file::FileStorage;

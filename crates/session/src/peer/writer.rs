@@ -100,14 +100,10 @@ async fn send_blocks(
     key: PeerKey,
     events: &mpsc::Sender<DriverEvent>,
 ) -> Result<(), PeerError> {
-    let read = tokio::task::spawn_blocking(move || {
-        reads
-            .into_iter()
-            .map(|r| {
-                disk::read_block(storage.as_ref(), r.offset, r.block.len)
-                    .map(|data| (r.block, data))
-            })
-            .collect::<Result<Vec<(BlockRef, Bytes)>, String>>()
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<(BlockRef, Bytes)>, String> {
+        let ranges: Vec<(u64, u32)> = reads.iter().map(|r| (r.offset, r.block.len)).collect();
+        let data = disk::read_blocks(storage.as_ref(), &ranges)?;
+        Ok(reads.into_iter().map(|r| r.block).zip(data).collect())
     })
     .await
     .unwrap_or_else(|e| Err(format!("block read task failed: {e}")));
