@@ -1,5 +1,6 @@
-//! The driver's disk side: blocks of unfinished pieces held in memory, and the blocking jobs
-//! (open + re-check, hash + write, flush) run on tokio's blocking threads.
+//! The driver's disk side: blocks of unfinished pieces held in memory, finished pieces
+//! queued for hashing (bounded in bytes), and the blocking jobs (open + re-check,
+//! hash + write, flush) run on tokio's blocking threads.
 //!
 //! Only a piece whose SHA-1 matched is ever written, so files on disk never hold unverified
 //! data and a re-check after a crash finds exactly the finished pieces.
@@ -7,7 +8,7 @@
 use bytes::Bytes;
 use shoal_core::{Bitfield, BlockRef, Info, PieceIndex};
 use shoal_storage::{sha1_of, verify_existing, FileStorage, Storage};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,6 +54,57 @@ impl PendingPieces {
             .flatten()
             .map(Bytes::len)
             .sum()
+    }
+}
+
+/// Finished pieces waiting for a hashing slot should not hold more than this in memory:
+/// past it the driver stops taking peer messages, so TCP pushes back on the senders instead
+/// of the process growing while the hashing threads are behind (a loaded machine).
+const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
+
+/// A finished piece waiting to be hashed and written.
+pub(crate) struct VerifyJob {
+    /// The engine generation that asked (see the driver's magnet-resume restart).
+    pub generation: u64,
+    pub piece: PieceIndex,
+    pub blocks: Vec<Option<Bytes>>,
+}
+
+/// Finished pieces waiting for a hashing slot, oldest first.
+#[derive(Default)]
+pub(crate) struct VerifyQueue {
+    jobs: VecDeque<VerifyJob>,
+    bytes: usize,
+}
+
+impl VerifyQueue {
+    pub(crate) fn push(&mut self, generation: u64, piece: PieceIndex, blocks: Vec<Option<Bytes>>) {
+        self.bytes += blocks.iter().flatten().map(Bytes::len).sum::<usize>();
+        self.jobs.push_back(VerifyJob {
+            generation,
+            piece,
+            blocks,
+        });
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<VerifyJob> {
+        let job = self.jobs.pop_front()?;
+        self.bytes -= job.blocks.iter().flatten().map(Bytes::len).sum::<usize>();
+        Some(job)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Enough waits that no more blocks should be taken in until some is hashed.
+    pub(crate) fn is_full(&self) -> bool {
+        self.bytes >= MAX_QUEUED_BYTES
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.jobs.clear();
+        self.bytes = 0;
     }
 }
 

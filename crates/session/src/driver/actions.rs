@@ -9,6 +9,7 @@ use bytes::Bytes;
 use shoal_core::{Info, PieceIndex};
 use shoal_engine::{Action, PeerKey};
 use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
 
 impl Driver {
@@ -59,30 +60,35 @@ impl Driver {
         }
     }
 
-    /// Hashes and writes a finished piece on a blocking thread; the answer comes back as
-    /// [`DriverEvent::PieceVerified`].
+    /// Queues a finished piece for hashing; [`Driver::start_verify`] runs it once a hashing
+    /// slot is free. Its blocks move out of the pending set into the queue.
     fn verify(&mut self, piece: PieceIndex) {
         let blocks = self.pending.take(piece);
+        self.to_verify.push(self.generation, piece, blocks);
+    }
+
+    /// Hashes and writes the oldest queued piece on a blocking thread, holding `slot` until
+    /// done; the answer comes back as [`DriverEvent::PieceVerified`].
+    pub(super) fn start_verify(&mut self, slot: OwnedSemaphorePermit) {
+        let Some(job) = self.to_verify.pop() else {
+            return;
+        };
         let events = self.chans.events_tx.clone();
-        let generation = self.generation;
         let target = self.info.clone().zip(self.storage.clone());
-        let slots = self.hash_slots.clone();
         tokio::spawn(async move {
+            let piece = job.piece;
             let result = match target {
-                Some((info, storage)) => {
-                    // The semaphore is never closed, so acquiring only waits.
-                    let _slot = slots.acquire_owned().await;
-                    tokio::task::spawn_blocking(move || {
-                        disk::verify_and_write(storage.as_ref(), &info, piece, &blocks)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(format!("piece check failed: {e}")))
-                }
+                Some((info, storage)) => tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
+                    disk::verify_and_write(storage.as_ref(), &info, piece, &job.blocks)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("piece check failed: {e}"))),
                 None => Ok(false),
             };
             let _ = events
                 .send(DriverEvent::PieceVerified {
-                    generation,
+                    generation: job.generation,
                     piece,
                     result,
                 })

@@ -9,7 +9,7 @@ mod check;
 mod events;
 
 use crate::config::AddTorrent;
-use crate::disk::{self, PendingPieces, SharedStorage};
+use crate::disk::{self, PendingPieces, SharedStorage, VerifyQueue};
 use crate::event::DriverEvent;
 use crate::handle::{TorrentState, TorrentStats};
 use crate::listener::Registry;
@@ -83,6 +83,8 @@ struct Driver {
     generation: u64,
     /// Limits concurrent piece hashing to the number of cores.
     hash_slots: Arc<Semaphore>,
+    /// Finished pieces waiting for a hashing slot.
+    to_verify: VerifyQueue,
     /// Peers dropped by the driver itself, to report to the engine after the current drain.
     closed_by_us: Vec<PeerKey>,
     /// Set when the torrent must stop; the value is its final state.
@@ -173,6 +175,7 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
         state: TorrentState::FetchingMetadata,
         generation: 0,
         hash_slots: Arc::new(Semaphore::new(ctx.check_threads.max(1))),
+        to_verify: VerifyQueue::default(),
         closed_by_us: Vec::new(),
         stopping: None,
         resume_check: None,
@@ -261,8 +264,17 @@ impl Driver {
                 .engine
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
+            // While too many finished pieces wait for hashing, peer messages stay unread.
+            let take_events = !self.to_verify.is_full();
+            let hash_slots = self.hash_slots.clone();
             tokio::select! {
-                event = self.chans.events_rx.recv() => match event {
+                slot = hash_slots.acquire_owned(), if !self.to_verify.is_empty() => {
+                    // The semaphore is never closed.
+                    if let Ok(slot) = slot {
+                        self.start_verify(slot);
+                    }
+                }
+                event = self.chans.events_rx.recv(), if take_events => match event {
                     Some(event) => self.on_event(event),
                     // Unreachable while the driver holds a sender, but stop cleanly anyway.
                     None => self.stop(None),
@@ -332,6 +344,7 @@ impl Driver {
         while self.engine.poll_action().is_some() {}
         self.peers.clear();
         self.pending.clear();
+        self.to_verify.clear();
         self.state = final_state;
         self.publish();
         self.ctx
@@ -355,6 +368,7 @@ impl Driver {
         while self.engine.poll_action().is_some() {}
         self.peers.clear();
         self.pending.clear();
+        self.to_verify.clear();
         self.generation += 1;
         let mut peers = Vec::new();
         let stats_tx = self.chans.stats_tx.clone();
