@@ -134,41 +134,41 @@ pub(crate) fn verify_and_write(
     Ok(true)
 }
 
-/// Most bytes read with one call when neighbouring blocks are coalesced.
-const MAX_COALESCED_READ: u64 = 4 * 1024 * 1024;
-
-/// Blocking: reads verified blocks for upload, given as `(offset, len)` in torrent order of
-/// the requests. Requests for neighbouring blocks (the usual case: peers ask for a piece's
-/// blocks in order) are served by one read into one buffer that the blocks then share, so a
-/// batch costs a few system calls and allocations instead of one per block.
+/// Blocking: reads verified blocks for upload into `buf`, back to back in the order of
+/// `reads` (each an `(offset, len)`), growing `buf` if needed. Requests for neighbouring
+/// blocks (the usual case: peers ask for a piece's blocks in order) are served by one read,
+/// so a batch costs a few system calls; `buf` is the connection's own and reused, so no
+/// allocation or zeroing happens once it has grown to a batch's size.
 pub(crate) fn read_blocks(
     storage: &dyn Storage,
     reads: &[(u64, u32)],
-) -> Result<Vec<Bytes>, String> {
-    let mut blocks = Vec::with_capacity(reads.len());
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    let total: usize = reads.iter().map(|&(_, len)| len as usize).sum();
+    if buf.len() < total {
+        buf.resize(total, 0);
+    }
+    let mut at = 0;
     let mut rest = reads;
     while let Some(&(start, first_len)) = rest.first() {
         // The longest run of requests that are back to back on disk.
         let mut end = start + u64::from(first_len);
         let mut run = 1;
         while let Some(&(offset, len)) = rest.get(run) {
-            if offset != end || end - start + u64::from(len) > MAX_COALESCED_READ {
+            if offset != end {
                 break;
             }
             end += u64::from(len);
             run += 1;
         }
-        let mut buf = vec![0u8; (end - start) as usize];
+        let len = (end - start) as usize;
         storage
-            .read_at(start, &mut buf)
+            .read_at(start, &mut buf[at..at + len])
             .map_err(|e| e.to_string())?;
-        let mut buf = Bytes::from(buf);
-        for &(_, len) in &rest[..run] {
-            blocks.push(buf.split_to(len as usize));
-        }
+        at += len;
         rest = &rest[run..];
     }
-    Ok(blocks)
+    Ok(())
 }
 
 /// Blocking: prepares file storage for `info` under `root`.
@@ -205,7 +205,7 @@ mod tests {
     use shoal_storage::MemoryStorage;
 
     #[test]
-    fn coalesced_reads_give_each_block_its_own_bytes() {
+    fn coalesced_reads_lay_each_block_back_to_back_in_request_order() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 253) as u8).collect();
         let storage = MemoryStorage::from_vec(data.clone());
         // Two back-to-back runs, a gap, a block out of order, and a repeated block.
@@ -217,17 +217,21 @@ mod tests {
             (40_000, 300),
             (40_000, 300),
         ];
-        let blocks = read_blocks(&storage, &reads).unwrap();
-        assert_eq!(blocks.len(), reads.len());
-        for ((offset, len), block) in reads.iter().zip(&blocks) {
-            let start = *offset as usize;
-            assert_eq!(&block[..], &data[start..start + *len as usize]);
+        // A reused buffer that holds stale bytes and is larger than needed.
+        let mut buf = vec![0xAA; 60_000];
+        read_blocks(&storage, &reads, &mut buf).unwrap();
+        let mut at = 0;
+        for (offset, len) in reads {
+            let (start, len) = (offset as usize, len as usize);
+            assert_eq!(&buf[at..at + len], &data[start..start + len]);
+            at += len;
         }
     }
 
     #[test]
     fn a_read_past_the_end_is_an_error_not_a_short_block() {
         let storage = MemoryStorage::from_vec(vec![1; 1000]);
-        assert!(read_blocks(&storage, &[(900, 100), (1000, 100)]).is_err());
+        let mut buf = Vec::new();
+        assert!(read_blocks(&storage, &[(900, 100), (1000, 100)], &mut buf).is_err());
     }
 }

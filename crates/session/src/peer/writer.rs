@@ -5,7 +5,7 @@
 use super::PeerError;
 use crate::disk::{self, SharedStorage};
 use crate::event::{DriverEvent, Outgoing};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use shoal_core::BlockRef;
 use shoal_engine::PeerKey;
 use shoal_wire::Message;
@@ -38,6 +38,8 @@ pub(crate) async fn run(
     events: &mpsc::Sender<DriverEvent>,
 ) -> Result<(), PeerError> {
     let mut batch = BytesMut::with_capacity(BATCH_BYTES);
+    // Blocks read from storage for this peer; kept and reused from batch to batch.
+    let mut scratch = Vec::new();
     // An item taken off the queue while collecting block reads, handled next.
     let mut carried: Option<Outgoing> = None;
     loop {
@@ -74,7 +76,7 @@ pub(crate) async fn run(
                     }
                 }
                 flush(&mut wr, &mut batch).await?;
-                send_blocks(&mut wr, storage, reads, key, events).await?;
+                send_blocks(&mut wr, storage, reads, &mut scratch, key, events).await?;
             }
         }
         if carried.is_none() && batch.len() < BATCH_BYTES {
@@ -91,54 +93,56 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// Reads the blocks on a blocking thread, sends them in one vectored write, and reports
-/// each to the driver for upload accounting.
+/// Reads the blocks on a blocking thread into the connection's reused `scratch` buffer,
+/// sends them in one vectored write, and reports each to the driver for upload accounting.
 async fn send_blocks(
     wr: &mut OwnedWriteHalf,
     storage: SharedStorage,
     reads: Vec<ReadBlock>,
+    scratch: &mut Vec<u8>,
     key: PeerKey,
     events: &mpsc::Sender<DriverEvent>,
 ) -> Result<(), PeerError> {
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<(BlockRef, Bytes)>, String> {
-        let ranges: Vec<(u64, u32)> = reads.iter().map(|r| (r.offset, r.block.len)).collect();
-        let data = disk::read_blocks(storage.as_ref(), &ranges)?;
-        Ok(reads.into_iter().map(|r| r.block).zip(data).collect())
+    let ranges: Vec<(u64, u32)> = reads.iter().map(|r| (r.offset, r.block.len)).collect();
+    let mut buf = std::mem::take(scratch);
+    let read = tokio::task::spawn_blocking(move || {
+        let result = disk::read_blocks(storage.as_ref(), &ranges, &mut buf);
+        (buf, result)
     })
-    .await
-    .unwrap_or_else(|e| Err(format!("block read task failed: {e}")));
-    let blocks = match read {
-        Ok(blocks) => blocks,
-        Err(e) => {
-            let _ = events.send(DriverEvent::ReadFailed(e)).await;
-            return Err(PeerError::DriverGone);
+    .await;
+    let result = match read {
+        Ok((buf, result)) => {
+            *scratch = buf;
+            result
         }
+        Err(e) => Err(format!("block read task failed: {e}")),
     };
-    let headers: Vec<[u8; 13]> = blocks
+    if let Err(e) = result {
+        let _ = events.send(DriverEvent::ReadFailed(e)).await;
+        return Err(PeerError::DriverGone);
+    }
+    let headers: Vec<[u8; 13]> = reads
         .iter()
-        .map(|(b, data)| {
-            Ok(Message::piece_header(
-                b.piece.get(),
-                b.offset,
-                len_u32(data)?,
-            ))
-        })
-        .collect::<Result<_, PeerError>>()?;
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(blocks.len() * 2);
-    for (header, (_, data)) in headers.iter().zip(&blocks) {
+        .map(|r| Message::piece_header(r.block.piece.get(), r.block.offset, r.block.len))
+        .collect();
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(reads.len() * 2);
+    let mut at = 0;
+    for (header, r) in headers.iter().zip(&reads) {
+        let len = r.block.len as usize;
+        let data = scratch
+            .get(at..at + len)
+            .ok_or_else(|| PeerError::Io(io::Error::other("block read came back short")))?;
         slices.push(IoSlice::new(header));
         slices.push(IoSlice::new(data));
+        at += len;
     }
     write_all(wr, &mut slices).await?;
-    for (block, _) in &blocks {
-        if events
-            .send(DriverEvent::BlockSent {
-                key,
-                bytes: block.len,
-            })
-            .await
-            .is_err()
-        {
+    for r in &reads {
+        let sent = DriverEvent::BlockSent {
+            key,
+            bytes: r.block.len,
+        };
+        if events.send(sent).await.is_err() {
             return Err(PeerError::DriverGone);
         }
     }
