@@ -41,6 +41,33 @@ impl PeerPieces {
         matches!(self, PeerPieces::Known(b) if b.is_full())
     }
 
+    /// Before the metadata: folds a later bitfield (or, with `all`, a have-all) into what the
+    /// peer is remembered to have. Bitfields of different lengths cannot be merged; the newer
+    /// one wins, and the length is checked once the metadata arrives.
+    pub fn merge_unknown(&mut self, bits: Bytes, all: bool) {
+        let PeerPieces::Unknown {
+            bitfield,
+            all: had_all,
+            ..
+        } = self
+        else {
+            return;
+        };
+        if all {
+            *had_all = true;
+            return;
+        }
+        *bitfield = Some(match bitfield.take() {
+            Some(old) if old.len() == bits.len() => old
+                .iter()
+                .zip(bits.iter())
+                .map(|(a, b)| a | b)
+                .collect::<Vec<u8>>()
+                .into(),
+            _ => bits,
+        });
+    }
+
     pub fn remember_have(&mut self, index: u32) {
         if let PeerPieces::Unknown { haves, .. } = self {
             if haves.len() < MAX_EARLY_HAVES {

@@ -389,11 +389,10 @@ fn extension_handshake_may_come_before_the_bitfield() {
             ..
         }
     )));
+    // A later have-none says nothing new; pieces are never un-had.
     t.handle_message(now, PEER, Message::HaveNone);
-    assert!(
-        dropped_for_protocol(&drain(&mut t)),
-        "a second have-all/none is still refused"
-    );
+    assert!(!dropped_for_protocol(&drain(&mut t)));
+    assert_eq!(t.stats().connected_peers, 1);
 }
 
 #[test]
@@ -464,4 +463,75 @@ fn allowed_fast_goes_to_one_peer_per_subnet_at_a_time() {
         !offered_fast(&drain(&mut t)).is_empty(),
         "once the first leaves, the subnet may have it again"
     );
+}
+
+fn sent_interested(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::Send {
+                msg: Message::Interested,
+                ..
+            }
+        )
+    })
+}
+
+fn requested_pieces(actions: &[Action]) -> Vec<u32> {
+    let mut pieces: Vec<u32> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                msg: Message::Request(b),
+                ..
+            } => Some(b.index),
+            _ => None,
+        })
+        .collect();
+    pieces.dedup();
+    pieces
+}
+
+#[test]
+fn a_bitfield_mid_connection_counts_as_haves_as_aria2_sends_it() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::HaveNone);
+    assert!(!sent_interested(&drain(&mut t)));
+    // Pieces 0 and 9 of 10: 0b1000_0000, 0b0100_0000.
+    t.handle_message(
+        now,
+        PEER,
+        Message::Bitfield(Bytes::from_static(&[0x80, 0x40])),
+    );
+    t.handle_message(now, PEER, Message::Unchoke);
+    let actions = drain(&mut t);
+    assert!(!dropped_for_protocol(&actions));
+    assert!(sent_interested(&actions));
+    let mut requested = requested_pieces(&actions);
+    requested.sort_unstable();
+    requested.dedup();
+    assert_eq!(requested, vec![0, 9]);
+    assert_eq!(t.stats().connected_peers, 1);
+}
+
+#[test]
+fn have_all_mid_connection_makes_the_peer_a_seed() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::HaveNone);
+    drain(&mut t);
+    t.handle_message(now, PEER, Message::HaveAll);
+    let actions = drain(&mut t);
+    assert!(!dropped_for_protocol(&actions));
+    assert!(sent_interested(&actions));
+}
+
+#[test]
+fn a_late_bitfield_with_spare_bits_or_wrong_length_still_drops_the_peer() {
+    for bits in [vec![0x00, 0x01], vec![0x80]] {
+        let (mut t, now) = engine(false, true);
+        t.handle_message(now, PEER, Message::HaveNone);
+        drain(&mut t);
+        t.handle_message(now, PEER, Message::Bitfield(Bytes::from(bits)));
+        assert!(dropped_for_protocol(&drain(&mut t)));
+    }
 }

@@ -70,26 +70,17 @@ impl Torrent {
             Message::Interested => self.on_interested(now, key, true),
             Message::NotInterested => self.on_interested(now, key, false),
             Message::Have(i) => self.on_have(now, key, i),
-            Message::Bitfield(bits) => {
-                if !first {
-                    return self.disconnect(
-                        now,
-                        key,
-                        DisconnectReason::Protocol("bitfield after the first message"),
-                    );
-                }
-                self.set_peer_pieces(now, key, Some(bits), false);
+            Message::Bitfield(bits) if first => self.set_peer_pieces(now, key, Some(bits), false),
+            // aria2 sends more bitfields mid-connection to batch its haves: each is read as a
+            // list of haves (BEP 3 asks for one, first, but nothing is lost by accepting more).
+            Message::Bitfield(bits) => self.on_late_bitfield(now, key, bits),
+            Message::HaveAll | Message::HaveNone if first => {
+                self.set_peer_pieces(now, key, None, matches!(msg, Message::HaveAll))
             }
-            Message::HaveAll | Message::HaveNone => {
-                if !first {
-                    return self.disconnect(
-                        now,
-                        key,
-                        DisconnectReason::Protocol("have-all/none after the first message"),
-                    );
-                }
-                self.set_peer_pieces(now, key, None, matches!(msg, Message::HaveAll));
-            }
+            // A peer that completes mid-connection may say so with have-all; have-none later
+            // on says nothing new (pieces are never un-had).
+            Message::HaveAll => self.on_late_bitfield(now, key, Bytes::new()),
+            Message::HaveNone => {}
             Message::Request(b) => self.on_request(now, key, b),
             Message::Cancel(b) => self.on_cancel(now, key, b),
             Message::Piece { index, begin, data } => self.on_piece(now, key, index, begin, data),
@@ -107,6 +98,46 @@ impl Torrent {
                 self.request_more(now, key);
             }
             Message::Extended { id, payload } => self.on_extended(now, key, id, payload),
+        }
+    }
+
+    /// A bitfield (or, with `bits` empty, a have-all) after the first message: every piece it
+    /// marks counts as a `Have`. Before the metadata is known it is merged into what the peer
+    /// is remembered to have.
+    fn on_late_bitfield(&mut self, now: Instant, key: PeerKey, bits: Bytes) {
+        let all = bits.is_empty();
+        let Some(meta) = &self.meta else {
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.pieces.merge_unknown(bits, all);
+            }
+            return;
+        };
+        let num_pieces = meta.info.lengths.num_pieces();
+        if !all && bits.len() != num_pieces.div_ceil(8) as usize {
+            return self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("bitfield of the wrong length"),
+            );
+        }
+        for index in 0..num_pieces {
+            let set = all || bits[(index / 8) as usize] & (0x80 >> (index % 8)) != 0;
+            if set && !self.peers.contains_key(&key) {
+                return;
+            }
+            if set {
+                self.on_have(now, key, index);
+            }
+        }
+        // Spare bits past the last piece must be clear, as in a first bitfield.
+        let spare = (num_pieces..num_pieces.div_ceil(8) * 8)
+            .any(|i| !all && bits[(i / 8) as usize] & (0x80 >> (i % 8)) != 0);
+        if spare {
+            self.disconnect(
+                now,
+                key,
+                DisconnectReason::Protocol("bitfield sets bits past the last piece"),
+            );
         }
     }
 
