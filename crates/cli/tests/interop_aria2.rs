@@ -1,8 +1,7 @@
 //! shoal and aria2 1.36 trade data on loopback. aria2 seeds torrents made by
 //! shoal and by mktorrent to `shoal get`, which dials aria2's listen port (aria2
 //! cannot be handed a peer). aria2 downloading from shoal finds shoal through
-//! opentracker, which `shoal seed` announces to (ignored until the engine accepts aria2's
-//! mid-connection bitfields). Every download is compared byte for byte.
+//! opentracker, which `shoal seed` announces to. Every download is compared byte for byte.
 
 mod common;
 
@@ -50,7 +49,6 @@ fn aria2_seeds_a_mktorrent_folder_torrent_to_shoal_get() {
 }
 
 #[test]
-#[ignore = "aria2 finds shoal through opentracker, but sends Bitfield/HaveAll mid-connection (batched haves), which the engine treats as a protocol error and disconnects (engine fix pending)"]
 fn aria2_downloads_from_shoal_found_through_a_tracker() {
     if !require(&[Tool::Aria2, Tool::Opentracker, Tool::Libtorrent]) {
         return;
