@@ -18,6 +18,7 @@ pub(crate) mod lsd;
 mod lsd_message;
 pub(crate) mod tracker;
 mod tracker_http;
+mod tracker_tls;
 mod tracker_udp;
 
 pub use tracker_http::HttpError;

@@ -4,7 +4,7 @@
 //! "stopped" when the torrent ends.
 //!
 //! A failing tracker is logged once (with the reason, on one line) until it works again; it
-//! never stops the torrent. `https://` trackers are reported as not supported yet.
+//! never stops the torrent. `https://` trackers speak the same HTTP exchange inside TLS.
 
 use super::tracker_http::{self, HttpError};
 use super::tracker_udp::{UdpError, UdpTracker};
@@ -66,8 +66,6 @@ pub struct TrackerStatus {
 /// Why an announce or scrape failed; one line.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerFailure {
-    #[error("https trackers not supported yet")]
-    HttpsUnsupported,
     #[error("{0}")]
     BadUrl(TrackerError),
     #[error("{0}")]
@@ -100,8 +98,7 @@ impl Clients {
     ) -> Result<AnnounceReply, TrackerFailure> {
         let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
         match parsed.scheme {
-            Scheme::Https => Err(TrackerFailure::HttpsUnsupported),
-            Scheme::Http => {
+            Scheme::Http | Scheme::Https => {
                 let full = http::announce_url(url, params, None);
                 let target = TrackerUrl::parse(&full)
                     .map_err(TrackerFailure::BadUrl)?
@@ -239,10 +236,7 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
                     } else {
                         debug!("tracker {} failed again: {reason}", due.url);
                     }
-                    let unsupported = matches!(
-                        e,
-                        TrackerFailure::HttpsUnsupported | TrackerFailure::BadUrl(_)
-                    );
+                    let unsupported = matches!(e, TrackerFailure::BadUrl(_));
                     update(&board, &due.url, |s| {
                         s.state = if unsupported {
                             TrackerState::Unsupported(reason)
@@ -324,8 +318,7 @@ pub async fn scrape(
 ) -> Result<ScrapeStats, TrackerFailure> {
     let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
     match parsed.scheme {
-        Scheme::Https => Err(TrackerFailure::HttpsUnsupported),
-        Scheme::Http => {
+        Scheme::Http | Scheme::Https => {
             let scrape = http::scrape_url(url).ok_or(TrackerFailure::NoScrape)?;
             let full = http::scrape_request_url(&scrape, &[info_hash.0]);
             let target = TrackerUrl::parse(&full)
