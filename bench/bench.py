@@ -12,11 +12,14 @@ import subprocess
 import sys
 import time
 
+import charts
 import clients
 import create
 import loopback
+import nets
 import report
-from procs import kill_all
+import swarm
+from procs import free_port, kill_all
 
 MIB = 1 << 20
 
@@ -36,6 +39,43 @@ def make_payload(path, size):
             left -= len(chunk)
 
 
+def info_hash(torrent):
+    import libtorrent as lt  # Debian's python3-libtorrent
+    return str(lt.torrent_info(torrent).info_hash())
+
+
+def make_torrent(shoal, source, torrent, tracker=None):
+    argv = [shoal, "create", source, "-o", torrent, "--piece-length", "1M", "--quiet"]
+    if tracker:
+        argv += ["--tracker", tracker]
+    subprocess.run(argv, check=True, timeout=600)
+
+
+def ways_to_meet(args, source, log):
+    """The torrents (one per way of meeting, same info-hash) and networks."""
+    torrent = os.path.join(args.work, "payload.torrent")
+    make_torrent(args.shoal, source, torrent)
+    ways = loopback.Ways(info_hash(torrent))
+    ways.add(clients.DIRECT, nets.LOOPBACK, torrent, None)
+    port = free_port()
+    with_tracker = os.path.join(args.work, "payload-tracker.torrent")
+    make_torrent(args.shoal, source, with_tracker, "http://127.0.0.1:%d/announce" % port)
+    ways.add(clients.TRACKER, nets.LOOPBACK, with_tracker, port)
+    try:
+        net = nets.make_namespace(args.netns)
+    except (OSError, subprocess.SubprocessError) as error:
+        log("no network namespace (%s): Transmission leecher rows will say so" % error)
+        return ways, torrent
+    port = free_port()
+    in_namespace = os.path.join(args.work, "payload-namespace.torrent")
+    make_torrent(args.shoal, source, in_namespace, "http://%s/announce" % net.addr(port))
+    for other in (with_tracker, in_namespace):
+        # The announce URL is outside the info dictionary: one info-hash for all.
+        assert info_hash(other) == ways.info_hash, other
+    ways.add(clients.NAMESPACE, net, in_namespace, port)
+    return ways, torrent
+
+
 def on_signal(signum, _frame):
     raise SystemExit("bench: stopped by signal %d" % signum)
 
@@ -44,6 +84,8 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shoal", required=True)
     parser.add_argument("--hwlimit", required=True, help="the bench/hwlimit binary")
+    parser.add_argument("--rqbit", required=True, help="the rqbit binary")
+    parser.add_argument("--netns", required=True, help="name of the namespace to make")
     parser.add_argument("--work", required=True, help="scratch folder under /tmp")
     parser.add_argument("--size-mib", type=int, required=True)
     parser.add_argument("--runs", type=int, default=3)
@@ -60,29 +102,33 @@ def main(argv):
     os.makedirs(seed_dir)
     os.makedirs(log_dir)
     source = os.path.join(seed_dir, "payload.bin")
-    torrent = os.path.join(args.work, "payload.torrent")
     log("writing %d MiB of random data to %s" % (args.size_mib, source))
     make_payload(source, size)
-    subprocess.run([args.shoal, "create", source, "-o", torrent, "--piece-length", "1M",
-                    "--quiet"], check=True, timeout=600)
+    ways, torrent = ways_to_meet(args, source, log)
     os.sync()
 
     # Generous: a stuck transfer fails the run rather than hanging it.
-    transfer_timeout = max(120, args.size_mib // 4)
-    setup = clients.Setup(args.shoal, torrent, seed_dir, log_dir, transfer_timeout)
+    transfer_timeout = max(120, args.size_mib // 8)
+    setup = clients.Setup(args.shoal, args.rqbit, seed_dir, args.work, log_dir, transfer_timeout)
     started = time.monotonic()
     try:
         log("scenario 1: loopback, %d runs" % args.runs)
-        loopback_results = loopback.run(setup, args.hwlimit, source, args.runs, args.work, log)
+        loopback_results = loopback.run(setup, ways, args.hwlimit, source, args.runs, log)
         log("scenario 2: creating a torrent, %d runs" % args.runs)
         create_results, openssl = create.run(args.shoal, source, args.runs, args.work, log_dir, log)
+        swarm_results = swarm.run(args.shoal, args.work, args.quick, args.runs, log)
     finally:
         kill_all()
+        nets.delete_namespace(args.netns)
     with open(os.path.join(args.work, "results.json"), "w") as out:
         json.dump({"size": size, "loopback": loopback_results, "create": create_results,
-                   "openssl_sha1_mb_per_s": openssl}, out, indent=1)
-    report.write(args.report, args.command, args.quick, args.runs, size, args.shoal,
-                 loopback_results, create_results, openssl)
+                   "openssl_sha1_mb_per_s": openssl, "swarm": swarm_results}, out, indent=1)
+    hows = {loopback.pair_name(pair): pair[2] for pair in clients.PAIRS}
+    docs = os.path.dirname(os.path.abspath(args.report))
+    made = charts.write(docs, loopback_results, size)
+    report.write(args.report, args.command, args.quick, args.runs, size, args.shoal, args.rqbit,
+                 loopback_results, hows, create_results, openssl,
+                 swarm.report_text(swarm_results), made)
     log("done in %.0f s; wrote %s" % (time.monotonic() - started, args.report))
     return 0
 

@@ -1,14 +1,20 @@
-"""How each client is started as a seeder or a leecher on 127.0.0.1.
+"""How each client seeds and leeches one torrent for scenario 1.
 
-A seeder spec starts the process and says when it is ready (listening and
-done checking its data); a leecher spec starts a download that exits 0 once
-the data is complete. libtorrent runs through tests/interop/lt_client.py with
-Debian's python; aria2 cannot be given a peer, so it is only used as a seeder
-here (the leecher dials it)."""
+A seeder function starts the client on the pair's network (nets.py) and
+returns once it listens and has checked its data; a leecher function starts a
+download. Both return a Side: the process (for CPU and memory), the address
+it listens on, `finished()` (None while downloading, 0 once the data is
+complete and verified, else a failure status) and `stop()`.
+
+libtorrent runs through tests/interop/lt_client.py with Debian's python;
+rqbit is the binary bench/run.sh installs into its cache; aria2 cannot be
+given a peer, so as a leecher it finds the seeder through the local tracker
+(tracker.py); Transmission is in transmission.py."""
 
 import os
 
-from procs import Proc, free_port, port_open
+from procs import Proc, free_port
+from transmission import Transmission
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,77 +23,188 @@ STARTUP_TIMEOUT = 300
 
 
 class Setup:
-    """What every client needs: the shoal binary, the torrent, the seed data."""
+    """What every client needs: binaries, the seed data, folders, limits."""
 
-    def __init__(self, shoal, torrent, seed_dir, log_dir, transfer_timeout):
+    def __init__(self, shoal, rqbit, seed_dir, work, log_dir, transfer_timeout):
         self.shoal = shoal
-        self.torrent = torrent
+        self.rqbit = rqbit
         self.seed_dir = seed_dir
+        self.work = work
         self.log_dir = log_dir
         self.transfer_timeout = transfer_timeout
 
 
-def _ready(proc, setup, condition, what):
+class Side:
+    """A client process on one side of a pair."""
+
+    def __init__(self, proc, addr=None):
+        self.proc = proc
+        self.addr = addr
+
+    def finished(self):
+        return self.proc.poll()
+
+    def stop(self):
+        self.proc.kill()
+
+
+class TransmissionSide(Side):
+    def __init__(self, daemon):
+        super().__init__(daemon.proc, daemon.addr)
+        self.daemon = daemon
+
+    def finished(self):
+        return self.daemon.finished()
+
+    def stop(self):
+        self.daemon.stop()
+
+
+def _ready(proc, condition, what):
     if not proc.wait_until(STARTUP_TIMEOUT, condition):
         raise RuntimeError("%s never became ready (%s)\n%s" % (proc.label, what, proc.log_tail()))
     if not proc.wait_idle(STARTUP_TIMEOUT):
         raise RuntimeError("%s kept busy after starting\n%s" % (proc.label, proc.log_tail()))
 
 
-def seed_shoal(setup, label):
+# --- shoal -----------------------------------------------------------------
+
+def seed_shoal(setup, net, label, torrent):
     port = free_port()
-    argv = [setup.shoal, "seed", setup.torrent, "--data", setup.seed_dir,
-            "--listen", "127.0.0.1:%d" % port, "--quiet"]
+    argv = net.argv([setup.shoal, "seed", torrent, "--data", setup.seed_dir,
+                     "--listen", net.addr(port), "--quiet"])
     proc = Proc(label, argv, setup.log_dir)
-    _ready(proc, setup, lambda: port_open(port), "listening")
-    return proc, "127.0.0.1:%d" % port
+    _ready(proc, lambda: net.port_open(port), "listening")
+    return Side(proc, net.addr(port))
 
 
-def seed_libtorrent(setup, label):
+def get_shoal(setup, net, label, torrent, out_dir, peer):
+    argv = [setup.shoal, "get", torrent, "-o", out_dir, "--listen", net.addr(0),
+            "--quiet", "--timeout", "60"]
+    if peer:
+        argv += ["--peer", peer]
+    return Side(Proc(label, net.argv(argv), setup.log_dir))
+
+
+# --- libtorrent (loopback only: lt_client.py listens on 127.0.0.1) ---------
+
+def seed_libtorrent(setup, net, label, torrent):
     port = free_port()
-    argv = [DEBIAN_PYTHON, LT_CLIENT, "seed", "--torrent", setup.torrent,
+    argv = [DEBIAN_PYTHON, LT_CLIENT, "seed", "--torrent", torrent,
             "--data", setup.seed_dir, "--listen", str(port), "--timeout", "3600"]
-    proc = Proc(label, argv, setup.log_dir)
-    _ready(proc, setup, lambda: "seeding" in proc.output(), "`seeding` line")
-    return proc, "127.0.0.1:%d" % port
+    proc = Proc(label, net.argv(argv), setup.log_dir)
+    _ready(proc, lambda: "seeding" in proc.output(), "`seeding` line")
+    return Side(proc, "127.0.0.1:%d" % port)
 
 
-def seed_aria2(setup, label):
+def get_libtorrent(setup, net, label, torrent, out_dir, peer):
+    argv = [DEBIAN_PYTHON, LT_CLIENT, "get", "--torrent", torrent, "--save", out_dir,
+            "--peer", peer, "--timeout", str(setup.transfer_timeout)]
+    return Side(Proc(label, net.argv(argv), setup.log_dir))
+
+
+# --- rqbit -----------------------------------------------------------------
+
+def _rqbit_argv(setup, net, port):
+    if not setup.rqbit:
+        raise RuntimeError("rqbit is not installed (bench/run.sh installs it into its cache)")
+    return [setup.rqbit, "--disable-dht", "--disable-dht-persistence", "--disable-lsd",
+            "--disable-upnp-port-forward", "--ipv4-only", "--listen-ip", net.host,
+            "--listen-port", str(port)]
+
+
+def _rqbit_env(setup):
+    # rqbit keeps state under the XDG folders: keep it in the scratch folder.
+    home = os.path.join(setup.work, "rqbit-home")
+    env = dict(os.environ, HOME=home, XDG_CACHE_HOME=home + "/cache",
+               XDG_DATA_HOME=home + "/data", XDG_CONFIG_HOME=home + "/config",
+               RQBIT_LOG_LEVEL_CONSOLE="warn")
+    return env
+
+
+def seed_rqbit(setup, net, label, torrent):
     port = free_port()
-    argv = ["aria2c", "--no-conf=true", "--listen-port=%d" % port,
-            "--interface=127.0.0.1", "--disable-ipv6=true", "--enable-dht=false",
-            "--enable-dht6=false", "--bt-enable-lpd=false",
-            "--enable-peer-exchange=false", "--console-log-level=notice",
-            "--summary-interval=0", "--dir", setup.seed_dir,
-            "--check-integrity=true", "--bt-seed-unverified=false",
-            "--seed-ratio=0.0", setup.torrent]
-    proc = Proc(label, argv, setup.log_dir)
-    _ready(proc, setup, lambda: port_open(port), "listening")
-    return proc, "127.0.0.1:%d" % port
+    # --overwrite: use the files already there (checked first), then seed.
+    argv = _rqbit_argv(setup, net, port) + ["download", "-o", setup.seed_dir, torrent,
+                                            "--disable-http-api", "--overwrite"]
+    proc = Proc(label, net.argv(argv), setup.log_dir, env=_rqbit_env(setup))
+    _ready(proc, lambda: net.port_open(port), "listening")
+    return Side(proc, net.addr(port))
 
 
-def get_shoal(setup, label, out_dir, peer):
-    argv = [setup.shoal, "get", setup.torrent, "-o", out_dir, "--peer", peer,
-            "--listen", "127.0.0.1:0", "--quiet", "--timeout", "60"]
-    return Proc(label, argv, setup.log_dir)
+def get_rqbit(setup, net, label, torrent, out_dir, peer):
+    argv = _rqbit_argv(setup, net, free_port()) + [
+        "download", "-o", out_dir, torrent, "--disable-http-api", "--exit-on-finish"]
+    if peer:
+        argv += ["--initial-peers", peer]
+    return Side(Proc(label, net.argv(argv), setup.log_dir, env=_rqbit_env(setup)))
 
 
-def get_libtorrent(setup, label, out_dir, peer):
-    argv = [DEBIAN_PYTHON, LT_CLIENT, "get", "--torrent", setup.torrent,
-            "--save", out_dir, "--peer", peer,
-            "--timeout", str(setup.transfer_timeout)]
-    return Proc(label, argv, setup.log_dir)
+# --- aria2 -----------------------------------------------------------------
+
+def _aria2_argv(net, port):
+    return ["aria2c", "--no-conf=true", "--listen-port=%d" % port,
+            "--interface=%s" % net.host, "--disable-ipv6=true", "--enable-dht=false",
+            "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
+            "--console-log-level=notice", "--summary-interval=0",
+            "--allow-overwrite=true", "--auto-file-renaming=false"]
 
 
-SEEDERS = {"shoal": seed_shoal, "libtorrent": seed_libtorrent, "aria2": seed_aria2}
-LEECHERS = {"shoal": get_shoal, "libtorrent": get_libtorrent}
+def seed_aria2(setup, net, label, torrent):
+    port = free_port()
+    argv = _aria2_argv(net, port) + ["--dir", setup.seed_dir, "--check-integrity=true",
+                                     "--bt-seed-unverified=false", "--seed-ratio=0.0",
+                                     torrent]
+    proc = Proc(label, net.argv(argv), setup.log_dir)
+    _ready(proc, lambda: net.port_open(port), "listening")
+    return Side(proc, net.addr(port))
 
-# (seeder, leecher) pairs of scenario 1, in the order they run and are shown.
+
+def get_aria2(setup, net, label, torrent, out_dir, peer):
+    assert peer is None, "aria2 cannot be given a peer"
+    argv = _aria2_argv(net, free_port()) + ["--dir", out_dir, "--seed-time=0", torrent]
+    return Side(Proc(label, net.argv(argv), setup.log_dir))
+
+
+# --- Transmission ----------------------------------------------------------
+
+def seed_transmission(setup, net, label, torrent):
+    daemon = Transmission(net, label, torrent, setup.seed_dir, setup.work, setup.log_dir,
+                          net.host)
+    daemon.wait_seeding()
+    _ready(daemon.proc, lambda: True, "idle after checking")
+    return TransmissionSide(daemon)
+
+
+def get_transmission(setup, net, label, torrent, out_dir, peer):
+    assert peer is None, "Transmission is not handed a peer"
+    return TransmissionSide(Transmission(net, label, torrent, out_dir, setup.work,
+                                         setup.log_dir, net.leech_host))
+
+
+SEEDERS = {"shoal": seed_shoal, "libtorrent": seed_libtorrent, "rqbit": seed_rqbit,
+           "aria2": seed_aria2, "transmission": seed_transmission}
+LEECHERS = {"shoal": get_shoal, "libtorrent": get_libtorrent, "rqbit": get_rqbit,
+            "aria2": get_aria2, "transmission": get_transmission}
+
+# How the leecher meets the seeder:
+DIRECT = "direct"  # given the seeder's address, on 127.0.0.1
+TRACKER = "tracker"  # through a local opentracker, on 127.0.0.1
+NAMESPACE = "namespace"  # through opentracker, inside the namespace (nets.py)
+
+# (seeder, leecher, how) of scenario 1, in the order they run and are shown.
 PAIRS = [
-    ("shoal", "shoal"),
-    ("libtorrent", "libtorrent"),
-    ("libtorrent", "shoal"),
-    ("shoal", "libtorrent"),
-    ("aria2", "shoal"),
-    ("aria2", "libtorrent"),
+    ("shoal", "shoal", DIRECT),
+    ("libtorrent", "libtorrent", DIRECT),
+    ("rqbit", "rqbit", DIRECT),
+    ("aria2", "aria2", TRACKER),
+    ("transmission", "transmission", NAMESPACE),
+    ("shoal", "libtorrent", DIRECT),
+    ("libtorrent", "shoal", DIRECT),
+    ("shoal", "rqbit", DIRECT),
+    ("rqbit", "shoal", DIRECT),
+    ("shoal", "aria2", TRACKER),
+    ("aria2", "shoal", DIRECT),
+    ("shoal", "transmission", NAMESPACE),
+    ("transmission", "shoal", DIRECT),
 ]

@@ -15,10 +15,12 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import time
 
-from clients import LEECHERS, PAIRS, SEEDERS
-from procs import Proc
+from clients import DIRECT, LEECHERS, PAIRS, SEEDERS
+from procs import SAMPLE_INTERVAL, Proc
+from tracker import Tracker
 
 PIECE = 1 << 20
 
@@ -53,47 +55,84 @@ def fsync_file(path):
         os.close(fd)
 
 
-def one_transfer(setup, seeder, leecher, run, payload_name, want_sha1, work):
-    label = "%s-to-%s-%d" % (seeder, leecher, run)
-    out_dir = os.path.join(work, "leech-" + label)
+class Ways:
+    """For each way of meeting (clients.DIRECT/TRACKER/NAMESPACE): the network,
+    the torrent (with the matching announce URL) and the tracker port."""
+
+    def __init__(self, info_hash):
+        self.info_hash = info_hash
+        self.ways = {}
+
+    def add(self, how, net, torrent, tracker_port):
+        self.ways[how] = (net, torrent, tracker_port)
+
+    def get(self, how):
+        if how not in self.ways:
+            raise RuntimeError("not available here: %s" % how)
+        return self.ways[how]
+
+
+def one_transfer(setup, ways, pair, run, payload_name, want_sha1):
+    """One timed transfer, its download checked against the source (untimed)."""
+    label = "%s-to-%s-%d" % (pair[0], pair[1], run)
+    out_dir = os.path.join(setup.work, "leech-" + label)
     os.makedirs(out_dir)
-    seed_proc, addr = SEEDERS[seeder](setup, label + "-seed")
     try:
-        seed_cpu_before = seed_proc.cpu_seconds()
+        result = measure(setup, ways, pair, label, out_dir, os.path.join(out_dir, payload_name))
+        # After the sides stopped: a daemon (Transmission) has written out its cache.
+        if file_sha1(os.path.join(out_dir, payload_name)) != want_sha1:
+            raise RuntimeError("%s: downloaded data differs from the source" % label)
+        return result
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.sync()  # the next run starts with no dirty pages left by this one
+
+
+def measure(setup, ways, pair, label, out_dir, out_file):
+    seeder, leecher, how = pair
+    net, torrent, tracker_port = ways.get(how)
+    tracker = seed = leech = None
+    try:
+        if tracker_port is not None:
+            tracker = Tracker(net, tracker_port, ways.info_hash, setup.work, label + "-tracker",
+                              setup.log_dir)
+        seed = SEEDERS[seeder](setup, net, label + "-seed", torrent)
+        if tracker is not None:
+            tracker.wait_seeder(seed.proc)
+        peer = seed.addr if how == DIRECT else None
+        seed_cpu_before = seed.proc.cpu_seconds()
         started = time.monotonic()
-        leech = LEECHERS[leecher](setup, label + "-leech", out_dir, addr)
+        leech = LEECHERS[leecher](setup, net, label + "-leech", torrent, out_dir, peer)
         while True:
-            status = leech.wait(0.2)
-            seed_proc.sample_memory()
+            status = leech.finished()
+            leech.proc.sample_memory()
+            seed.proc.sample_memory()
             if status is not None:
                 break
             if time.monotonic() - started > setup.transfer_timeout:
-                leech.kill()
                 raise RuntimeError("%s: no completion in %ss\n%s\n%s" % (
-                    label, setup.transfer_timeout, leech.log_tail(), seed_proc.log_tail()))
+                    label, setup.transfer_timeout, leech.proc.log_tail(), seed.proc.log_tail()))
+            time.sleep(SAMPLE_INTERVAL)
         if status != 0:
             raise RuntimeError("%s: leecher exited %s\n%s\n%s" % (
-                label, status, leech.log_tail(), seed_proc.log_tail()))
-        fsync_file(os.path.join(out_dir, payload_name))
+                label, status, leech.proc.log_tail(), seed.proc.log_tail()))
+        fsync_file(out_file)
         elapsed = time.monotonic() - started
-        seed_cpu = seed_proc.cpu_seconds() - seed_cpu_before
-        seed_rss = seed_proc.peak_rss_kib()
+        return {
+            "seconds": elapsed,
+            "leech_cpu": leech.proc.cpu_seconds(),
+            "seed_cpu": seed.proc.cpu_seconds() - seed_cpu_before,
+            "leech_rss_kib": leech.proc.peak_rss_kib(),
+            "leech_anon_kib": leech.proc.peak_anon_kib,
+            "seed_rss_kib": seed.proc.peak_rss_kib(),
+            "seed_anon_kib": seed.proc.peak_anon_kib,
+        }
     finally:
-        seed_proc.kill()
-    got = file_sha1(os.path.join(out_dir, payload_name))
-    if got != want_sha1:
-        raise RuntimeError("%s: downloaded data differs from the source" % label)
-    shutil.rmtree(out_dir)
-    os.sync()  # the next run starts with no dirty pages left by this one
-    return {
-        "seconds": elapsed,
-        "leech_cpu": leech.cpu_seconds(),
-        "seed_cpu": seed_cpu,
-        "leech_rss_kib": leech.peak_rss_kib(),
-        "leech_anon_kib": leech.peak_anon_kib,
-        "seed_rss_kib": seed_rss,
-        "seed_anon_kib": seed_proc.peak_anon_kib,
-    }
+        for side in (leech, seed):
+            if side is not None:
+                side.stop()
+        if tracker is not None:
+            tracker.kill()
 
 
 def one_hwlimit(hwlimit, source, want_pieces_sha1, work, log_dir, run):
@@ -116,21 +155,32 @@ def one_hwlimit(hwlimit, source, want_pieces_sha1, work, log_dir, run):
     return {"seconds": elapsed, "cpu": proc.cpu_seconds(), "peak_rss_kib": proc.peak_rss_kib()}
 
 
-def run(setup, hwlimit, source, runs, work, log):
-    """{"hwlimit": [run...], "seeder→leecher": [run...]} for every pair."""
+def pair_name(pair):
+    return "%s→%s" % (pair[0], pair[1])
+
+
+def run(setup, ways, hwlimit, source, runs, log):
+    """{"hwlimit": [run...], "seeder→leecher": [run...]} for every pair; a run
+    that failed is {"error": "first line of why"}."""
     payload_name = os.path.basename(source)
     want_sha1 = file_sha1(source)
     want_pieces_sha1 = pieces_sha1(source)
     results = {"hwlimit": []}
-    for seeder, leecher in PAIRS:
-        results["%s→%s" % (seeder, leecher)] = []
+    for pair in PAIRS:
+        results[pair_name(pair)] = []
     for number in range(1, runs + 1):
-        result = one_hwlimit(hwlimit, source, want_pieces_sha1, work, setup.log_dir, number)
+        result = one_hwlimit(hwlimit, source, want_pieces_sha1, setup.work, setup.log_dir, number)
         log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
         results["hwlimit"].append(result)
-        for seeder, leecher in PAIRS:
-            result = one_transfer(setup, seeder, leecher, number, payload_name, want_sha1, work)
-            log("run %d %s→%s: %.2f s, CPU leecher %.2f s seeder %.2f s" % (
-                number, seeder, leecher, result["seconds"], result["leech_cpu"], result["seed_cpu"]))
-            results["%s→%s" % (seeder, leecher)].append(result)
+        for pair in PAIRS:
+            try:
+                result = one_transfer(setup, ways, pair, number, payload_name, want_sha1)
+                log("run %d %s: %.2f s, CPU leecher %.2f s seeder %.2f s" % (
+                    number, pair_name(pair), result["seconds"], result["leech_cpu"],
+                    result["seed_cpu"]))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+                log("run %d %s FAILED: %s" % (number, pair_name(pair), error))
+                result = {"error": str(error).splitlines()[0]}
+                os.sync()
+            results[pair_name(pair)].append(result)
     return results

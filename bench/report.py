@@ -24,7 +24,7 @@ def machine():
         os.cpu_count(), model, mem_kib / (1 << 20), platform.release())
 
 
-def versions(shoal):
+def versions(shoal, rqbit):
     def first_line(argv):
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -35,7 +35,9 @@ def versions(shoal):
         "shoal": first_line([shoal, "--version"]),
         "libtorrent": "libtorrent " + first_line(
             ["/usr/bin/python3", "-c", "import libtorrent; print(libtorrent.__version__)"]),
+        "rqbit": first_line([rqbit, "--version"]) if rqbit else "rqbit (not installed)",
         "aria2": first_line(["aria2c", "--version"]),
+        "transmission-daemon": first_line(["transmission-daemon", "-V"]),
         "mktorrent": first_line(["mktorrent", "-h"]),
         "transmission-create": first_line(["transmission-create", "-V"]),
         "openssl": first_line(["openssl", "version"]),
@@ -48,32 +50,55 @@ def spread(values, fmt):
     return ("%s (%s–%s)" % (fmt, fmt, fmt)) % (statistics.median(values), values[0], values[-1])
 
 
-def loopback_table(results, size):
-    hw_rate = statistics.median(size / r["seconds"] / 1e6 for r in results["hwlimit"])
+HOW = {
+    "direct": "peer given",
+    "tracker": "tracker",
+    "namespace": "tracker, in a namespace",
+}
+
+
+def ok_runs(runs):
+    return [r for r in runs if "error" not in r]
+
+
+def loopback_table(results, size, hows):
     gib = size / GIB
+    hw = ok_runs(results["hwlimit"])
+    hw_rate = statistics.median(size / r["seconds"] / 1e6 for r in hw)
     rows = [
-        "| seeder → leecher | MB/s | wall s | % of hw limit | leecher CPU s/GiB | seeder CPU s/GiB "
-        "| leecher peak RSS MiB | leecher peak anon MiB | seeder peak RSS MiB | seeder peak anon MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| seeder → leecher | meet by | MB/s | wall s | % of hw limit | leecher CPU s/GiB "
+        "| seeder CPU s/GiB | leecher peak RSS MiB | leecher peak anon MiB | seeder peak RSS MiB "
+        "| seeder peak anon MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    hw = results["hwlimit"]
-    rows.append("| hardware limit (bench/hwlimit) | %s | %s | 100 | %s (sender + receiver) | | | | | |" % (
-        spread([size / r["seconds"] / 1e6 for r in hw], "%.0f"),
-        spread([r["seconds"] for r in hw], "%.2f"),
-        spread([r["cpu"] / gib for r in hw], "%.2f")))
+    rows.append("| hardware limit (bench/hwlimit) | one TCP connection | %s | %s | 100 | %s "
+                "(sender + receiver) | | %s | | | |" % (
+                    spread([size / r["seconds"] / 1e6 for r in hw], "%.0f"),
+                    spread([r["seconds"] for r in hw], "%.2f"),
+                    spread([r["cpu"] / gib for r in hw], "%.2f"),
+                    spread([r["peak_rss_kib"] / 1024 for r in hw], "%.0f")))
     for pair, runs in results.items():
         if pair == "hwlimit":
             continue
-        rates = [size / r["seconds"] / 1e6 for r in runs]
-        rows.append("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |" % (
-            pair, spread(rates, "%.0f"), spread([r["seconds"] for r in runs], "%.2f"),
+        good = ok_runs(runs)
+        how = HOW.get(hows.get(pair), "")
+        if not good:
+            rows.append("| %s | %s | failed: %s | | | | | | | | |" % (
+                pair, how, runs[0]["error"].replace("|", "/")))
+            continue
+        note = "" if len(good) == len(runs) else " (%d of %d runs; %s)" % (
+            len(good), len(runs), next(r["error"] for r in runs if "error" in r))
+        rates = [size / r["seconds"] / 1e6 for r in good]
+        rows.append("| %s%s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s |" % (
+            pair, note.replace("|", "/"), how, spread(rates, "%.0f"),
+            spread([r["seconds"] for r in good], "%.2f"),
             100 * statistics.median(rates) / hw_rate,
-            spread([r["leech_cpu"] / gib for r in runs], "%.2f"),
-            spread([r["seed_cpu"] / gib for r in runs], "%.2f"),
-            spread([r["leech_rss_kib"] / 1024 for r in runs], "%.0f"),
-            spread([r["leech_anon_kib"] / 1024 for r in runs], "%.0f"),
-            spread([r["seed_rss_kib"] / 1024 for r in runs], "%.0f"),
-            spread([r["seed_anon_kib"] / 1024 for r in runs], "%.0f")))
+            spread([r["leech_cpu"] / gib for r in good], "%.2f"),
+            spread([r["seed_cpu"] / gib for r in good], "%.2f"),
+            spread([r["leech_rss_kib"] / 1024 for r in good], "%.0f"),
+            spread([r["leech_anon_kib"] / 1024 for r in good], "%.0f"),
+            spread([r["seed_rss_kib"] / 1024 for r in good], "%.0f"),
+            spread([r["seed_anon_kib"] / 1024 for r in good], "%.0f")))
     return "\n".join(rows)
 
 
@@ -102,35 +127,51 @@ again) so that drift hits all rows alike. MB/s is 10^6 bytes per second.
 
 ## 1. Loopback, one seeder to one leecher
 
-{size_text} of random data in one file, 1 MiB pieces, over 127.0.0.1, the
-leecher given the seeder's address (aria2 cannot be given a peer, so it only
-seeds and the leecher dials it). Wall time runs from the leecher's start until
-it has reported the data complete and verified (for these clients: exited 0)
-**and** the harness's own fsync of the downloaded file has returned: the same
-rule for every row, so every row measures durable data whether or not the
-client fsyncs itself (shoal does; libtorrent and aria2 leave dirty pages). The
-benchmark then compares the downloaded file with the source, untimed. The seeder is started first and
-is timed only once it listens and has finished checking its data. CPU seconds
-are user + system of the whole process (all threads): the leecher's whole
-life, the seeder's during the transfer. Peak RSS is the kernel's high-water
-mark (VmHWM); peak anonymous memory is the highest RssAnon seen when sampling
-every 50 ms. The source file is in page cache; `sync` runs between runs.
+{size_text} of random data in one file, 1 MiB pieces, one seeder and one
+leecher on the same machine.
+
+**Timing rule, the same for every row.** The seeder is started first and the
+clock starts only once it listens and has finished checking its data (and,
+where a tracker is used, has announced). Wall time runs from the leecher's
+start until the leecher has reported the data complete and verified (shoal,
+libtorrent, rqbit and aria2 exit 0; Transmission's `Percent Done` reaches 100%,
+polled every 0.1 s) **and** the harness's own fsync of the downloaded file has
+returned, so every row measures durable data whether or not the client fsyncs
+itself (shoal does; the others may leave dirty pages behind). The hardware
+limit is timed the same way: it runs with `--no-fsync`, so the harness's fsync
+is its only one. After the clock stops the sides are stopped and the download
+is compared with the source (untimed).
+
+**How the leecher meets the seeder** ("meet by"): *peer given*: the leecher is
+handed the seeder's 127.0.0.1 address. aria2 cannot be handed a peer, so as a
+leecher it finds the seeder through a local opentracker (*tracker*, on
+127.0.0.1; a fresh tracker per transfer). Transmission never dials
+127.0.0.0/8, so with Transmission as the leecher both sides and the tracker run
+in a network namespace made for the benchmark, on 10.99.0.1 (seeder, tracker)
+and 10.99.0.2 (leecher) added to that namespace's loopback device (*tracker, in
+a namespace*; Transmission also will not dial a peer with its own address):
+the bytes still go through the loopback device, only the addresses differ. As a seeder on
+127.0.0.1 Transmission is simply dialed. Transmission unchokes a new peer only
+at its next rechoke (about every 10 s), which dominates its rows at this size.
+
+CPU seconds are user + system of the whole process (all threads): the
+leecher's whole life, the seeder's during the transfer. Peak RSS is the
+kernel's high-water mark (VmHWM); peak anonymous memory is the highest
+RssAnon seen when sampling every 50 ms. Resident memory counts file pages a
+client maps (libtorrent maps the data files), so compare peak anonymous memory
+for what a client allocates. The libtorrent rows include starting Python and a
+libtorrent session. The source file is in page cache; `sync` runs between
+transfers.
 
 The hardware limit is `bench/hwlimit` (a small Rust program): the same file
 sent with sendfile(2) through one loopback TCP connection into a receiver that
 SHA-1-hashes every 1 MiB piece and writes it with positioned writes, receiving
-and hashing+writing on two threads so both cores can work. It is timed by the
-same rule (it runs with `--no-fsync`; the harness's fsync is its only one);
-its CPU is the whole process (sender and receiver).
-
-Caveats: the libtorrent leecher's times include starting Python and a
-libtorrent session. With
-`--quick` a transfer lasts about a second, so process start and connection
-setup weigh on every row; the full mode (1 GiB) dilutes them. Resident memory
-counts file pages a client maps (libtorrent maps the data files), so compare
-peak anonymous memory for what a client allocates.
+and hashing+writing on two threads so both cores can work; its CPU is the whole
+process (sender and receiver).
 
 {loopback_table}
+
+{charts}
 
 ## 2. Creating a torrent
 
@@ -139,34 +180,44 @@ same {size_text} file (in page cache), 1 MiB pieces, against SHA-1 on one core.
 
 {create_table}
 
+## 3. Swarm across network namespaces
+
+{swarm}
+
+## 4. Simulated swarm at scale
+
+Not part of this suite yet: the in-process simulator of the sans-IO core
+(crates/sim) is being extended separately.
+
 ## Not yet covered (issue 3)
 
-- rqbit (`cargo install rqbit` into a reused cache) and its pairs.
-- Transmission pairs (it never dials 127.0.0.0/8, so the other side must dial
-  it), aria2 → aria2 and shoal → aria2 (need a local opentracker).
-- 4 GiB payloads (the default mode uses 1 GiB, `--quick` 256 MiB).
-- The swarm across network namespaces with `tc`-shaped links (N = 8 and 24)
-  against the theoretical bound and a libtorrent swarm.
-- The simulated swarm at scale (1,000 and 10,000 peers).
-- PNG charts next to this file.
 - Profiles explaining any target missed.
 """
 
 
-def write(path, command, quick, runs, size, shoal, loopback, create, openssl):
+def chart_links(charts):
+    if not charts:
+        return "(No charts: matplotlib was not available.)"
+    return "\n\n".join("![%s](%s)" % (title, name) for name, title in charts)
+
+
+def write(path, command, quick, runs, size, shoal, rqbit, loopback, hows, create, openssl,
+          swarm_text, charts):
     size_text = "%d MiB" % (size // MIB) if size < GIB else "%g GiB" % (size / GIB)
-    mode_note = ("**Quick-mode figures** (`--quick`: 256 MiB payload)." if quick
-                 else "Full mode.")
+    mode_note = ("**Quick-mode figures** (`--quick`: %s payload, smaller swarms)." % size_text
+                 if quick else "Full mode.")
     text = TEMPLATE.format(
         command=command,
         date=datetime.date.today().isoformat(),
         mode_note=mode_note,
         machine=machine(),
-        versions="; ".join("%s" % v for v in versions(shoal).values()),
+        versions="; ".join("%s" % v for v in versions(shoal, rqbit).values()),
         runs=runs,
         size_text=size_text,
-        loopback_table=loopback_table(loopback, size),
+        loopback_table=loopback_table(loopback, size, hows),
+        charts=chart_links(charts),
         create_table=create_table(create, openssl, size),
+        swarm=swarm_text,
     )
     with open(path, "w") as out:
         out.write(text)

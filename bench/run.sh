@@ -32,7 +32,7 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ left in bench/
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
-tools=(aria2c mktorrent transmission-create openssl)
+tools=(aria2c mktorrent transmission-create transmission-daemon transmission-remote opentracker openssl ip tc)
 missing=0
 for tool in "${tools[@]}"; do command -v "$tool" >/dev/null || missing=1; done
 /usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing=1
@@ -41,18 +41,42 @@ if ((missing)); then
     bash "$repo/scripts/install-test-deps.sh"
 fi
 
+# rqbit is not packaged by Debian: `cargo install` it once into a cache that
+# later runs reuse (about 11 minutes on 2 cores, at the lowest priority).
+rqbit_root="${XDG_CACHE_HOME:-$HOME/.cache}/shoal-bench/rqbit"
+rqbit="$rqbit_root/bin/rqbit"
+if [[ ! -x $rqbit ]]; then
+    say "installing rqbit into $rqbit_root (cargo install, once)"
+    mkdir -p "$rqbit_root"
+    if ! CARGO_TARGET_DIR="$rqbit_root/target" nice -n 19 \
+        cargo install rqbit --locked --root "$rqbit_root" >"$rqbit_root/install.log" 2>&1; then
+        say "rqbit did not install (see $rqbit_root/install.log): its rows will say so"
+        rqbit=
+    fi
+fi
+
+# The charts: Debian's matplotlib for Debian's python (the driver's).
+if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    say "installing python3-matplotlib (for the charts)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib \
+        || say "no matplotlib: the report will have no charts"
+fi
+
 say "building shoal and bench/hwlimit (release)"
 (cd "$repo" && cargo build --release --quiet -p shoal -p shoal-bench-hwlimit)
 shoal="$repo/target/release/shoal"
 hwlimit="$repo/target/release/hwlimit"
 
 work=$(mktemp -d /tmp/shoal-bench.XXXXXX)
+# The namespace the Transmission-leecher pairs run in (bench/nets.py).
+netns="shoal-bench-$$"
 driver_pid=
 cleanup() {
     if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
         kill -TERM "$driver_pid" 2>/dev/null || true
         wait "$driver_pid" 2>/dev/null || true
     fi
+    if [[ -e /run/netns/$netns ]]; then ip netns del "$netns" || true; fi
     if ((keep)); then say "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -61,7 +85,7 @@ trap 'exit 130' INT TERM
 # The whole suite is bounded too: a wedged client cannot hold the machine.
 timeout --signal=TERM --kill-after=30 $((600 + size_mib * 3)) \
     /usr/bin/python3 "$repo/bench/bench.py" \
-    --shoal "$shoal" --hwlimit "$hwlimit" --work "$work" --size-mib "$size_mib" --runs "$runs" \
+    --shoal "$shoal" --hwlimit "$hwlimit" --rqbit "$rqbit" --netns "$netns" --work "$work" --size-mib "$size_mib" --runs "$runs" \
     "${quick[@]}" --report "$repo/docs/benchmarks.md" --command "${command_line% }" &
 driver_pid=$!
 wait "$driver_pid"

@@ -1,0 +1,84 @@
+"""PNG charts of scenario 1 next to docs/benchmarks.md (docs/bench-*.png):
+throughput per pair with min–max bars, CPU seconds per GiB, peak memory.
+Uses Debian's python3-matplotlib (bench/run.sh installs it); without it the
+report simply has no charts."""
+
+import os
+import statistics
+
+GIB = 1 << 30
+
+
+def _ok(runs):
+    return [r for r in runs if "error" not in r]
+
+
+def _median_and_range(values):
+    values = sorted(values)
+    mid = statistics.median(values)
+    return mid, mid - values[0], values[-1] - mid
+
+
+def write(docs_dir, loopback, size):
+    """[(file name, title)] of the charts written, [] without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    pairs = [(name, _ok(runs)) for name, runs in loopback.items() if name != "hwlimit"]
+    pairs = [(name, runs) for name, runs in pairs if runs]
+    hw = _ok(loopback["hwlimit"])
+    charts = []
+    mib = size // (1 << 20)
+
+    def save(fig, name, title):
+        fig.tight_layout()
+        fig.savefig(os.path.join(docs_dir, name), dpi=100)
+        plt.close(fig)
+        charts.append((name, title))
+
+    # Throughput, hardware limit first.
+    names = ["hardware limit"] + [name for name, _ in pairs]
+    stats = [_median_and_range([size / r["seconds"] / 1e6 for r in hw])]
+    stats += [_median_and_range([size / r["seconds"] / 1e6 for r in runs]) for _, runs in pairs]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.5))
+    ys = range(len(names))
+    ax.barh(ys, [s[0] for s in stats], xerr=[[s[1] for s in stats], [s[2] for s in stats]],
+            color=["#888888"] + ["#2a7ab9" if n.startswith("shoal") or n.endswith("shoal")
+                                 else "#e08a2c" for n in names[1:]], capsize=3)
+    ax.set_yticks(list(ys), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("MB/s (median, bars: min–max)")
+    ax.set_title("Loopback, one seeder to one leecher, %d MiB" % mib)
+    save(fig, "bench-throughput.png", "Throughput per pair")
+
+    # CPU per GiB, leecher and seeder side by side.
+    gib = size / GIB
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(pairs) + 1.5))
+    ys = list(range(len(pairs)))
+    leech = [statistics.median(r["leech_cpu"] / gib for r in runs) for _, runs in pairs]
+    seed = [statistics.median(r["seed_cpu"] / gib for r in runs) for _, runs in pairs]
+    ax.barh([y - 0.2 for y in ys], leech, height=0.4, label="leecher", color="#2a7ab9")
+    ax.barh([y + 0.2 for y in ys], seed, height=0.4, label="seeder", color="#e08a2c")
+    ax.set_yticks(ys, [name for name, _ in pairs])
+    ax.invert_yaxis()
+    ax.set_xlabel("CPU seconds per GiB (median)")
+    ax.legend()
+    ax.set_title("CPU per GiB moved")
+    save(fig, "bench-cpu.png", "CPU seconds per GiB")
+
+    # Peak anonymous memory, leecher and seeder.
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(pairs) + 1.5))
+    leech = [statistics.median(r["leech_anon_kib"] / 1024 for r in runs) for _, runs in pairs]
+    seed = [statistics.median(r["seed_anon_kib"] / 1024 for r in runs) for _, runs in pairs]
+    ax.barh([y - 0.2 for y in ys], leech, height=0.4, label="leecher", color="#2a7ab9")
+    ax.barh([y + 0.2 for y in ys], seed, height=0.4, label="seeder", color="#e08a2c")
+    ax.set_yticks(ys, [name for name, _ in pairs])
+    ax.invert_yaxis()
+    ax.set_xlabel("peak anonymous memory, MiB (median)")
+    ax.legend()
+    ax.set_title("Peak anonymous memory")
+    save(fig, "bench-memory.png", "Peak anonymous memory")
+    return charts
