@@ -2,12 +2,15 @@
 //! or UDP) and `shoal get <bare info-hash> --tracker URL` finds it there with no other hint
 //! (the harness turns the DHT and LSD off). Broken trackers (silent, or answering garbage)
 //! must not stop a download that has another source, and must be reported clearly.
+//! HTTPS goes through a TLS forwarder in front of opentracker, with a CA made by the test and
+//! handed to shoal through `SSL_CERT_FILE`.
 
 mod common;
 
 use common::payload::{self, Payload, MIB};
+use common::shoal::Env;
 use common::tools::{require, Tool};
-use common::{opentracker, shoal, TestDir, TRANSFER_TIMEOUT};
+use common::{https, opentracker, shoal, Proc, TestDir, TRANSFER_TIMEOUT};
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
@@ -24,8 +27,45 @@ fn info_hash_of(t: &TestDir, payload: &Payload) -> String {
     shoal::info_hash_from_json(&shoal::info_json_leaves(t, &torrent))
 }
 
-/// share → tracker → get by bare info-hash, through the tracker URL `pick` chooses.
-fn found_through_tracker(test: &str, pick: fn(&opentracker::Tracker) -> String) {
+/// How the shoal processes of a test reach its opentracker.
+struct Route {
+    url: String,
+    /// `SSL_CERT_FILE` for an HTTPS route.
+    ca: Option<std::path::PathBuf>,
+    /// The TLS forwarder of an HTTPS route, kept running.
+    _forwarder: Option<Proc>,
+}
+
+fn http_route(_: &TestDir, tracker: &opentracker::Tracker) -> Route {
+    Route {
+        url: tracker.announce_url(),
+        ca: None,
+        _forwarder: None,
+    }
+}
+
+fn udp_route(_: &TestDir, tracker: &opentracker::Tracker) -> Route {
+    Route {
+        url: tracker.udp_url(),
+        ca: None,
+        _forwarder: None,
+    }
+}
+
+/// `https://localhost:PORT/announce`, trusted through the test's own CA.
+fn https_route(t: &TestDir, tracker: &opentracker::Tracker) -> Route {
+    let ca = https::make_ca(t, "trusted");
+    let (cert, key) = https::server_cert(t, &ca);
+    let forwarder = https::forward(t, &cert, &key, tracker.port);
+    Route {
+        url: forwarder.announce_url(),
+        ca: Some(ca.cert),
+        _forwarder: Some(forwarder.proc),
+    }
+}
+
+/// share → tracker → get by bare info-hash, through the route `pick` makes.
+fn found_through_tracker(test: &str, pick: fn(&TestDir, &opentracker::Tracker) -> Route) {
     if !require(&[Tool::Opentracker]) {
         return;
     }
@@ -33,11 +73,20 @@ fn found_through_tracker(test: &str, pick: fn(&opentracker::Tracker) -> String) 
     let payload = payload(&t);
     let hash = info_hash_of(&t, &payload);
     let tracker = opentracker::start(&t, common::free_port(), std::slice::from_ref(&hash));
-    let url = pick(&tracker);
+    let route = pick(&t, &tracker);
+    let url = route.url.clone();
+    let ca_env;
+    let env: Env = match &route.ca {
+        Some(ca) => {
+            ca_env = [("SSL_CERT_FILE", ca.as_os_str())];
+            &ca_env
+        }
+        None => &[],
+    };
 
-    let _share = shoal::share(&t, &payload.content(), args!["--tracker", &url]);
+    let _share = shoal::share_env(&t, &payload.content(), args!["--tracker", &url], env);
     let out = t.subdir("out");
-    let got = shoal::get(&t, &hash, &out, args!["--tracker", &url, "-v"]);
+    let got = shoal::get_env(&t, &hash, &out, args!["--tracker", &url, "-v"], env);
     payload.assert_downloaded(&out);
     // The summary names where the peers came from.
     assert!(
@@ -48,7 +97,7 @@ fn found_through_tracker(test: &str, pick: fn(&opentracker::Tracker) -> String) 
     );
 
     // The tracker now knows the sharer as a seed.
-    let scraped = shoal::run_ok(
+    let scraped = shoal::run_ok_env(
         &t,
         "shoal-info-scrape",
         args![
@@ -57,6 +106,7 @@ fn found_through_tracker(test: &str, pick: fn(&opentracker::Tracker) -> String) 
             "--scrape"
         ],
         Duration::from_secs(30),
+        env,
     );
     let line = scraped
         .stdout
@@ -71,12 +121,51 @@ fn found_through_tracker(test: &str, pick: fn(&opentracker::Tracker) -> String) 
 
 #[test]
 fn share_and_get_find_each_other_through_an_http_tracker() {
-    found_through_tracker("tracker-http", opentracker::Tracker::announce_url);
+    found_through_tracker("tracker-http", http_route);
 }
 
 #[test]
 fn share_and_get_find_each_other_through_a_udp_tracker() {
-    found_through_tracker("tracker-udp", opentracker::Tracker::udp_url);
+    found_through_tracker("tracker-udp", udp_route);
+}
+
+#[test]
+fn share_and_get_find_each_other_through_an_https_tracker() {
+    found_through_tracker("tracker-https", https_route);
+}
+
+/// A tracker whose certificate comes from a CA shoal does not trust: one clear line in the
+/// summary, and the download goes on through its other source.
+#[test]
+fn an_untrusted_https_tracker_is_reported_and_the_download_goes_on() {
+    if !require(&[Tool::Opentracker]) {
+        return;
+    }
+    let t = TestDir::new("tracker-https-untrusted");
+    let payload = payload(&t);
+    let hash = info_hash_of(&t, &payload);
+    let tracker = opentracker::start(&t, common::free_port(), std::slice::from_ref(&hash));
+    let route = https_route(&t, &tracker);
+    // shoal trusts only another CA: the tracker's certificate has an unknown issuer.
+    let other = https::make_ca(&t, "other");
+    let env: Env = &[("SSL_CERT_FILE", other.cert.as_os_str())];
+    let share = shoal::share(&t, &payload.content(), Vec::new());
+    let out = t.subdir("out");
+    let mut args = args!["--tracker", &route.url, "--peer"];
+    args.push(share.addr().into());
+    let got = shoal::get_env(&t, &hash, &out, args, env);
+    payload.assert_downloaded(&out);
+    let expected = format!(
+        "tracker {} failed: TLS with localhost failed: certificate not trusted",
+        route.url
+    );
+    let line = got.stderr.lines().find(|l| l.contains(&expected));
+    assert!(
+        line.is_some(),
+        "no clear failure line for the untrusted tracker:\n{}",
+        got.stderr
+    );
+    assert!(!got.stderr.contains("panicked"), "{}", got.stderr);
 }
 
 /// A TCP "tracker" that accepts connections and never says anything.

@@ -16,6 +16,7 @@ pub mod aria2;
 pub mod bencode;
 pub mod data;
 pub mod discovery;
+pub mod https;
 pub mod json;
 pub mod libtorrent;
 pub mod magnet;

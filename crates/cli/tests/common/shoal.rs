@@ -31,8 +31,17 @@ const TRANSFER_LOG_FILTER: &str = "debug";
 /// Starts `shoal ARGS` in the background with debug logs on stderr (or the
 /// caller's `RUST_LOG`).
 pub fn spawn(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
+    spawn_env(dir, label, args, &[])
+}
+
+/// Extra environment variables for a shoal process, e.g. `SSL_CERT_FILE` naming a test CA.
+pub type Env<'a> = &'a [(&'a str, &'a OsStr)];
+
+/// [`spawn`] with extra environment variables.
+pub fn spawn_env(dir: &TestDir, label: &str, args: Vec<OsString>, env: Env) -> Proc {
     let mut command = Command::new(SHOAL);
     command.args(no_public_discovery(args));
+    command.envs(env.iter().copied());
     if std::env::var_os("RUST_LOG").is_none() {
         command.env("RUST_LOG", TRANSFER_LOG_FILTER);
     }
@@ -74,7 +83,23 @@ pub fn run(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -
 
 /// Runs `shoal ARGS` and asserts it exits 0.
 pub fn run_ok(dir: &TestDir, label: &str, args: Vec<OsString>, timeout: Duration) -> Finished {
-    let finished = run(dir, label, args.clone(), timeout);
+    run_ok_env(dir, label, args, timeout, &[])
+}
+
+/// [`run_ok`] with extra environment variables.
+pub fn run_ok_env(
+    dir: &TestDir,
+    label: &str,
+    args: Vec<OsString>,
+    timeout: Duration,
+    env: Env,
+) -> Finished {
+    let mut command = Command::new(SHOAL);
+    command
+        .args(no_public_discovery(args.clone()))
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied());
+    let finished = Proc::spawn_command(dir, label, command).wait_exit(timeout);
     assert!(
         finished.status.success(),
         "shoal {} failed: {}",
@@ -116,9 +141,14 @@ impl Share {
 
 /// `shoal share PATH --listen 127.0.0.1:0 EXTRA...`; waits for the magnet line.
 pub fn share(dir: &TestDir, path: &Path, extra: Vec<OsString>) -> Share {
+    share_env(dir, path, extra, &[])
+}
+
+/// [`share`] with extra environment variables.
+pub fn share_env(dir: &TestDir, path: &Path, extra: Vec<OsString>, env: Env) -> Share {
     let mut args = crate::args!["share", path, "--listen", "127.0.0.1:0"];
     args.extend(extra);
-    let mut proc = spawn(dir, "shoal-share", args);
+    let mut proc = spawn_env(dir, "shoal-share", args, env);
     let magnet = proc.first_line(STARTUP_TIMEOUT, "magnet link");
     assert!(
         magnet.starts_with("magnet:?"),
@@ -141,7 +171,20 @@ pub fn spawn_get(
 
 /// `shoal get ...` (as [`spawn_get`]) run to completion, asserting exit 0.
 pub fn get(dir: &TestDir, source: impl AsRef<OsStr>, out: &Path, extra: Vec<OsString>) -> Finished {
-    spawn_get(dir, source, out, extra).wait_success(TRANSFER_TIMEOUT)
+    get_env(dir, source, out, extra, &[])
+}
+
+/// [`get`] with extra environment variables.
+pub fn get_env(
+    dir: &TestDir,
+    source: impl AsRef<OsStr>,
+    out: &Path,
+    extra: Vec<OsString>,
+    env: Env,
+) -> Finished {
+    let mut args = crate::args!["get", source, "-o", out, "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    spawn_env(dir, "shoal-get", args, env).wait_success(TRANSFER_TIMEOUT)
 }
 
 /// A running `shoal seed`.
