@@ -28,6 +28,8 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 const SNUB_AFTER: Duration = Duration::from_secs(60);
 /// In endgame a few blocks decide the finish time: give up on a silent peer sooner.
 const ENDGAME_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Strikes for a piece that failed its hash with one peer as the only source.
+const SOLE_FAILURE_STRIKES: u32 = 2;
 
 impl Torrent {
     /// Sends Interested / NotInterested when the peer's usefulness changed.
@@ -207,6 +209,7 @@ impl Torrent {
         self.downloaded += block.len as u64;
         let got = meta.picker.block_received(&block, key);
         if got.fresh {
+            self.evidence.block(index, begin, key, data.clone());
             self.actions.push_back(Action::StoreBlock { block, data });
             if got.piece_complete {
                 self.actions
@@ -246,12 +249,22 @@ impl Torrent {
                 piece = piece.get(),
                 "piece failed its hash check, fetching it again"
             );
-            self.blame(now, &blamed);
+            self.evidence.failed(piece.get());
+            // A piece one peer fed alone convicts it; a shared one is judged by comparing
+            // its blocks with the good copy once the piece passes (`evidence.rs`).
+            if blamed.len() == 1 {
+                self.blame(now, &blamed, SOLE_FAILURE_STRIKES);
+            }
             let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
             for k in keys {
                 self.request_more(now, k);
             }
             return;
+        }
+        let liars = self.evidence.passed(piece.get());
+        if !liars.is_empty() {
+            let certain = self.config.ban_after_failures;
+            self.blame(now, &liars, certain);
         }
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in keys {

@@ -5,6 +5,7 @@
 //! connections, PEX and bans.
 
 mod download;
+mod evidence;
 mod initial;
 mod swarm;
 mod upload;
@@ -84,6 +85,8 @@ pub struct Torrent {
     /// Identity of peers that left recently, for blame when a piece they fed fails.
     departed: BTreeMap<PeerKey, (Identity, Option<SocketAddr>)>,
     strikes: BTreeMap<Identity, u32>,
+    /// Blocks of pieces in progress and of failed pieces, to find who sent a bad block.
+    evidence: evidence::Evidence,
     banned: BTreeSet<Identity>,
     /// Listen addresses of banned peers, never dialed again.
     banned_addrs: BTreeSet<SocketAddr>,
@@ -145,6 +148,7 @@ impl Torrent {
             candidates: BTreeMap::new(),
             departed: BTreeMap::new(),
             strikes: BTreeMap::new(),
+            evidence: evidence::Evidence::default(),
             banned: BTreeSet::new(),
             banned_addrs: BTreeSet::new(),
             fast_subnets: BTreeSet::new(),

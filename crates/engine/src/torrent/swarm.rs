@@ -444,12 +444,11 @@ impl Torrent {
         }
     }
 
-    /// Counts strikes against the peers that fed a piece that failed its hash; bans repeat
-    /// offenders. A sole contributor is certainly guilty and gets two strikes. A piece that a
-    /// peer we already banned fed is its fault alone: pieces it fed before we banned it keep
-    /// failing for a while, and must not get the honest peers that fed them too banned.
-    pub(super) fn blame(&mut self, now: Instant, contributors: &[PeerKey]) {
-        let weight = if contributors.len() == 1 { 2 } else { 1 };
+    /// Counts `weight` strikes against each of `contributors` (the sole source of a piece that
+    /// failed its hash, or peers whose blocks were proven bad); bans repeat offenders. When a
+    /// peer we already banned is among them, the failure is its fault alone: pieces it fed
+    /// before we banned it keep failing for a while.
+    pub(super) fn blame(&mut self, now: Instant, contributors: &[PeerKey], weight: u32) {
         let known: Vec<(PeerKey, Identity, Option<SocketAddr>)> = contributors
             .iter()
             .filter_map(|key| match self.peers.get(key) {
