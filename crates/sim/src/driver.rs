@@ -288,7 +288,11 @@ impl Swarm {
         let n = &mut self.nodes[node.index()];
         if !n.up.ready.is_empty() && !n.up.kick_pending {
             n.up.kick_pending = true;
-            let at = n.up.busy_until.saturating_sub(ring).max(self.now);
+            // Come back when half the ring has drained, not as soon as there is room for one
+            // more byte: a backlog of small messages (a burst of `Have`s behind a block) then
+            // leaves in one go instead of one event each. The ring still holds half its
+            // bytes then, so the link never idles between two messages.
+            let at = n.up.busy_until.saturating_sub(ring / 2).max(self.now);
             self.queue.push(at, Event::PipeFree { node });
         }
     }
