@@ -50,6 +50,10 @@ impl Default for AnnouncerConfig {
 pub struct Due {
     pub url: String,
     pub event: Event,
+    /// No other tracker is left to try in this round (the last of the last tier, or the only
+    /// tracker): the caller may keep trying this one as long as its protocol allows (BEP 15's
+    /// full retransmit schedule) instead of giving up early for the next tracker's sake.
+    pub last_resort: bool,
 }
 
 #[derive(Debug)]
@@ -134,10 +138,12 @@ impl Announcer {
         } else {
             Event::None
         };
+        let last_resort = tier + 1 == self.tiers.len() && index + 1 == self.tiers[tier].len();
         self.in_flight = Some(self.cursor);
         Some(Due {
             url: tracker.url.clone(),
             event,
+            last_resort,
         })
     }
 
@@ -217,11 +223,13 @@ impl Announcer {
                 last.push(Due {
                     url: t.url.clone(),
                     event: Event::Completed,
+                    last_resort: false,
                 });
             }
             last.push(Due {
                 url: t.url.clone(),
                 event: Event::Stopped,
+                last_resort: false,
             });
         }
         self.tiers.clear();

@@ -2,11 +2,18 @@
 //! sans-IO state machine.
 //!
 //! A request first needs a connection id (connect), which stays usable for one minute and is
-//! reused by later requests. A request with no answer is sent again after 15·2^n seconds
-//! (n = 0, 1, 2... counted since the last answer); when a retransmission is due after the
-//! connection id expired, a new connect goes out instead. After
-//! [`UdpConfig::max_attempts`] sends without an answer the request fails, so the caller can
-//! move on to the next tracker of the tier.
+//! reused by later requests. A request with no answer is sent again after 15·2^n seconds,
+//! n = 0, 1, 2... growing with every retransmission of the request (a connect answer does not
+//! reset it, as in the spec's example); when a retransmission is due after the connection id
+//! expired, a new connect goes out instead.
+//!
+//! How long a request keeps trying is its [`Patience`], chosen by the caller per request:
+//! - [`Patience::Spec`] follows BEP 15 to the letter: n goes up to 8, so 9 sends and
+//!   15·(2^9 − 1) s ≈ 2 h 8 min before the request fails. Used when no other tracker is left
+//!   to try, where waiting costs nothing and a lossy link or a busy tracker gets every chance.
+//! - [`Patience::Brief`] gives up after [`UdpConfig::max_attempts`] sends (2: 15 + 30 s), so
+//!   that a dead UDP tracker does not hold back the other trackers of the round for two
+//!   hours. The tracker is asked again next round, so it is not given up on.
 
 use crate::peers::PeerCollector;
 use crate::{one_line, AnnounceParams, AnnounceReply, ScrapeStats, TrackerError};
@@ -158,13 +165,25 @@ pub fn parse_response(buf: &[u8], ipv6: bool) -> Result<Response, TrackerError> 
     }
 }
 
+/// BEP 15's largest n in 15·2^n: 9 sends in all.
+pub const SPEC_MAX_N: u32 = 8;
+
 /// Timing of [`UdpSession`].
 #[derive(Debug, Clone, Copy)]
 pub struct UdpConfig {
     /// The first wait for an answer; doubled after each retransmission (BEP 15: 15 s).
     pub base_timeout: Duration,
-    /// Unanswered sends (connects included) before a request fails.
+    /// Unanswered sends (connects included) before a [`Patience::Brief`] request fails.
     pub max_attempts: u32,
+}
+
+/// How long one request keeps retransmitting before it fails (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// At most [`UdpConfig::max_attempts`] sends: other trackers wait for their turn.
+    Brief,
+    /// The full BEP 15 schedule, n = 0..=[`SPEC_MAX_N`]: nobody else is left to ask.
+    Spec,
 }
 
 impl Default for UdpConfig {
@@ -204,9 +223,11 @@ struct Job {
     request: UdpRequest,
     waiting: Waiting,
     tid: u32,
-    /// Sends since the last answer: the wait is `base · 2^attempt`, and the request fails
-    /// once `max_attempts` sends got no answer.
+    /// Retransmissions so far (BEP 15's n): the wait is `base · 2^attempt`, and the request
+    /// fails once `max_attempts` sends got no answer.
     attempt: u32,
+    /// Unanswered sends after which the request fails.
+    max_attempts: u32,
     deadline: Instant,
 }
 
@@ -235,12 +256,17 @@ impl UdpSession {
     }
 
     /// Starts a request, abandoning any request still waiting.
-    pub fn start(&mut self, now: Instant, request: UdpRequest) {
+    pub fn start(&mut self, now: Instant, request: UdpRequest, patience: Patience) {
+        let max_attempts = match patience {
+            Patience::Brief => self.config.max_attempts.clamp(1, SPEC_MAX_N + 1),
+            Patience::Spec => SPEC_MAX_N + 1,
+        };
         self.job = Some(Job {
             request,
             waiting: Waiting::Connect,
             tid: 0,
             attempt: 0,
+            max_attempts,
             deadline: now,
         });
         self.send(now);
@@ -261,14 +287,14 @@ impl UdpSession {
         self.job.as_ref().map(|j| j.deadline)
     }
 
-    /// Retransmits (or reconnects) when the wait ran out; fails the request after
-    /// `max_attempts` sends.
+    /// Retransmits (or reconnects) when the wait ran out; fails the request once its
+    /// [`Patience`] is used up.
     pub fn handle_timeout(&mut self, now: Instant) -> Option<UdpOutcome> {
         let job = self.job.as_mut()?;
         if now < job.deadline {
             return None;
         }
-        if job.attempt + 1 >= self.config.max_attempts {
+        if job.attempt + 1 >= job.max_attempts {
             let attempts = job.attempt + 1;
             self.job = None;
             return Some(UdpOutcome::Failed(TrackerError::Timeout { attempts }));
@@ -299,8 +325,8 @@ impl UdpSession {
             }
             (Waiting::Connect, Response::Connect { connection_id, .. }, _) => {
                 self.connection = Some((connection_id, now));
-                let job = self.job.as_mut()?;
-                job.attempt = 0;
+                // n is not reset: a tracker that answers connects but never announces must
+                // still run out of attempts.
                 self.send(now);
                 return None;
             }
@@ -342,7 +368,7 @@ impl UdpSession {
         let tid = self.rng.next_u64() as u32;
         let Some(job) = self.job.as_mut() else { return };
         job.tid = tid;
-        let wait = self.config.base_timeout * 2u32.saturating_pow(job.attempt.min(8));
+        let wait = self.config.base_timeout * 2u32.saturating_pow(job.attempt.min(SPEC_MAX_N));
         job.deadline = now + wait;
         let packet = match (fresh, &job.request) {
             (None, _) => {

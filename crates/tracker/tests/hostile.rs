@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use shoal_tracker::http::{parse_announce, parse_scrape};
-use shoal_tracker::udp::{parse_response, Response, UdpConfig, UdpRequest, UdpSession};
+use shoal_tracker::udp::{parse_response, Patience, Response, UdpConfig, UdpRequest, UdpSession};
 use shoal_tracker::{AnnounceParams, Event, MAX_PEERS};
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ proptest! {
         }
         let now = Instant::now();
         let mut s = UdpSession::new(UdpConfig::default(), false, 9);
-        s.start(now, UdpRequest::Announce(params()));
+        s.start(now, UdpRequest::Announce(params()), Patience::Brief);
         let _ = s.handle_datagram(now, &bytes);
     }
 

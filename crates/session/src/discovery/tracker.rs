@@ -11,7 +11,7 @@ use super::tracker_udp::{UdpError, UdpTracker};
 use super::TorrentLink;
 use shoal_core::{InfoHash, Rng};
 use shoal_engine::PeerSource;
-use shoal_tracker::udp::{UdpConfig, UdpOutcome, UdpRequest};
+use shoal_tracker::udp::{Patience, UdpConfig, UdpOutcome, UdpRequest};
 use shoal_tracker::url::{Scheme, TrackerUrl};
 use shoal_tracker::{
     http, AnnounceParams, AnnounceReply, Announcer, AnnouncerConfig, Due, Event, ScrapeStats,
@@ -91,10 +91,13 @@ struct Clients {
 }
 
 impl Clients {
+    /// `patience`: how long a UDP tracker keeps being asked (the full BEP 15 schedule when
+    /// it is the last tracker left to try this round).
     async fn announce(
         &mut self,
         url: &str,
         params: &AnnounceParams,
+        patience: Patience,
     ) -> Result<AnnounceReply, TrackerFailure> {
         let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
         match parsed.scheme {
@@ -114,7 +117,7 @@ impl Clients {
                 }
             }
             Scheme::Udp => match self
-                .udp_request(url, &parsed, UdpRequest::Announce(params.clone()))
+                .udp_request(url, &parsed, UdpRequest::Announce(params.clone()), patience)
                 .await?
             {
                 UdpOutcome::Announced(reply) => Ok(reply),
@@ -129,6 +132,7 @@ impl Clients {
         url: &str,
         parsed: &TrackerUrl,
         request: UdpRequest,
+        patience: Patience,
     ) -> Result<UdpOutcome, TrackerFailure> {
         if !self.udp.contains_key(url) {
             self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -136,7 +140,7 @@ impl Clients {
             self.udp.insert(url.to_string(), tracker);
         }
         let tracker = self.udp.get_mut(url).expect("inserted above");
-        let result = tracker.request(request).await;
+        let result = tracker.request(request, patience).await;
         if result.is_err() {
             // A socket error (say, ICMP unreachable) is not worth keeping the socket for.
             self.udp.remove(url);
@@ -191,8 +195,16 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
                     s.state = TrackerState::Announcing;
                 }
             });
+            // A UDP tracker with nobody after it in the round gets BEP 15's full schedule
+            // (up to about two hours); with others waiting it gets two sends (45 s) and is
+            // asked again next round.
+            let patience = if due.last_resort {
+                Patience::Spec
+            } else {
+                Patience::Brief
+            };
             let result = tokio::select! {
-                result = clients.announce(&due.url, &params) => result,
+                result = clients.announce(&due.url, &params, patience) => result,
                 _ = link.stopped() => break,
             };
             match result {
@@ -258,9 +270,10 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
     if has_everything(&stats) {
         announcer.completed(Instant::now());
     }
-    for Due { url, event } in announcer.stopped() {
+    for Due { url, event, .. } in announcer.stopped() {
         let params = params_for(&link, &stats, event, key);
-        match tokio::time::timeout(STOPPED_TIMEOUT, clients.announce(&url, &params)).await {
+        let last = clients.announce(&url, &params, Patience::Brief);
+        match tokio::time::timeout(STOPPED_TIMEOUT, last).await {
             Ok(Ok(_)) => debug!(tracker = %url, ?event, "last announce answered"),
             Ok(Err(e)) => debug!(tracker = %url, ?event, "last announce failed: {e}"),
             Err(_) => debug!(tracker = %url, ?event, "last announce got no answer in time"),
@@ -340,7 +353,8 @@ pub async fn scrape(
             };
             let mut tracker = UdpTracker::open(&parsed, config, seed_for(info_hash)).await?;
             let request = UdpRequest::Scrape(vec![info_hash.0]);
-            match tokio::time::timeout(limit * 2, tracker.request(request)).await {
+            let asked = tracker.request(request, Patience::Brief);
+            match tokio::time::timeout(limit * 2, asked).await {
                 Err(_) => Err(TrackerError::Timeout { attempts: 2 }.into()),
                 Ok(Err(e)) => Err(e.into()),
                 Ok(Ok(UdpOutcome::Scraped(stats))) => stats

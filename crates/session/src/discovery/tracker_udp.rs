@@ -1,7 +1,7 @@
 //! One UDP tracker (BEP 15) over a tokio socket: drives a [`UdpSession`] (packets, retransmit
 //! timing, connection-id reuse) and keeps its socket between announces.
 
-use shoal_tracker::udp::{UdpConfig, UdpOutcome, UdpRequest, UdpSession};
+use shoal_tracker::udp::{Patience, UdpConfig, UdpOutcome, UdpRequest, UdpSession};
 use shoal_tracker::url::TrackerUrl;
 use shoal_tracker::TrackerError;
 use std::net::SocketAddr;
@@ -64,10 +64,15 @@ impl UdpTracker {
         })
     }
 
-    /// Runs one request to its end: an answer, an error, or no answer after the session's
-    /// retransmissions.
-    pub async fn request(&mut self, request: UdpRequest) -> Result<UdpOutcome, UdpError> {
-        self.session.start(Instant::now().into_std(), request);
+    /// Runs one request to its end: an answer, an error, or no answer after the
+    /// retransmissions `patience` allows.
+    pub async fn request(
+        &mut self,
+        request: UdpRequest,
+        patience: Patience,
+    ) -> Result<UdpOutcome, UdpError> {
+        self.session
+            .start(Instant::now().into_std(), request, patience);
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             while let Some(packet) = self.session.poll_transmit() {

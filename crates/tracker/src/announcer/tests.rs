@@ -33,7 +33,8 @@ fn first_announce_is_started_and_due_at_once() {
         due,
         Due {
             url: "a".into(),
-            event: Event::Started
+            event: Event::Started,
+            last_resort: true,
         }
     );
     // Nothing else while it is in flight.
@@ -76,11 +77,18 @@ fn tiers_are_tried_in_order_and_the_answering_tracker_moves_first() {
     let mut tried = Vec::new();
     for _ in 0..3 {
         let due = a.poll(now).unwrap();
+        assert!(
+            !due.last_resort,
+            "b1 is still to be tried after {}",
+            due.url
+        );
         tried.push(due.url);
         a.on_failure(now);
     }
     assert_eq!(tried, first_tier, "the first tier in its shuffled order");
-    assert_eq!(a.poll(now).unwrap().url, "b1");
+    let due = a.poll(now).unwrap();
+    assert_eq!(due.url, "b1");
+    assert!(due.last_resort, "nothing is left after the last tier");
     a.on_failure(now);
     // Every tracker failed: the round starts over after a back-off.
     let retry = AnnouncerConfig::default().retry_base;
@@ -106,7 +114,8 @@ fn tiers_are_tried_in_order_and_the_answering_tracker_moves_first() {
         due,
         Due {
             url: first_tier[1].clone(),
-            event: Event::None
+            event: Event::None,
+            last_resort: false,
         }
     );
 }
@@ -149,7 +158,8 @@ fn completed_and_stopped_go_to_the_trackers_that_know_us() {
         a.poll(now).unwrap(),
         Due {
             url: "b".into(),
-            event: Event::Started
+            event: Event::Started,
+            last_resort: true,
         }
     );
     a.on_success(now, &reply(1800, None), false);
@@ -162,7 +172,8 @@ fn completed_and_stopped_go_to_the_trackers_that_know_us() {
         a.poll(t).unwrap(),
         Due {
             url: "a".into(),
-            event: Event::Started
+            event: Event::Started,
+            last_resort: false,
         }
     );
     a.on_failure(t);
@@ -170,7 +181,8 @@ fn completed_and_stopped_go_to_the_trackers_that_know_us() {
         a.poll(t).unwrap(),
         Due {
             url: "b".into(),
-            event: Event::Completed
+            event: Event::Completed,
+            last_resort: true,
         }
     );
     a.on_success(t, &reply(1800, None), false);
@@ -180,7 +192,8 @@ fn completed_and_stopped_go_to_the_trackers_that_know_us() {
         a.stopped(),
         vec![Due {
             url: "b".into(),
-            event: Event::Stopped
+            event: Event::Stopped,
+            last_resort: false,
         }]
     );
     assert_eq!(a.next_wakeup(), None);

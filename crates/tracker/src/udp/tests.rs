@@ -110,7 +110,7 @@ fn replies_decode_for_both_families() {
 fn announce_connects_then_reuses_the_connection_id() {
     let t0 = Instant::now();
     let mut s = UdpSession::new(UdpConfig::default(), false, 1);
-    s.start(t0, UdpRequest::Announce(params()));
+    s.start(t0, UdpRequest::Announce(params()), Patience::Brief);
     let c = s.poll_transmit().unwrap();
     assert_eq!(c.len(), 16);
     // A reply to another transaction is ignored.
@@ -129,7 +129,7 @@ fn announce_connects_then_reuses_the_connection_id() {
 
     // 59 s later the id is still good: straight to the announce.
     let t1 = t0 + Duration::from_secs(59);
-    s.start(t1, UdpRequest::Announce(params()));
+    s.start(t1, UdpRequest::Announce(params()), Patience::Brief);
     let a = s.poll_transmit().unwrap();
     assert_eq!(a.len(), 98);
     assert!(s
@@ -138,7 +138,7 @@ fn announce_connects_then_reuses_the_connection_id() {
 
     // After a minute it has expired: connect again.
     let t2 = t0 + Duration::from_secs(61);
-    s.start(t2, UdpRequest::Scrape(vec![[1; 20]]));
+    s.start(t2, UdpRequest::Scrape(vec![[1; 20]]), Patience::Brief);
     assert_eq!(s.poll_transmit().unwrap().len(), 16);
 }
 
@@ -147,18 +147,14 @@ fn announce_connects_then_reuses_the_connection_id() {
 #[test]
 fn retransmits_follow_the_spec_schedule() {
     let t0 = Instant::now();
-    let config = UdpConfig {
-        base_timeout: Duration::from_secs(15),
-        max_attempts: 9,
-    };
-    let mut s = UdpSession::new(config, false, 2);
-    s.start(t0, UdpRequest::Announce(params()));
+    let mut s = UdpSession::new(UdpConfig::default(), false, 2);
+    s.start(t0, UdpRequest::Announce(params()), Patience::Spec);
     let c = s.poll_transmit().unwrap();
     let t1 = t0 + Duration::from_secs(1);
     s.handle_datagram(t1, &connect_reply(tid_of(&c), 5));
     let t2 = t0 + Duration::from_secs(2);
     // The test sends the announce "at t = 2": restart the request to line up with the spec.
-    s.start(t2, UdpRequest::Announce(params()));
+    s.start(t2, UdpRequest::Announce(params()), Patience::Spec);
     assert_eq!(s.poll_transmit().unwrap().len(), 98);
     let mut sent = Vec::new();
     let mut now = t2;
@@ -176,7 +172,7 @@ fn retransmits_follow_the_spec_schedule() {
 fn gives_up_after_max_attempts_and_on_errors() {
     let t0 = Instant::now();
     let mut s = UdpSession::new(UdpConfig::default(), false, 3);
-    s.start(t0, UdpRequest::Announce(params()));
+    s.start(t0, UdpRequest::Announce(params()), Patience::Brief);
     s.poll_transmit().unwrap();
     let t = s.poll_timeout().unwrap();
     assert_eq!(t - t0, Duration::from_secs(15));
@@ -189,7 +185,7 @@ fn gives_up_after_max_attempts_and_on_errors() {
     );
     assert!(!s.is_busy());
 
-    s.start(t, UdpRequest::Announce(params()));
+    s.start(t, UdpRequest::Announce(params()), Patience::Brief);
     let c = s.poll_transmit().unwrap();
     let mut err = 3u32.to_be_bytes().to_vec();
     err.extend_from_slice(&tid_of(&c).to_be_bytes());
@@ -198,7 +194,7 @@ fn gives_up_after_max_attempts_and_on_errors() {
         s.handle_datagram(t, &err),
         Some(UdpOutcome::Failed(TrackerError::Failure("go away".into())))
     );
-    s.start(t, UdpRequest::Announce(params()));
+    s.start(t, UdpRequest::Announce(params()), Patience::Brief);
     s.poll_transmit().unwrap();
     assert_eq!(
         s.handle_datagram(t, b"HTTP/1.1 400"),
@@ -206,5 +202,65 @@ fn gives_up_after_max_attempts_and_on_errors() {
             expected: 1,
             got: 0x4854_5450
         }))
+    );
+}
+
+/// With nobody else to ask, a request keeps to BEP 15 to the end: sends at 15·(2^n − 1) s for
+/// n = 0..=8 (reconnecting whenever the id expired), and fails only 15·(2^9 − 1) s = 7665 s
+/// after the first send. A tracker that answers every connect but never the announce does
+/// not reset n, so it runs out too.
+#[test]
+fn a_last_resort_request_keeps_the_full_spec_schedule() {
+    let t0 = Instant::now();
+    let mut s = UdpSession::new(UdpConfig::default(), false, 4);
+    s.start(t0, UdpRequest::Announce(params()), Patience::Spec);
+    let c = s.poll_transmit().unwrap();
+    assert_eq!(s.handle_datagram(t0, &connect_reply(tid_of(&c), 9)), None);
+    let mut sends = vec![(0, s.poll_transmit().unwrap().len())];
+    loop {
+        let deadline = s.poll_timeout().unwrap();
+        if let Some(outcome) = s.handle_timeout(deadline) {
+            assert_eq!(
+                outcome,
+                UdpOutcome::Failed(TrackerError::Timeout { attempts: 9 })
+            );
+            assert_eq!((deadline - t0).as_secs(), 7665);
+            break;
+        }
+        let p = s.poll_transmit().unwrap();
+        if p.len() == 16 {
+            // The tracker answers the connect at once, and stays silent on the announce.
+            assert_eq!(
+                s.handle_datagram(deadline, &connect_reply(tid_of(&p), 9)),
+                None
+            );
+            let a = s.poll_transmit().unwrap();
+            assert_eq!(a.len(), 98);
+        }
+        sends.push(((deadline - t0).as_secs(), p.len()));
+        assert!(sends.len() <= 9, "more than nine sends: {sends:?}");
+    }
+    let times: Vec<u64> = sends.iter().map(|&(t, _)| t).collect();
+    assert_eq!(times, vec![0, 15, 45, 105, 225, 465, 945, 1905, 3825]);
+    // The id (from t = 0) is fresh at 15 and 45, expired from 105 on.
+    let kinds: Vec<usize> = sends.iter().map(|&(_, len)| len).collect();
+    assert_eq!(kinds, vec![98, 98, 98, 16, 16, 16, 16, 16, 16]);
+}
+
+/// Other trackers waiting: the same silence fails after two sends (15 + 30 s).
+#[test]
+fn a_brief_request_gives_up_after_two_sends() {
+    let t0 = Instant::now();
+    let mut s = UdpSession::new(UdpConfig::default(), false, 5);
+    s.start(t0, UdpRequest::Announce(params()), Patience::Brief);
+    s.poll_transmit().unwrap();
+    let t = s.poll_timeout().unwrap();
+    assert_eq!(s.handle_timeout(t), None);
+    s.poll_transmit().unwrap();
+    let t = s.poll_timeout().unwrap();
+    assert_eq!((t - t0).as_secs(), 45);
+    assert_eq!(
+        s.handle_timeout(t),
+        Some(UdpOutcome::Failed(TrackerError::Timeout { attempts: 2 }))
     );
 }
