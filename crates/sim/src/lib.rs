@@ -7,7 +7,7 @@
 //!
 //! # Driving
 //! Events (message delivered, handshake done, timer fired, piece hashed...) sit in one
-//! heap ordered by virtual time, ties broken by insertion order. Each event is one engine
+//! calendar queue ordered by virtual time, ties broken by insertion order. Each event is one engine
 //! call, followed by the engine's drain order: `poll_action` until `None`, then
 //! `poll_timeout`. Performing an action never calls back into an engine; answers are
 //! queued events (see [`model`] for the link timing, and `driver.rs`). The one exception is
@@ -45,6 +45,7 @@
 //! serves what it is asked for. Churn: [`Swarm::take_offline`] and adding nodes while the
 //! swarm runs.
 
+mod calendar;
 mod conn;
 pub mod content;
 mod driver;

@@ -1,7 +1,7 @@
-//! The event queue: a heap ordered by virtual time, ties broken by insertion order so a run
-//! depends only on its seed.
+//! The event queue: a calendar queue ordered by virtual time, ties broken by insertion order
+//! so a run depends only on its seed.
 
-use crate::heap::QuadHeap;
+use crate::calendar::{Calendar, Timed};
 use crate::node::NodeId;
 use shoal_core::PieceIndex;
 use shoal_engine::PeerKey;
@@ -38,7 +38,7 @@ pub(crate) enum Event {
     },
 }
 
-/// A heap entry: small and `Copy`, so sifting is cheap; the event itself waits in a slab.
+/// A queue entry: small and `Copy`, so sifting is cheap; the event itself waits in a slab.
 /// Ordered by time, then by insertion (field order matters for the derived `Ord`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Scheduled {
@@ -47,9 +47,15 @@ struct Scheduled {
     slot: u32,
 }
 
+impl Timed for Scheduled {
+    fn at(&self) -> u64 {
+        self.at
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct EventQueue {
-    heap: QuadHeap<Scheduled>,
+    heap: Calendar<Scheduled>,
     next_seq: u64,
     /// Events by slot; `None` slots are listed in `free`.
     slab: Vec<Option<Event>>,
@@ -76,7 +82,7 @@ impl EventQueue {
         self.next_seq += 1;
     }
 
-    pub fn peek_time(&self) -> Option<u64> {
+    pub fn peek_time(&mut self) -> Option<u64> {
         self.heap.peek().map(|s| s.at)
     }
 
