@@ -25,6 +25,11 @@ pub struct SessionConfig {
     pub check_threads: usize,
     /// Most incoming connections that may be waiting for their handshake at once.
     pub max_pending_handshakes: usize,
+    /// Most peer connections of the whole session, all torrents together: outbound dials in
+    /// flight, established peers, and inbound peers. Past it, dials are postponed (the
+    /// engine backs off as for a failed dial) and inbound handshakes are refused. Each
+    /// torrent's engine has its own, lower limits as well.
+    pub max_connections: usize,
     /// The Mainline DHT (BEP 5); `None` (the default) leaves it off.
     pub dht: Option<DhtConfig>,
     /// Local Service Discovery (BEP 14); `None` (the default) leaves it off.
@@ -40,6 +45,7 @@ impl SessionConfig {
             handshake_timeout: Duration::from_secs(10),
             check_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_pending_handshakes: 64,
+            max_connections: 400,
             dht: None,
             lsd: None,
         }

@@ -6,7 +6,7 @@ use shoal_engine::{PeerKey, PeerSource};
 use shoal_wire::{Handshake, Message};
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 /// Everything a driver reacts to, on its single input channel.
 pub(crate) enum DriverEvent {
@@ -15,6 +15,8 @@ pub(crate) enum DriverEvent {
         stream: TcpStream,
         addr: SocketAddr,
         handshake: Handshake,
+        /// Its place in the session's connection budget.
+        slot: OwnedSemaphorePermit,
     },
     /// A peer task finished the handshake.
     PeerConnected {

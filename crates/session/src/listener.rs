@@ -57,12 +57,14 @@ impl Registry {
     }
 }
 
-/// Accepts until the task is aborted.
+/// Accepts until the task is aborted. A connection whose handshake names a running torrent
+/// takes a slot of `budget` (the session's connection limit) or is closed.
 pub(crate) async fn run(
     listener: TcpListener,
     registry: Registry,
     handshake_timeout: Duration,
     max_pending: usize,
+    budget: Arc<Semaphore>,
 ) {
     let pending = Arc::new(Semaphore::new(max_pending.max(1)));
     loop {
@@ -80,6 +82,7 @@ pub(crate) async fn run(
             continue;
         };
         let registry = registry.clone();
+        let budget = budget.clone();
         let span = info_span!("incoming", %addr);
         tokio::spawn(
             async move {
@@ -92,10 +95,14 @@ pub(crate) async fn run(
                 let Some(driver) = registry.get(&theirs.info_hash) else {
                     return debug!(info_hash = %theirs.info_hash, "unknown torrent");
                 };
+                let Ok(slot) = budget.try_acquire_owned() else {
+                    return debug!("session connection limit reached, refusing");
+                };
                 let event = DriverEvent::Inbound {
                     stream,
                     addr,
                     handshake: theirs,
+                    slot,
                 };
                 let _ = driver.send(event).await;
             }

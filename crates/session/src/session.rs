@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument};
 
@@ -46,18 +46,23 @@ impl Session {
             .peer_id
             .unwrap_or_else(|| PeerId::generate(&mut Rng::new(entropy())));
         let registry = Registry::default();
+        // One budget for every connection of every torrent, inbound and outbound.
+        let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let accept = listener::run(
             listener,
             registry.clone(),
             config.handshake_timeout,
             config.max_pending_handshakes,
+            connections.clone(),
         );
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
         info!(%listen_addr, "listening");
         let discovery = DiscoveryServices::start(&config, listen_addr.port());
         let ctx = Arc::new(DriverContext {
             peer_id,
+            listen_addr,
             listen_port: listen_addr.port(),
+            connections,
             connect_timeout: config.connect_timeout,
             handshake_timeout: config.handshake_timeout,
             check_threads: config.check_threads.max(1),

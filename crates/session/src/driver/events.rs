@@ -12,7 +12,8 @@ use shoal_wire::{Handshake, Message};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::time::timeout;
 use tracing::{debug, info_span, Instrument};
 
 impl Driver {
@@ -23,7 +24,8 @@ impl Driver {
                 stream,
                 addr,
                 handshake,
-            } => self.accept(stream, addr, handshake),
+                slot,
+            } => self.accept(stream, addr, handshake, slot),
             DriverEvent::PeerConnected {
                 key,
                 addr,
@@ -114,21 +116,62 @@ impl Driver {
     }
 
     /// Takes over a connection whose handshake the listener read, and answers it.
-    fn accept(&mut self, stream: TcpStream, addr: SocketAddr, theirs: Handshake) {
+    fn accept(
+        &mut self,
+        stream: TcpStream,
+        addr: SocketAddr,
+        theirs: Handshake,
+        slot: OwnedSemaphorePermit,
+    ) {
         if self.stopping.is_some() {
             return;
         }
         let setup = self.register_peer(addr, false);
         let span = info_span!("peer", %addr, inbound = true);
-        tokio::spawn(peer::run_inbound(setup, stream, theirs).instrument(span));
+        tokio::spawn(
+            async move {
+                let _slot = slot;
+                peer::run_inbound(setup, stream, theirs).await;
+            }
+            .instrument(span),
+        );
     }
 
-    /// Starts a connection to `addr`, as the engine asked.
+    /// Starts a connection to `addr`, as the engine asked, once the session's connection
+    /// budget has a slot for it. A dial that finds the budget used up waits for a slot (in
+    /// order, for at most the connect timeout) and then counts as a failed dial, so the engine
+    /// tries the address again after its usual back-off, without a ban. Meanwhile the engine
+    /// counts it as half-open, which keeps a torrent from queueing more than its share.
     pub(super) fn dial(&mut self, addr: SocketAddr) {
         self.known_addrs.entry(addr).or_insert(PeerSource::Hint);
         let setup = self.register_peer(addr, true);
+        let budget = self.ctx.connections.clone();
+        let patience = self.ctx.connect_timeout;
         let span = info_span!("peer", %addr);
-        tokio::spawn(peer::run_outbound(setup).instrument(span));
+        tokio::spawn(
+            async move {
+                let slot = match budget.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        debug!("session connection limit reached, dial waits for a slot");
+                        match timeout(patience, budget.acquire_owned()).await {
+                            Ok(Ok(slot)) if !setup.events.is_closed() => slot,
+                            _ => {
+                                let failed = DriverEvent::ConnectFailed {
+                                    key: setup.key,
+                                    addr: setup.addr,
+                                };
+                                let _ = setup.events.send(failed).await;
+                                return;
+                            }
+                        }
+                    }
+                };
+                let _slot = slot;
+                peer::run_outbound(setup).await;
+            }
+            .instrument(span),
+        );
     }
 
     /// BEP 5: the DHT is used unless the torrent is private (BEP 27).

@@ -7,6 +7,7 @@
 mod actions;
 mod check;
 mod events;
+mod own_addr;
 
 use crate::config::AddTorrent;
 use crate::disk::{self, PendingPieces, SharedStorage, VerifyQueue};
@@ -35,7 +36,12 @@ const STATS_INTERVAL: Duration = Duration::from_millis(500);
 /// Session-wide settings every driver needs.
 pub(crate) struct DriverContext {
     pub peer_id: PeerId,
+    /// Where the session listens: peers found at this address are ourselves.
+    pub listen_addr: SocketAddr,
     pub listen_port: u16,
+    /// The session's connection budget: each connection's task holds one slot, from before
+    /// its dial (or after its inbound handshake) until the connection ends.
+    pub connections: Arc<Semaphore>,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub check_threads: usize,
@@ -241,9 +247,17 @@ impl Driver {
     }
 
     fn add_peers(&mut self, peers: &[SocketAddr], source: PeerSource) {
+        // Trackers and others hand us our own address back; dialing it only wastes a
+        // connection that the engine then refuses.
+        let peers: Vec<SocketAddr> = peers
+            .iter()
+            .copied()
+            .filter(|&a| !own_addr::is_own(a, self.ctx.listen_addr))
+            .collect();
         if peers.is_empty() {
             return;
         }
+        let peers = &peers[..];
         for &addr in peers {
             self.known_addrs.entry(addr).or_insert(source);
         }
