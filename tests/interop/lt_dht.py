@@ -1,10 +1,18 @@
 #!/usr/bin/python3
-"""libtorrent (python3-libtorrent 2.0) on a private DHT, for shoal's DHT interop tests.
+"""libtorrent (python3-libtorrent 2.0) finding peers on a private DHT or through
+local service discovery (LSD, with --lsd), for shoal's discovery interop tests.
 
-Run it with Debian's /usr/bin/python3. It finds peers through the DHT only: no
-trackers, no LSD, no peer addresses. The DHT is bootstrapped from the given
-nodes on 127.0.0.1, with libtorrent's filters against loopback and private
-addresses turned off so a loopback testnet is usable.
+Run it with Debian's /usr/bin/python3. It finds peers through the DHT only (or
+LSD only): no trackers, no peer addresses. The DHT is bootstrapped from the given
+nodes on 127.0.0.1 (a network of libtorrent nodes, tests/interop/lt_dht_net.py),
+with libtorrent's filters against loopback addresses turned off.
+
+It listens on 127.0.0.1 only: libtorrent runs one DHT node per listen socket
+and none on the loopback socket of a 0.0.0.0 listen, so with 0.0.0.0 its DHT
+would talk to 127.0.0.1 from the machine's other address and hear nothing.
+In seed mode it never dials out, so whoever downloads from it found it.
+
+Set LT_DHT_LOG=1 to get every DHT alert (packets in and out) on stderr.
 
 Modes:
   seed --torrent T --data DIR   seed the files under DIR and announce on the DHT
@@ -13,21 +21,30 @@ Modes:
                                 through peers found on the DHT; exit 0 once
                                 complete
 Options:
-  --bootstrap HOST:PORT  DHT bootstrap node (repeatable, at least one)
+  --bootstrap HOST:PORT  DHT bootstrap node (repeatable, at least one unless --lsd)
+  --lsd                  LSD instead of the DHT (BEP 14 multicast on every
+                         interface but loopback: run it in a network namespace)
+  --listen ADDR:PORT     listen interfaces (default 127.0.0.1:0)
   --timeout SECS         give up after this long (exit 3)
 
 Protocol on stdout, one line each, flushed:
   listening 127.0.0.1:PORT   once the listen socket is up
   seeding                    (seed) once the data is checked and complete
   progress P% peers=N dht_nodes=D state=S   about twice a second
+  dht-peer IP:PORT MS        (get) a peer the DHT returned for the info-hash,
+                             the first time it is seen, MS after start
+  lsd-peer MS MESSAGE        a peer LSD found, MS after start, with
+                             libtorrent's message naming it
   first-peer MS              (get) when the first peer connects, MS after start
   complete                   (get) all pieces verified and written
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 """
 
 import argparse
+import os
 import sys
 import time
+import warnings
 
 try:
     import libtorrent as lt
@@ -37,8 +54,9 @@ except ImportError as err:  # pragma: no cover - depends on the machine
 
 # How often the torrent re-announces on the DHT: its first announce may come
 # before the DHT is bootstrapped.
-ANNOUNCE_INTERVAL = 2.0
+ANNOUNCE_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.5
+LOG_DHT = os.environ.get("LT_DHT_LOG") == "1"
 
 
 def say(line):
@@ -52,21 +70,61 @@ def fail(message, code=1):
     sys.exit(code)
 
 
-def make_session(bootstrap):
+def alert_mask():
+    mask = (
+        lt.alert.category_t.error_notification
+        | lt.alert.category_t.status_notification
+        # dht_get_peers_reply_alert: what our own lookups find.
+        | lt.alert.category_t.dht_operation_notification
+        # lsd_peer_alert: a peer found through local service discovery.
+        | lt.alert.category_t.peer_notification
+    )
+    if LOG_DHT:
+        mask |= (
+            lt.alert.category_t.dht_notification
+            | lt.alert.category_t.dht_log_notification
+        )
+    return mask
+
+
+def log_alert(alert):
+    """With LT_DHT_LOG=1, every DHT alert on stderr (what libtorrent sends and gets)."""
+    if not LOG_DHT:
+        return
+    sys.stderr.write("%s: %s\n" % (type(alert).__name__, alert.message()))
+
+
+def dht_nodes(ses):
+    # session.status() is deprecated in 2.0 but is the one call that counts
+    # nodes without a round of alerts.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ses.status().dht_nodes
+
+
+def make_session(args):
+    seeding = args.mode == "seed"
     settings = {
-        "listen_interfaces": "0.0.0.0:0",
-        "enable_dht": True,
-        "enable_lsd": False,
+        "listen_interfaces": args.listen,
+        "enable_dht": not args.lsd,
+        "enable_lsd": args.lsd,
         "enable_upnp": False,
         "enable_natpmp": False,
-        "dht_bootstrap_nodes": ",".join(bootstrap),
-        # A loopback testnet: without these libtorrent ignores every node.
+        "dht_bootstrap_nodes": ",".join(args.bootstrap),
+        # A loopback DHT: without these libtorrent keeps one node per IP at most.
         "dht_ignore_dark_internet": False,
         "dht_restrict_routing_ips": False,
         "dht_restrict_search_ips": False,
+        "dht_prefer_verified_node_ids": False,
+        # Everything in the test comes from 127.0.0.1: libtorrent's default of 5
+        # DHT packets a second per IP would block the other nodes for 5 min.
+        "dht_block_ratelimit": 100000,
+        "dht_upload_rate_limit": 10_000_000,
+        # A seed never dials out, so a peer that gets from it must have found it
+        # through its own lookup (not by being found).
+        "seeding_outgoing_connections": not seeding,
         "allow_multiple_connections_per_ip": True,
-        "alert_mask": lt.alert.category_t.error_notification
-        | lt.alert.category_t.status_notification,
+        "alert_mask": alert_mask(),
     }
     return lt.session(settings)
 
@@ -79,12 +137,14 @@ def main():
     parser.add_argument("--info-hash")
     parser.add_argument("--save")
     parser.add_argument("--bootstrap", action="append", default=[])
+    parser.add_argument("--lsd", action="store_true")
+    parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
-    if not args.bootstrap:
+    if not args.bootstrap and not args.lsd:
         fail("at least one --bootstrap HOST:PORT is needed", 2)
 
-    ses = make_session(args.bootstrap)
+    ses = make_session(args)
     params = lt.add_torrent_params()
     if args.mode == "seed":
         if not args.torrent or not args.data:
@@ -97,6 +157,8 @@ def main():
         params = lt.parse_magnet_uri("magnet:?xt=urn:btih:" + args.info_hash)
         params.save_path = args.save
     handle = ses.add_torrent(params)
+    target = lt.sha1_hash(bytes.fromhex(args.info_hash)) if args.mode == "get" else None
+    seen = set()
 
     deadline = time.monotonic() + args.timeout
     started = time.monotonic()
@@ -107,17 +169,34 @@ def main():
     said_seeding = False
     while time.monotonic() < deadline:
         for alert in ses.pop_alerts():
+            log_alert(alert)
             if isinstance(alert, lt.torrent_error_alert):
                 fail("torrent error: %s" % alert.message())
+            if alert.what() == "lsd_peer":
+                # No Python class for lsd_peer_alert in 2.0: its message names the peer.
+                ms = int((time.monotonic() - started) * 1000)
+                say("lsd-peer %d %s" % (ms, alert.message()))
+            if isinstance(alert, lt.dht_get_peers_reply_alert) and alert.info_hash == target:
+                for ip, port in alert.peers():
+                    peer = "%s:%d" % (ip, port)
+                    if peer not in seen:
+                        seen.add(peer)
+                        ms = int((time.monotonic() - started) * 1000)
+                        say("dht-peer %s %d" % (peer, ms))
         if not said_listening and ses.listen_port():
             say("listening 127.0.0.1:%d" % ses.listen_port())
             said_listening = True
         now = time.monotonic()
-        if now - announced >= ANNOUNCE_INTERVAL:
+        if now - announced >= ANNOUNCE_INTERVAL and not args.lsd:
             handle.force_dht_announce()
+            if target is not None:
+                # A lookup of our own, to report what the DHT holds (the
+                # torrent's lookups add peers without saying where from).
+                ses.dht_get_peers(target)
             announced = now
         status = handle.status()
-        if status.num_peers > 0 and not said_first_peer and args.mode == "get":
+        peered = status.num_peers > 0 or status.is_seeding
+        if peered and not said_first_peer and args.mode == "get":
             say("first-peer %d" % int((now - started) * 1000))
             said_first_peer = True
         if now - shown >= PROGRESS_INTERVAL:
@@ -126,7 +205,7 @@ def main():
                 % (
                     status.progress * 100,
                     status.num_peers,
-                    ses.status().dht_nodes,
+                    dht_nodes(ses),
                     status.state,
                 )
             )

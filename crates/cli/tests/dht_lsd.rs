@@ -4,8 +4,11 @@
 //! * DHT: a private Mainline DHT of 24 nodes on 127.0.0.1 runs inside the test process
 //!   (the `mainline` crate's testnet); both shoals bootstrap from three of its nodes and
 //!   run with `--no-lsd`. The public routers are never contacted.
-//! * DHT interop: a libtorrent session on the same testnet finds shoal's announce and
-//!   downloads from it, and shoal finds libtorrent's (tests/interop/lt_dht.py).
+//! * DHT interop: shoal and a libtorrent session bootstrap into a private DHT of 12
+//!   libtorrent nodes on 127.0.0.1 (tests/interop/lt_dht_net.py; `mainline` testnet nodes
+//!   cannot serve libtorrent, see [`discovery::LtDhtNet`]); libtorrent's lookup returns
+//!   shoal's announced address and it downloads from shoal, and shoal finds libtorrent's
+//!   announce and downloads from it (tests/interop/lt_dht.py).
 //! * LSD: two network namespaces joined by a veth link (needs root); the shoals run with
 //!   `--no-dht` and the BEP 14 groups, which stay inside the pair.
 //!
@@ -38,6 +41,14 @@ fn share_and_get_by_bare_info_hash_meet_through_a_private_dht() {
     let mut share = discovery::spawn_shoal(&t, "shoal-share", args);
     let magnet = share.first_line(Duration::from_secs(30), "magnet link");
     let hash = bare_info_hash(&magnet);
+    // Once the sharer's announce is stored, the getter's lookup must find it. (Started any
+    // earlier, the getter may instead be found by the sharer's own lookups after announcing
+    // itself, and then never need its own.)
+    share.wait_for_output(
+        Duration::from_secs(30),
+        "the sharer's first DHT announce",
+        |log| log.contains("announced on the DHT"),
+    );
 
     let out = t.subdir("out");
     let mut args = args!["get", &hash, "-o", &out, "--listen", "127.0.0.1:0"];
@@ -116,36 +127,48 @@ fn share_and_get_by_bare_info_hash_meet_through_lsd_in_network_namespaces() {
     drop(net);
 }
 
-/// `tests/interop/lt_dht.py MODE ARGS --bootstrap N...` for three testnet nodes.
+/// `tests/interop/lt_dht.py MODE ARGS --bootstrap N...`.
 fn lt_dht(
     t: &TestDir,
     label: &str,
-    testnet: &mainline::Testnet,
+    bootstrap: &[String],
     args: Vec<std::ffi::OsString>,
 ) -> common::Proc {
     let mut all = args![interop_script("lt_dht.py")];
     all.extend(args);
-    for node in testnet.bootstrap.iter().take(3) {
+    for node in bootstrap {
         all.extend(args!["--bootstrap", node]);
     }
     common::Proc::spawn(t, label, DEBIAN_PYTHON, all)
 }
 
+/// Nodes of the libtorrent DHT used by the interop tests (see [`discovery::LtDhtNet`]).
+const LT_DHT_NODES: usize = 12;
+/// The interop tests' bound on a whole transfer: a lookup on a 12-node loopback DHT takes
+/// a few seconds at most.
+const INTEROP_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[test]
-#[ignore = "libtorrent 2.0 never bootstraps from the mainline testnet here (its dht_nodes stays 0); see docs/ARCHITECTURE.md"]
 fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
     if !require(&[Tool::Libtorrent]) {
         return;
     }
     let t = TestDir::new("dht-shoal-to-libtorrent");
-    let testnet = discovery::testnet(24);
+    let net = discovery::LtDhtNet::start(&t, LT_DHT_NODES);
     let payload = payload::single_file(&t, "src", "to-lt.bin", 2 * MIB + 5, 13);
     let mut args = args!["share", payload.content(), "--listen", "127.0.0.1:0"];
-    args.extend(discovery::dht_args(&t, "share", &testnet));
+    args.extend(discovery::dht_args_from(&t, "share", &net.nodes[..3]));
     let mut share = discovery::spawn_shoal(&t, "shoal-share", args);
-    let hash = bare_info_hash(&share.first_line(Duration::from_secs(30), "magnet link"));
+    let magnet = share.first_line(Duration::from_secs(30), "magnet link");
+    let hash = bare_info_hash(&magnet);
+    let shoal_peer = common::magnet::peer_hints(&magnet)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no x.pe in the magnet {magnet}"));
 
+    // libtorrent knows other nodes of the DHT than shoal does.
     let out = t.subdir("out");
+    let timeout = INTEROP_TIMEOUT.as_secs().to_string();
     let get_args = args![
         "get",
         "--info-hash",
@@ -153,28 +176,33 @@ fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
         "--save",
         &out,
         "--timeout",
-        "240"
+        &timeout
     ];
-    let mut get = lt_dht(&t, "libtorrent-get", &testnet, get_args);
-    let finished = get.wait_success(TRANSFER_TIMEOUT);
+    let mut get = lt_dht(&t, "libtorrent-get", &net.nodes[6..9], get_args);
+    let finished = get.wait_success(INTEROP_TIMEOUT + Duration::from_secs(10));
     payload.assert_downloaded(&out);
-    let first_peer = finished
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("first-peer "))
-        .map(str::to_string);
-    eprintln!("libtorrent DHT lookup (start to first peer): {first_peer:?} ms");
+    let found = finished.stdout.lines().find_map(|l| {
+        let rest = l.strip_prefix("dht-peer ")?;
+        let (peer, ms) = rest.split_once(' ')?;
+        (peer == shoal_peer).then(|| ms.to_string())
+    });
+    eprintln!("libtorrent DHT lookup of shoal's announce (start to found): {found:?} ms");
+    assert!(
+        found.is_some(),
+        "libtorrent's DHT lookups never returned shoal's address {shoal_peer}:\n{}",
+        finished.describe()
+    );
     drop(share);
+    drop(net);
 }
 
 #[test]
-#[ignore = "libtorrent 2.0 never bootstraps from the mainline testnet here (its dht_nodes stays 0); see docs/ARCHITECTURE.md"]
 fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
     if !require(&[Tool::Libtorrent]) {
         return;
     }
     let t = TestDir::new("dht-libtorrent-to-shoal");
-    let testnet = discovery::testnet(24);
+    let net = discovery::LtDhtNet::start(&t, LT_DHT_NODES);
     let payload = payload::single_file(&t, "src", "from-lt.bin", 2 * MIB + 9, 14);
     let torrent = payload::make_torrent(&t, Maker::Shoal, &payload, "from-lt.torrent");
     let data_dir = payload
@@ -182,6 +210,7 @@ fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
         .parent()
         .expect("payload in a folder")
         .to_path_buf();
+    let timeout = (INTEROP_TIMEOUT.as_secs() * 2).to_string();
     let seed_args = args![
         "seed",
         "--torrent",
@@ -189,9 +218,10 @@ fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
         "--data",
         &data_dir,
         "--timeout",
-        "300"
+        &timeout
     ];
-    let mut seed = lt_dht(&t, "libtorrent-seed", &testnet, seed_args);
+    // The libtorrent seed never dials out (see lt_dht.py): shoal must find it.
+    let mut seed = lt_dht(&t, "libtorrent-seed", &net.nodes[..3], seed_args);
     seed.wait_for_line(Duration::from_secs(30), "`seeding`", |line| {
         line == "seeding"
     });
@@ -199,8 +229,8 @@ fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
 
     let out = t.subdir("out");
     let mut args = args!["get", &hash, "-o", &out, "--listen", "127.0.0.1:0"];
-    args.extend(discovery::dht_args(&t, "get", &testnet));
-    let finished = discovery::spawn_shoal(&t, "shoal-get", args).wait_success(TRANSFER_TIMEOUT);
+    args.extend(discovery::dht_args_from(&t, "get", &net.nodes[6..9]));
+    let finished = discovery::spawn_shoal(&t, "shoal-get", args).wait_success(INTEROP_TIMEOUT);
     payload.assert_downloaded(&out);
     let lookup = discovery::logged_elapsed_ms(&finished.stderr, "DHT: first peers found");
     eprintln!("shoal DHT lookup of libtorrent's peer (get start to first peer): {lookup:?} ms");
@@ -210,4 +240,148 @@ fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
         finished.describe()
     );
     drop(seed);
+    drop(net);
+}
+
+/// `tests/interop/lt_dht.py MODE --lsd --listen ADDR:0 ARGS` in one namespace of `net`.
+fn lt_lsd(
+    net: &NetnsPair,
+    side: usize,
+    t: &TestDir,
+    label: &str,
+    args: Vec<std::ffi::OsString>,
+) -> common::Proc {
+    // Its own address, not 0.0.0.0: with port 0 libtorrent takes one port per interface
+    // but announces only the first (loopback's) on LSD.
+    let listen = format!("{}:0", net.addrs[side]);
+    let mut all = args![interop_script("lt_dht.py")];
+    all.extend(args);
+    all.extend(args!["--lsd", "--listen", listen]);
+    net.spawn(side, t, label, DEBIAN_PYTHON, all)
+}
+
+#[test]
+fn shoal_finds_libtorrents_lsd_announce_and_downloads_from_it() {
+    if !require(&[Tool::Libtorrent]) {
+        return;
+    }
+    let t = TestDir::new("lsd-libtorrent-to-shoal");
+    let Some(net) = NetnsPair::create("ltlsd") else {
+        return;
+    };
+    let payload = payload::single_file(&t, "src", "lsd-from-lt.bin", 2 * MIB + 21, 15);
+    let torrent = payload::make_torrent(&t, Maker::Shoal, &payload, "lsd-from-lt.torrent");
+    let hash = common::libtorrent::info_hash(&t, common::libtorrent::Source::Torrent(&torrent));
+    let data_dir = payload
+        .content()
+        .parent()
+        .expect("payload in a folder")
+        .to_path_buf();
+
+    // shoal waits first; libtorrent announces when its torrent starts (and then only every
+    // five minutes), and never dials out as a seed: shoal must hear it and dial it.
+    let out = t.subdir("out");
+    let args = args![
+        "get",
+        &hash,
+        "-o",
+        &out,
+        "--listen",
+        "0.0.0.0:0",
+        "--no-dht"
+    ];
+    let mut get = net.spawn_shoal(1, &t, "shoal-get", args);
+    get.wait_for_output(
+        Duration::from_secs(30),
+        "shoal's first LSD announce",
+        |log| log.contains("LSD announce sent"),
+    );
+    let timeout = (INTEROP_TIMEOUT.as_secs() * 2).to_string();
+    let seed_args = args![
+        "seed",
+        "--torrent",
+        &torrent,
+        "--data",
+        &data_dir,
+        "--timeout",
+        &timeout
+    ];
+    let started = Instant::now();
+    let seed = lt_lsd(&net, 0, &t, "libtorrent-seed", seed_args);
+    let found = common::wait_until(INTEROP_TIMEOUT, || {
+        get.stderr().contains("LSD found peers") || get.try_exit().is_some()
+    });
+    let lookup = started.elapsed();
+    let finished = get.wait_success(INTEROP_TIMEOUT);
+    payload.assert_downloaded(&out);
+    assert!(
+        found && finished.stderr.contains("LSD found peers"),
+        "shoal never found libtorrent through LSD:\n{}",
+        finished.describe()
+    );
+    eprintln!("LSD: libtorrent seed start to shoal finding it: {lookup:?}");
+    drop(seed);
+    drop(net);
+}
+
+#[test]
+fn libtorrent_finds_shoals_lsd_announce_and_downloads_from_it() {
+    if !require(&[Tool::Libtorrent]) {
+        return;
+    }
+    let t = TestDir::new("lsd-shoal-to-libtorrent");
+    let Some(net) = NetnsPair::create("ltlsd") else {
+        return;
+    };
+    let payload = payload::single_file(&t, "src", "lsd-to-lt.bin", 2 * MIB + 23, 16);
+    let hash = {
+        let torrent = payload::make_torrent(&t, Maker::Shoal, &payload, "lsd-to-lt.torrent");
+        common::libtorrent::info_hash(&t, common::libtorrent::Source::Torrent(&torrent))
+    };
+
+    // libtorrent waits first; shoal announces when its torrent starts.
+    let out = t.subdir("out");
+    let timeout = INTEROP_TIMEOUT.as_secs().to_string();
+    let get_args = args![
+        "get",
+        "--info-hash",
+        &hash,
+        "--save",
+        &out,
+        "--timeout",
+        &timeout
+    ];
+    let mut get = lt_lsd(&net, 1, &t, "libtorrent-get", get_args);
+    get.wait_for_line(Duration::from_secs(30), "`listening`", |l| {
+        l.starts_with("listening ")
+    });
+    let listen = format!("{}:0", net.addrs[0]);
+    let args = args!["share", payload.content(), "--listen", &listen, "--no-dht"];
+    let started = Instant::now();
+    let mut share = net.spawn_shoal(0, &t, "shoal-share", args);
+    let magnet = share.first_line(Duration::from_secs(30), "magnet link");
+    assert_eq!(bare_info_hash(&magnet), hash);
+    let shoal_peer = common::magnet::peer_hints(&magnet)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no x.pe in the magnet {magnet}"));
+
+    let finished = get.wait_success(INTEROP_TIMEOUT + Duration::from_secs(10));
+    payload.assert_downloaded(&out);
+    let found = finished
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("lsd-peer ") && l.contains(&shoal_peer))
+        .map(str::to_string);
+    eprintln!(
+        "LSD: shoal share start to libtorrent finding it: {found:?} (test clock: {:?})",
+        started.elapsed()
+    );
+    assert!(
+        found.is_some(),
+        "libtorrent never found shoal's {shoal_peer} through LSD:\n{}",
+        finished.describe()
+    );
+    drop(share);
+    drop(net);
 }

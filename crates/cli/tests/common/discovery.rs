@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use super::process::{Finished, Proc};
 use super::shoal::SHOAL;
@@ -15,13 +16,52 @@ use super::tools::in_ci;
 
 /// A private DHT of `count` nodes on 127.0.0.1, with full routing tables from the start.
 /// The nodes stop when it is dropped.
+///
+/// Built through the builder, whose default address is 127.0.0.1: `Testnet::new` binds
+/// 0.0.0.0 and then hands out (and seeds routing tables with) `0.0.0.0:PORT` addresses,
+/// which Linux happens to route to the local host but which libtorrent rightly refuses
+/// as a node address, so it never joined such a testnet.
 pub fn testnet(count: usize) -> mainline::Testnet {
-    mainline::Testnet::new(count).expect("cannot start a DHT testnet on 127.0.0.1")
+    mainline::Testnet::builder(count)
+        .build()
+        .expect("cannot start a DHT testnet on 127.0.0.1")
+}
+
+/// A private DHT of libtorrent nodes on 127.0.0.1 (tests/interop/lt_dht_net.py), for the
+/// interop tests: `mainline` nodes never answer libtorrent (they decode only 4-byte KRPC
+/// transaction ids, libtorrent sends 2-byte ones), while libtorrent nodes answer both.
+/// The nodes stop when it is dropped.
+pub struct LtDhtNet {
+    pub nodes: Vec<String>,
+    _proc: Proc,
+}
+
+impl LtDhtNet {
+    /// Starts `count` nodes and waits until each knows half of the others.
+    pub fn start(t: &TestDir, count: usize) -> LtDhtNet {
+        let script = super::tools::interop_script("lt_dht_net.py");
+        let count = count.to_string();
+        let args = crate::args![script, "--count", count, "--timeout", "600"];
+        let mut proc = Proc::spawn(t, "lt-dht-net", super::tools::DEBIAN_PYTHON, args);
+        proc.wait_for_line(Duration::from_secs(60), "`ready`", |l| l == "ready");
+        let nodes = proc
+            .stdout()
+            .lines()
+            .filter_map(|l| l.strip_prefix("node "))
+            .map(str::to_string)
+            .collect();
+        LtDhtNet { nodes, _proc: proc }
+    }
 }
 
 /// `--dht-bootstrap` for a few nodes of the testnet (a real client knows a few routers, not
 /// the whole network), a free DHT port, a state file in the test dir, and no LSD.
 pub fn dht_args(t: &TestDir, label: &str, testnet: &mainline::Testnet) -> Vec<OsString> {
+    dht_args_from(t, label, &testnet.bootstrap[..3])
+}
+
+/// [`dht_args`] with the given bootstrap nodes.
+pub fn dht_args_from(t: &TestDir, label: &str, bootstrap: &[String]) -> Vec<OsString> {
     let mut args = crate::args![
         "--no-lsd",
         "--dht-port",
@@ -29,7 +69,7 @@ pub fn dht_args(t: &TestDir, label: &str, testnet: &mainline::Testnet) -> Vec<Os
         "--dht-state",
         t.join(&format!("{label}.dht-nodes"))
     ];
-    for node in testnet.bootstrap.iter().take(3) {
+    for node in bootstrap {
         args.extend(crate::args!["--dht-bootstrap", node]);
     }
     args
@@ -126,6 +166,23 @@ impl NetnsPair {
             }
         }
         Some(pair)
+    }
+
+    /// `ip netns exec NS PROGRAM ARGS`.
+    pub fn spawn(
+        &self,
+        side: usize,
+        t: &TestDir,
+        label: &str,
+        program: &str,
+        args: Vec<OsString>,
+    ) -> Proc {
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", self.names[side].as_str()])
+            .arg(program)
+            .args(args);
+        Proc::spawn_command(t, label, command)
     }
 
     /// `ip netns exec NS shoal ARGS` with debug logs.
