@@ -123,6 +123,7 @@ impl Session {
             add.info.as_ref().is_some_and(|(info, _)| info.private),
             handle.events.clone(),
             handle.stats.clone(),
+            handle.metadata.clone(),
         );
         let trackers = add.trackers.clone();
         let span = info_span!("torrent", %info_hash);

@@ -4,9 +4,11 @@
 //! * The node is built in the background (resolving the bootstrap routers' names may take a
 //!   while, or fail, without a network), so neither the session nor a torrent waits for it.
 //!   Without a network every lookup simply finds nothing; other sources keep working.
-//! * Lookups repeat every [`LOOKUP_INTERVAL`], or sooner (5 s, doubling up to a minute) while
-//!   the torrent has no connected peer. Every round also announces (seeding or not: a
-//!   downloader is a peer too); a complete torrent announces before its lookup.
+//! * Lookups repeat every [`LOOKUP_INTERVAL`], or sooner (1 s, doubling up to a minute) while
+//!   the torrent has no connected peer: a getter started just before its sharer's first
+//!   announce lands finds it a second later rather than five. Every round also announces
+//!   (seeding or not: a downloader is a peer too); a complete torrent announces before its
+//!   lookup. Our own announce, when a lookup returns it, is dropped.
 //! * The routing table's good nodes are saved to the state file every [`SAVE_INTERVAL`] and
 //!   at shutdown, and used as extra bootstrap nodes next time, so a restart does not depend
 //!   on the public routers.
@@ -22,7 +24,7 @@ use mainline::Id;
 use shoal_engine::PeerSource;
 use std::collections::VecDeque;
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -39,7 +41,7 @@ pub const DEFAULT_BOOTSTRAP: &[&str] = &[
 const LOOKUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// Lookup period while the torrent has no connected peer: the first wait, doubled after
 /// each fruitless lookup up to the second.
-const LOOKUP_INTERVAL_STARVED_FIRST: Duration = Duration::from_secs(5);
+const LOOKUP_INTERVAL_STARVED_FIRST: Duration = Duration::from_secs(1);
 const LOOKUP_INTERVAL_STARVED: Duration = Duration::from_secs(60);
 /// Longest a single lookup or announce may take before it is given up.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -351,16 +353,18 @@ fn write_state(path: &Path, nodes: &[String]) -> io::Result<()> {
 }
 
 /// One torrent's DHT task: look up peers, announce, wait, repeat, until the torrent stops.
-/// Private torrents (BEP 27) never use the DHT.
+/// Private torrents (BEP 27) never use the DHT; a magnet's task ends as soon as its metadata
+/// says private.
 pub(crate) async fn run(dht: Dht, link: TorrentLink) {
     if link.private {
         return;
     }
-    // A second view of the torrent just to notice it stopping while a query runs.
+    // A second view of the torrent just to notice it stopping (or turning out private)
+    // while a query runs.
     let mut watch = link.clone();
     let Some((node, _)) = (tokio::select! {
         node = dht.node() => node,
-        _ = watch.stopped() => return,
+        _ = watch.stopped_or_private() => return,
     }) else {
         return;
     };
@@ -377,7 +381,7 @@ pub(crate) async fn run(dht: Dht, link: TorrentLink) {
         let lookup = lookup(&node, target, &link, started, &mut first_found);
         let alive = tokio::select! {
             alive = lookup => alive,
-            _ = watch.stopped() => return,
+            _ = watch.stopped_or_private() => return,
         };
         if !alive || (!complete && !announce(&node, target, &link, &mut watch).await) {
             return;
@@ -392,7 +396,7 @@ pub(crate) async fn run(dht: Dht, link: TorrentLink) {
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = watch.stopped() => return,
+            _ = watch.stopped_or_private() => return,
         }
     }
 }
@@ -414,7 +418,7 @@ async fn announce(
             Ok(Err(e)) => debug!("DHT announce failed: {e}"),
             Err(_) => debug!("DHT announce timed out"),
         },
-        _ = watch.stopped() => return false,
+        _ = watch.stopped_or_private() => return false,
     }
     true
 }
@@ -428,6 +432,7 @@ async fn lookup(
     started: Instant,
     first_found: &mut bool,
 ) -> bool {
+    let public_ip = node.info().await.public_address().map(|a| *a.ip());
     let mut stream = node.get_peers(target);
     let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
     let mut found = 0usize;
@@ -440,7 +445,11 @@ async fn lookup(
                 break;
             }
         };
-        let peers: Vec<SocketAddr> = batch.into_iter().map(SocketAddr::V4).collect();
+        let peers: Vec<SocketAddr> = batch
+            .into_iter()
+            .filter(|&peer| !is_own(peer, link.listen_port, public_ip))
+            .map(SocketAddr::V4)
+            .collect();
         if peers.is_empty() {
             continue;
         }
@@ -460,9 +469,30 @@ async fn lookup(
     true
 }
 
+/// True for our own announce coming back from a lookup: our listen port at a loopback or
+/// unspecified address, or at the public address other nodes see us at. (Another client on
+/// this host or behind our NAT has another port.)
+fn is_own(peer: SocketAddrV4, listen_port: u16, public_ip: Option<Ipv4Addr>) -> bool {
+    let ip = *peer.ip();
+    peer.port() == listen_port && (ip.is_loopback() || ip.is_unspecified() || Some(ip) == public_ip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_own_announce_is_recognised() {
+        let public = Some(Ipv4Addr::new(203, 0, 113, 5));
+        let own = |addr: &str| is_own(addr.parse().unwrap(), 6881, public);
+        assert!(own("127.0.0.1:6881"));
+        assert!(own("127.0.0.2:6881"));
+        assert!(own("203.0.113.5:6881"));
+        assert!(!own("127.0.0.1:6882"), "another client on this host");
+        assert!(!own("203.0.113.5:6882"), "another client behind our NAT");
+        assert!(!own("198.51.100.1:6881"), "someone else on our port");
+        assert!(!is_own("10.0.0.1:6881".parse().unwrap(), 6881, None));
+    }
 
     #[test]
     fn state_file_lines_are_parsed_strictly() {
@@ -492,5 +522,36 @@ mod tests {
         std::fs::write(&path, vec![b'x'; MAX_STATE_FILE as usize + 1]).unwrap();
         assert!(read_state(&path).is_empty());
         assert!(read_state(&dir.path().join("missing")).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_magnet_whose_metadata_says_private_leaves_the_dht() {
+        let testnet = mainline::Testnet::builder(8).build().unwrap();
+        let dht = Dht::start(DhtConfig {
+            bootstrap: testnet.bootstrap.clone(),
+            port: 0,
+            state_file: None,
+        });
+        let (link, driver) = super::super::test_link::magnet(shoal_core::InfoHash([9; 20]));
+        let task = tokio::spawn(run(dht.clone(), link));
+        // Let it start its lookups with the metadata unknown.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while dht.port().is_none() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the DHT node starts");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!task.is_finished(), "ended before the metadata arrived");
+
+        driver
+            .metadata
+            .send_replace(super::super::test_link::metadata(true));
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the DHT task ends within 5 s of private metadata")
+            .unwrap();
+        dht.shutdown().await;
     }
 }

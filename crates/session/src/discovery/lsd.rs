@@ -221,7 +221,8 @@ impl Drop for Registration {
 }
 
 /// One torrent's LSD task: announces it while it runs and hands the peers found to its
-/// driver. Private torrents (BEP 27) never use LSD.
+/// driver. Private torrents (BEP 27) never use LSD; a magnet leaves LSD as soon as its
+/// metadata says private.
 pub(crate) async fn run(lsd: Lsd, mut link: TorrentLink) {
     if link.private {
         return;
@@ -240,7 +241,7 @@ pub(crate) async fn run(lsd: Lsd, mut link: TorrentLink) {
                     return;
                 }
             }
-            _ = link.stopped() => return,
+            _ = link.stopped_or_private() => return,
         }
     }
 }
@@ -501,5 +502,40 @@ mod tests {
             next_peer(&mut found).await,
             "127.0.0.1:4242".parse().unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_magnet_whose_metadata_says_private_leaves_lsd() {
+        let config = loopback_config();
+        let hash = InfoHash([0x44; 20]);
+        let lsd = Lsd::start(&config, 1111).unwrap();
+        let (link, mut driver) = super::super::test_link::magnet(hash);
+        let task = tokio::spawn(run(lsd.clone(), link));
+        // Registered (so announced) while the metadata is unknown, and peers that announce
+        // the torrent reach the driver.
+        let registered = |lsd: &Lsd| lsd.shared.lock().contains_key(&hash);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !registered(&lsd) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(registered(&lsd), "the magnet never registered with LSD");
+        let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = SocketAddr::from((Ipv4Addr::LOCALHOST, config.group_v4.unwrap().port()));
+        let announce = lsd_message::build("239.192.152.143:6771", 4242, &[hash], "other");
+        sender.send_to(announce.as_bytes(), target).await.unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(5), driver.events.recv()).await;
+        assert!(
+            matches!(event, Ok(Some(crate::event::DriverEvent::AddPeers { .. }))),
+            "no peers from LSD before the metadata"
+        );
+
+        driver
+            .metadata
+            .send_replace(super::super::test_link::metadata(true));
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the LSD task ends within 5 s of private metadata")
+            .unwrap();
+        assert!(!registered(&lsd), "still announced after turning private");
     }
 }

@@ -26,9 +26,11 @@ pub use tracker_udp::UdpError;
 
 use crate::event::DriverEvent;
 use crate::handle::TorrentStats;
-use shoal_core::{InfoHash, PeerId};
+use bytes::Bytes;
+use shoal_core::{Info, InfoHash, PeerId};
 use shoal_engine::PeerSource;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -42,10 +44,12 @@ pub(crate) struct TorrentLink {
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
     pub listen_port: u16,
-    /// BEP 27: a private torrent uses only its trackers (no DHT, no LSD, no PEX).
+    /// BEP 27: a private torrent uses only its trackers (no DHT, no LSD, no PEX). False for
+    /// a magnet until its metadata arrives: see [`TorrentLink::stopped_or_private`].
     pub private: bool,
     events: mpsc::Sender<DriverEvent>,
     stats: watch::Receiver<TorrentStats>,
+    metadata: watch::Receiver<Option<(Arc<Info>, Bytes)>>,
 }
 
 #[allow(dead_code)]
@@ -57,6 +61,7 @@ impl TorrentLink {
         private: bool,
         events: mpsc::Sender<DriverEvent>,
         stats: watch::Receiver<TorrentStats>,
+        metadata: watch::Receiver<Option<(Arc<Info>, Bytes)>>,
     ) -> TorrentLink {
         TorrentLink {
             info_hash,
@@ -65,6 +70,7 @@ impl TorrentLink {
             private,
             events,
             stats,
+            metadata,
         }
     }
 
@@ -88,6 +94,27 @@ impl TorrentLink {
     pub async fn stopped(&mut self) {
         // An error means the driver is gone, which is a stop too.
         let _ = self.stats.wait_for(|s| s.state.is_finished()).await;
+    }
+
+    /// Resolves when the torrent stops, or once it is known to be private: at once for a
+    /// private torrent, or when a magnet's metadata arrives and says so (BEP 27). The DHT
+    /// and LSD tasks end there; a magnet cannot know before its metadata.
+    pub async fn stopped_or_private(&mut self) {
+        if self.private {
+            return;
+        }
+        let stopped = self.stats.wait_for(|s| s.state.is_finished());
+        let private = self
+            .metadata
+            .wait_for(|m| m.as_ref().is_some_and(|(info, _)| info.private));
+        // Either way the caller is done; an error means the driver is gone, a stop too.
+        tokio::select! {
+            _ = stopped => {}
+            result = private => if result.is_ok() {
+                self.private = true;
+                tracing::info!("the metadata says private (BEP 27): no DHT or LSD for it");
+            },
+        }
     }
 
     /// Resolves when the state changes (e.g. to complete, for the "completed" event); false
@@ -196,3 +223,92 @@ pub(crate) fn start(
 
 /// Longest wait in `Session::shutdown` for the discovery tasks' last announces.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// A [`TorrentLink`] wired to channels a test drives in place of the torrent's driver.
+#[cfg(test)]
+pub(crate) mod test_link {
+    use super::*;
+    use crate::handle::TorrentState;
+
+    /// The driver's ends of a test link's channels.
+    pub(crate) struct FakeDriver {
+        pub events: mpsc::Receiver<DriverEvent>,
+        /// Held so the torrent looks running: dropping it reads as the driver gone.
+        #[allow(dead_code)]
+        pub stats: watch::Sender<TorrentStats>,
+        pub metadata: watch::Sender<Option<(Arc<Info>, Bytes)>>,
+    }
+
+    /// A link for a magnet (no metadata yet, not known to be private).
+    pub(crate) fn magnet(info_hash: InfoHash) -> (TorrentLink, FakeDriver) {
+        let (events_tx, events) = mpsc::channel(16);
+        let (stats, stats_rx) = watch::channel(TorrentStats {
+            state: TorrentState::FetchingMetadata,
+            engine: shoal_engine::Stats::default(),
+            name: None,
+            download_rate: 0,
+            upload_rate: 0,
+        });
+        let (metadata, metadata_rx) = watch::channel(None);
+        let link = TorrentLink::new(
+            info_hash,
+            PeerId([7; 20]),
+            6881,
+            false,
+            events_tx,
+            stats_rx,
+            metadata_rx,
+        );
+        let driver = FakeDriver {
+            events,
+            stats,
+            metadata,
+        };
+        (link, driver)
+    }
+
+    /// The metadata a magnet receives: a one-file info dictionary, private or not.
+    pub(crate) fn metadata(private: bool) -> Option<(Arc<Info>, Bytes)> {
+        let mut raw =
+            b"d6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaa".to_vec();
+        if private {
+            raw.extend_from_slice(b"7:privatei1e");
+        }
+        raw.push(b'e');
+        let info = Info::from_bytes(&raw).expect("a valid info dictionary");
+        assert_eq!(info.private, private);
+        Some((Arc::new(info), Bytes::from(raw)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_link;
+    use shoal_core::InfoHash;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_magnet_turns_private_when_its_metadata_says_so() {
+        let (mut link, driver) = test_link::magnet(InfoHash([1; 20]));
+        let mut waiting = link.clone();
+        let ended = tokio::spawn(async move {
+            waiting.stopped_or_private().await;
+            waiting.private
+        });
+        // Public metadata changes nothing.
+        driver.metadata.send_replace(test_link::metadata(false));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!ended.is_finished(), "ended on public metadata");
+        driver.metadata.send_replace(test_link::metadata(true));
+        let private = tokio::time::timeout(Duration::from_secs(5), ended)
+            .await
+            .expect("ends within 5 s of private metadata")
+            .unwrap();
+        assert!(private);
+        // Known private now: ends at once.
+        tokio::time::timeout(Duration::from_secs(1), link.stopped_or_private())
+            .await
+            .expect("at once");
+        drop(driver);
+    }
+}
