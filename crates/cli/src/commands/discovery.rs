@@ -1,8 +1,10 @@
 //! The session settings behind the discovery flags: the DHT and LSD are on unless
-//! `--no-dht` / `--no-lsd`, and the DHT's routing table lives in the user's data folder.
+//! `--no-dht` / `--no-lsd`, the DHT's routing table lives in the user's data folder, and the
+//! DHT binds the listener's IPv4 address when that is a specific one.
 
 use crate::cli::NetArgs;
 use shoal_session::{DhtConfig, LsdConfig, SessionConfig};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Name of the DHT state file in the data folder.
@@ -16,6 +18,10 @@ pub(super) fn session_config(net: &NetArgs) -> SessionConfig {
             dht.bootstrap = net.dht_bootstrap.clone();
         }
         dht.port = net.dht_port;
+        // A listener on one address (e.g. 127.0.0.1) keeps the DHT there too.
+        if let IpAddr::V4(ip) = net.listen.ip() {
+            dht.bind_address = Some(ip).filter(|ip| !ip.is_unspecified());
+        }
         dht.state_file = net
             .dht_state
             .clone()

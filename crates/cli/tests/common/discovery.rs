@@ -75,8 +75,15 @@ pub fn dht_args_from(t: &TestDir, label: &str, bootstrap: &[String]) -> Vec<OsSt
     args
 }
 
-/// `shoal ARGS` as given (no flags added), with debug logs on stderr.
+/// `shoal ARGS` as given (no flags added), with debug logs on stderr. The arguments must keep
+/// it on loopback: `--no-lsd`, and `--no-dht` or `--dht-bootstrap` (else the DHT would ask
+/// the public routers); LSD runs only in [`NetnsPair`]s.
 pub fn spawn_shoal(t: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    assert!(
+        has("--no-lsd") && (has("--no-dht") || has("--dht-bootstrap")),
+        "a shoal outside a namespace needs --no-lsd and --no-dht or --dht-bootstrap: {args:?}"
+    );
     let mut command = Command::new(SHOAL);
     command.args(args);
     if std::env::var_os("RUST_LOG").is_none() {

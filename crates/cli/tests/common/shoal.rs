@@ -62,8 +62,11 @@ pub fn spawn_quiet(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
 /// default; tests must not reach past loopback, so both are turned off here unless the
 /// test already chose (the DHT and LSD tests start their processes themselves).
 fn no_public_discovery(mut args: Vec<OsString>) -> Vec<OsString> {
+    // The subcommand is the first word that is not a flag: shoal's global flags (-v, -q)
+    // take no value and may come before it.
+    let subcommand = args.iter().find(|a| !a.to_string_lossy().starts_with('-'));
     let transfers = matches!(
-        args.first().and_then(|a| a.to_str()),
+        subcommand.and_then(|a| a.to_str()),
         Some("share" | "seed" | "get")
     );
     if transfers {

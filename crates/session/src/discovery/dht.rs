@@ -65,6 +65,10 @@ pub struct DhtConfig {
     pub port: u16,
     /// Where the routing table is saved and read back (none: not saved).
     pub state_file: Option<PathBuf>,
+    /// IPv4 address the node's socket binds (none: every interface). Set to the peer
+    /// listener's address when that is a specific one, so `--listen 127.0.0.1:0` keeps the
+    /// DHT on loopback too.
+    pub bind_address: Option<Ipv4Addr>,
 }
 
 impl DhtConfig {
@@ -74,6 +78,7 @@ impl DhtConfig {
             bootstrap: DEFAULT_BOOTSTRAP.iter().map(|s| s.to_string()).collect(),
             port: 6881,
             state_file: None,
+            bind_address: None,
         }
     }
 }
@@ -269,6 +274,9 @@ fn build_node(config: &DhtConfig) -> io::Result<(mainline::Dht, u16)> {
     }
     let mut builder = mainline::Dht::builder();
     builder.bootstrap(&bootstrap).port(config.port);
+    if let Some(address) = config.bind_address {
+        builder.bind_address(address);
+    }
     let node = match builder.build() {
         Ok(node) => node,
         Err(e) if config.port != 0 => {
@@ -531,6 +539,7 @@ mod tests {
             bootstrap: testnet.bootstrap.clone(),
             port: 0,
             state_file: None,
+            bind_address: Some(Ipv4Addr::LOCALHOST),
         });
         let (link, driver) = super::super::test_link::magnet(shoal_core::InfoHash([9; 20]));
         let task = tokio::spawn(run(dht.clone(), link));
