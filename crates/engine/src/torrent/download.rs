@@ -151,19 +151,20 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        if p.take_request(&block).is_some() {
+        let freed = p.take_request(&block).is_some();
+        if freed {
             meta.picker.request_dropped(&block, key);
             // Asking again at once would likely get the same answer (a seed steering us to
             // other pieces, a peer that lost the piece): ask others until it unchokes anew.
             if !p.peer_choking && p.rejected.len() < crate::peer::MAX_REJECTED {
                 p.rejected.insert(b.index);
             }
-        }
-        // Ask others first: this peer just said no (to this piece; it may have suggested
-        // another).
-        let keys: Vec<PeerKey> = self.peers.keys().copied().filter(|k| *k != key).collect();
-        for k in keys {
-            self.request_more(now, k);
+            // Ask others first: this peer just said no (to this piece; it may have suggested
+            // another). A reject of nothing we asked for frees nothing for them.
+            let keys: Vec<PeerKey> = self.peers.keys().copied().filter(|k| *k != key).collect();
+            for k in keys {
+                self.request_more(now, k);
+            }
         }
         self.request_more(now, key);
     }
@@ -266,20 +267,32 @@ impl Torrent {
             let certain = self.config.ban_after_failures;
             self.blame(now, &liars, certain);
         }
-        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for k in keys {
-            let Some(p) = self.peers.get_mut(&k) else {
-                continue;
-            };
+        // One pass over the peers, without a lookup per peer: this runs for every piece.
+        let complete = self.is_complete();
+        let actions = &mut self.actions;
+        for (&k, p) in self.peers.iter_mut() {
             // A peer that has the piece cannot use our Have (it never asks us for that
             // piece, and its interest in us does not change), so it is not sent: in a big
             // swarm Haves are most of the messages (libtorrent: `send_redundant_have` off).
             if p.pieces.has(piece.get()) {
                 p.interesting = p.interesting.saturating_sub(1);
             } else {
-                self.send(now, k, Message::Have(piece.get()));
+                p.last_sent = now;
+                let msg = Message::Have(piece.get());
+                actions.push_back(Action::Send { peer: k, msg });
             }
-            self.update_interest(now, k);
+            // As `update_interest`.
+            let want = p.interesting > 0 && !complete;
+            if want != p.am_interested {
+                p.am_interested = want;
+                p.last_sent = now;
+                let msg = if want {
+                    Message::Interested
+                } else {
+                    Message::NotInterested
+                };
+                actions.push_back(Action::Send { peer: k, msg });
+            }
         }
         if self.is_complete() && !self.completed_emitted {
             self.completed_emitted = true;

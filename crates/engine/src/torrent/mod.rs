@@ -81,6 +81,8 @@ pub struct Torrent {
     meta: Option<Meta>,
     fetch: MetadataFetch,
     peers: BTreeMap<PeerKey, Peer>,
+    /// The peers we unchoke (`!am_choking`), so slot decisions need not walk every peer.
+    unchoked: Vec<PeerKey>,
     candidates: BTreeMap<SocketAddr, Candidate>,
     /// Identity of peers that left recently, for blame when a piece they fed fails.
     departed: BTreeMap<PeerKey, (Identity, Option<SocketAddr>)>,
@@ -145,6 +147,7 @@ impl Torrent {
             meta,
             fetch: MetadataFetch::default(),
             peers: BTreeMap::new(),
+            unchoked: Vec::new(),
             candidates: BTreeMap::new(),
             departed: BTreeMap::new(),
             strikes: BTreeMap::new(),

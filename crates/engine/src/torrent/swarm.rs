@@ -108,7 +108,12 @@ impl Torrent {
 
     /// Dials idle candidates while there is room.
     pub(super) fn connect_more(&mut self, now: Instant) {
-        if self.shut_down || (self.is_complete() && !self.config.seed_when_complete) {
+        if self.shut_down
+            || (self.is_complete() && !self.config.seed_when_complete)
+            || self.peers.len() >= self.config.max_peers
+        {
+            // (A full peer list leaves no room to dial: skip the walk over the candidates,
+            // which a big swarm's PEX fills to thousands.)
             return;
         }
         let connecting = self
@@ -305,6 +310,9 @@ impl Torrent {
         let Some(peer) = self.peers.remove(&key) else {
             return;
         };
+        if !peer.am_choking {
+            self.unchoked.retain(|k| *k != key);
+        }
         if let Some(initial) = &mut self.initial {
             for block in &peer.upload_queue {
                 initial.take_back(block);

@@ -25,12 +25,22 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        p.peer_interested = interested;
-        if !interested {
-            // An unchoked peer that wants nothing holds a slot someone else could use.
-            self.set_choke(now, key, true);
+        if p.peer_interested == interested {
+            return;
         }
-        self.fill_upload_slots(now);
+        p.peer_interested = interested;
+        // Only a choked peer that wants something can take a free slot, and only an unchoked
+        // one that stops wanting can free one; otherwise the slots are as they were (this
+        // runs for every interest message, and a slot decision walks every peer).
+        match (interested, p.am_choking) {
+            (true, true) => self.fill_upload_slots(now),
+            (false, false) => {
+                // An unchoked peer that wants nothing holds a slot someone else could use.
+                self.set_choke(now, key, true);
+                self.fill_upload_slots(now);
+            }
+            _ => {}
+        }
     }
 
     /// Unchokes interested peers while fewer than the regular slots plus the optimistic one
@@ -46,8 +56,8 @@ impl Torrent {
         }
         let slots = self.choker.slots() + 1;
         let (mut busy, mut unchoked) = (0, 0);
-        for p in self.peers.values() {
-            if !p.am_choking && p.peer_interested {
+        for p in self.unchoked.iter().filter_map(|k| self.peers.get(k)) {
+            if p.peer_interested {
                 unchoked += 1;
                 if p.upload_slot_busy(now, UNCHOKE_GRACE) {
                     busy += 1;
@@ -197,8 +207,11 @@ impl Torrent {
             return;
         }
         p.am_choking = choke;
-        if !choke {
+        if choke {
+            self.unchoked.retain(|k| *k != key);
+        } else {
             p.unchoked_at = now;
+            self.unchoked.push(key);
         }
         let dropped: Vec<_> = if choke {
             p.upload_queue.drain(..).collect()
