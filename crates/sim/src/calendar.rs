@@ -19,7 +19,7 @@ const WIDTH_SHIFT: u32 = 18;
 const BUCKETS: usize = 1 << 14;
 
 /// An item the calendar orders: its time first, then its own `Ord` for ties.
-pub(crate) trait Timed: Ord + Copy {
+pub(crate) trait Timed: Ord {
     fn at(&self) -> u64;
 }
 

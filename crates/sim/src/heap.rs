@@ -2,7 +2,8 @@
 //! is a chain of cache misses one level apart; four children share two cache lines and
 //! the tree is half as deep, so popping costs about half as many misses.
 
-/// Min-heap of `Copy` items; the smallest by `Ord` pops first.
+/// Min-heap; the smallest by `Ord` pops first. Items move by swaps, so they need not be
+/// `Copy` (the event queue keeps whole events in it).
 #[derive(Debug, Clone)]
 pub(crate) struct QuadHeap<T> {
     items: Vec<T>,
@@ -14,7 +15,7 @@ impl<T> Default for QuadHeap<T> {
     }
 }
 
-impl<T: Ord + Copy> QuadHeap<T> {
+impl<T: Ord> QuadHeap<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -28,22 +29,23 @@ impl<T: Ord + Copy> QuadHeap<T> {
         self.items.push(item);
         while i > 0 {
             let parent = (i - 1) / 4;
-            if self.items[parent] <= item {
+            if self.items[parent] <= self.items[i] {
                 break;
             }
-            self.items[i] = self.items[parent];
+            self.items.swap(parent, i);
             i = parent;
         }
-        self.items[i] = item;
     }
 
     pub fn pop(&mut self) -> Option<T> {
-        let last = self.items.pop()?;
-        let Some(&top) = self.items.first() else {
-            return Some(last);
-        };
-        // Move the hole at the root down to where `last` belongs.
         let n = self.items.len();
+        if n == 0 {
+            return None;
+        }
+        self.items.swap(0, n - 1);
+        let top = self.items.pop();
+        // Move the former last item down from the root to where it belongs.
+        let n = n - 1;
         let mut i = 0;
         loop {
             let first = 4 * i + 1;
@@ -57,14 +59,13 @@ impl<T: Ord + Copy> QuadHeap<T> {
                     min = c;
                 }
             }
-            if last <= self.items[min] {
+            if self.items[i] <= self.items[min] {
                 break;
             }
-            self.items[i] = self.items[min];
+            self.items.swap(i, min);
             i = min;
         }
-        self.items[i] = last;
-        Some(top)
+        top
     }
 }
 

@@ -38,13 +38,39 @@ pub(crate) enum Event {
     },
 }
 
-/// A queue entry: small and `Copy`, so sifting is cheap; the event itself waits in a slab.
-/// Ordered by time, then by insertion (field order matters for the derived `Ord`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A queue entry: the event itself, ordered by time, then by insertion. Kept whole in the
+/// queue rather than behind an index into a slab, which would cost a cache miss per pop.
+#[derive(Debug)]
 struct Scheduled {
     at: u64,
     seq: u64,
-    slot: u32,
+    event: Event,
+}
+
+impl Scheduled {
+    fn order(&self) -> (u64, u64) {
+        (self.at, self.seq)
+    }
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.order() == other.order()
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
+    }
 }
 
 impl Timed for Scheduled {
@@ -57,27 +83,14 @@ impl Timed for Scheduled {
 pub(crate) struct EventQueue {
     heap: Calendar<Scheduled>,
     next_seq: u64,
-    /// Events by slot; `None` slots are listed in `free`.
-    slab: Vec<Option<Event>>,
-    free: Vec<u32>,
 }
 
 impl EventQueue {
     pub fn push(&mut self, at: u64, event: Event) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slab[slot as usize] = Some(event);
-                slot
-            }
-            None => {
-                self.slab.push(Some(event));
-                (self.slab.len() - 1) as u32
-            }
-        };
         self.heap.push(Scheduled {
             at,
             seq: self.next_seq,
-            slot,
+            event,
         });
         self.next_seq += 1;
     }
@@ -87,10 +100,7 @@ impl EventQueue {
     }
 
     pub fn pop(&mut self) -> Option<(u64, Event)> {
-        let s = self.heap.pop()?;
-        self.free.push(s.slot);
-        let event = self.slab.get_mut(s.slot as usize).and_then(Option::take)?;
-        Some((s.at, event))
+        self.heap.pop().map(|s| (s.at, s.event))
     }
 
     pub fn len(&self) -> usize {
