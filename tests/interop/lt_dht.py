@@ -12,7 +12,8 @@ and none on the loopback socket of a 0.0.0.0 listen, so with 0.0.0.0 its DHT
 would talk to 127.0.0.1 from the machine's other address and hear nothing.
 In seed mode it never dials out, so whoever downloads from it found it.
 
-Set LT_DHT_LOG=1 to get every DHT alert (packets in and out) on stderr.
+Set LT_DHT_LOG=1 to get every DHT alert (packets in and out) and the peer
+connection logs on stderr.
 
 Modes:
   seed --torrent T --data DIR   seed the files under DIR and announce on the DHT
@@ -28,7 +29,7 @@ Options:
   --timeout SECS         give up after this long (exit 3)
 
 Protocol on stdout, one line each, flushed:
-  listening 127.0.0.1:PORT   once the listen socket is up
+  listening ADDR:PORT        once the listen socket is up
   seeding                    (seed) once the data is checked and complete
   progress P% peers=N dht_nodes=D state=S   about twice a second
   dht-peer IP:PORT MS        (get) a peer the DHT returned for the info-hash,
@@ -83,6 +84,8 @@ def alert_mask():
         mask |= (
             lt.alert.category_t.dht_notification
             | lt.alert.category_t.dht_log_notification
+            | lt.alert.category_t.connect_notification
+            | lt.alert.category_t.peer_log_notification
         )
     return mask
 
@@ -124,6 +127,9 @@ def make_session(args):
         # through its own lookup (not by being found).
         "seeding_outgoing_connections": not seeding,
         "allow_multiple_connections_per_ip": True,
+        # shoal speaks TCP only: libtorrent would try uTP first and reach shoal over
+        # TCP only after that attempt times out (~3 s), which is not discovery time.
+        "enable_outgoing_utp": False,
         "alert_mask": alert_mask(),
     }
     return lt.session(settings)
@@ -184,7 +190,8 @@ def main():
                         ms = int((time.monotonic() - started) * 1000)
                         say("dht-peer %s %d" % (peer, ms))
         if not said_listening and ses.listen_port():
-            say("listening 127.0.0.1:%d" % ses.listen_port())
+            host = args.listen.rsplit(":", 1)[0]
+            say("listening %s:%d" % (host, ses.listen_port()))
             said_listening = True
         now = time.monotonic()
         if now - announced >= ANNOUNCE_INTERVAL and not args.lsd:

@@ -59,7 +59,11 @@ fn share_and_get_by_bare_info_hash_meet_through_a_private_dht() {
     payload.assert_downloaded(&out);
 
     let lookup = discovery::logged_elapsed_ms(&finished.stderr, "DHT: first peers found");
-    eprintln!("DHT lookup (get start to first peer): {lookup:?} ms; whole get: {total:?}");
+    eprintln!(
+        "DHT: shoal get's lookup found the sharer {lookup:?} ms after its DHT task started; \
+         {}; whole get {total:?}",
+        first_peer(&finished.stderr)
+    );
     assert!(
         lookup.is_some(),
         "shoal get completed but never logged peers from the DHT:\n{}",
@@ -121,10 +125,28 @@ fn share_and_get_by_bare_info_hash_meet_through_lsd_in_network_namespaces() {
         sharer_log,
         finished.describe()
     );
-    eprintln!("LSD lookup (get start to the sharer finding it): {lookup:?}; whole get: {total:?}");
+    eprintln!(
+        "LSD: the sharer found shoal get {lookup:?} after it started; {}; whole get {total:?}",
+        first_peer(&finished.stderr)
+    );
     drop(share);
     drop(get);
     drop(net);
+}
+
+/// shoal's "first peer connected after N s (found by SOURCE)" log line, for the record.
+fn first_peer(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.find("first peer connected").map(|i| l[i..].to_string()))
+        .unwrap_or_else(|| "no first-peer line".to_string())
+}
+
+/// lt_dht.py's `first-peer MS`.
+fn lt_first_peer(stdout: &str) -> Option<u64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("first-peer ")?.parse().ok())
 }
 
 /// `tests/interop/lt_dht.py MODE ARGS --bootstrap N...`.
@@ -186,7 +208,11 @@ fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
         let (peer, ms) = rest.split_once(' ')?;
         (peer == shoal_peer).then(|| ms.to_string())
     });
-    eprintln!("libtorrent DHT lookup of shoal's announce (start to found): {found:?} ms");
+    eprintln!(
+        "DHT: libtorrent's lookup returned shoal {found:?} ms after libtorrent started; \
+         first peer at {:?} ms",
+        lt_first_peer(&finished.stdout)
+    );
     assert!(
         found.is_some(),
         "libtorrent's DHT lookups never returned shoal's address {shoal_peer}:\n{}",
@@ -233,7 +259,10 @@ fn shoal_finds_libtorrents_dht_announce_and_downloads_from_it() {
     let finished = discovery::spawn_shoal(&t, "shoal-get", args).wait_success(INTEROP_TIMEOUT);
     payload.assert_downloaded(&out);
     let lookup = discovery::logged_elapsed_ms(&finished.stderr, "DHT: first peers found");
-    eprintln!("shoal DHT lookup of libtorrent's peer (get start to first peer): {lookup:?} ms");
+    eprintln!(
+        "DHT: shoal get's lookup found libtorrent {lookup:?} ms after its DHT task started; {}",
+        first_peer(&finished.stderr)
+    );
     assert!(
         lookup.is_some(),
         "shoal never logged DHT peers:\n{}",
@@ -319,7 +348,10 @@ fn shoal_finds_libtorrents_lsd_announce_and_downloads_from_it() {
         "shoal never found libtorrent through LSD:\n{}",
         finished.describe()
     );
-    eprintln!("LSD: libtorrent seed start to shoal finding it: {lookup:?}");
+    eprintln!(
+        "LSD: shoal found libtorrent {lookup:?} after libtorrent was started; {}",
+        first_peer(&finished.stderr)
+    );
     drop(seed);
     drop(net);
 }
@@ -368,13 +400,15 @@ fn libtorrent_finds_shoals_lsd_announce_and_downloads_from_it() {
 
     let finished = get.wait_success(INTEROP_TIMEOUT + Duration::from_secs(10));
     payload.assert_downloaded(&out);
-    let found = finished
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("lsd-peer ") && l.contains(&shoal_peer))
-        .map(str::to_string);
+    let found = finished.stdout.lines().find_map(|l| {
+        let rest = l.strip_prefix("lsd-peer ")?;
+        let (ms, message) = rest.split_once(' ')?;
+        message.contains(&shoal_peer).then(|| ms.to_string())
+    });
     eprintln!(
-        "LSD: shoal share start to libtorrent finding it: {found:?} (test clock: {:?})",
+        "LSD: libtorrent found shoal {found:?} ms after libtorrent started (shoal started \
+         once it listened); first peer at {:?} ms; whole test transfer {:?}",
+        lt_first_peer(&finished.stdout),
         started.elapsed()
     );
     assert!(
