@@ -282,22 +282,33 @@ impl Picker {
 
     fn rarest_untouched(&self, usable: &impl Fn(u32) -> bool) -> Option<PieceIndex> {
         let mut best: Option<(u32, u32, u32)> = None;
-        for i in 0..self.lengths.num_pieces() {
-            if self.have.get(i) || self.verifying.get(i) {
+        let n = self.lengths.num_pieces();
+        let (have, verifying) = (self.have.as_bytes(), self.verifying.as_bytes());
+        for (byte, (&h, &v)) in have.iter().zip(verifying).enumerate() {
+            // Eight pieces at a time: late in a download most are had or being verified,
+            // and this runs for nearly every request.
+            let open = !(h | v);
+            if open == 0 {
                 continue;
             }
-            let key = (self.availability[i as usize], self.priority[i as usize]);
-            if best.is_some_and(|(a, p, _)| (a, p) <= key) {
-                continue;
+            for bit in 0..8u32 {
+                let i = byte as u32 * 8 + bit;
+                if i >= n || open & (0x80 >> bit) == 0 {
+                    continue;
+                }
+                let key = (self.availability[i as usize], self.priority[i as usize]);
+                if best.is_some_and(|(a, p, _)| (a, p) <= key) {
+                    continue;
+                }
+                if !usable(i) {
+                    continue;
+                }
+                let piece = self.lengths.validate_piece(i)?;
+                if self.partial.contains_key(&piece) {
+                    continue;
+                }
+                best = Some((key.0, key.1, i));
             }
-            if !usable(i) {
-                continue;
-            }
-            let piece = self.lengths.validate_piece(i)?;
-            if self.partial.contains_key(&piece) {
-                continue;
-            }
-            best = Some((key.0, key.1, i));
         }
         best.and_then(|(_, _, i)| self.lengths.validate_piece(i))
     }

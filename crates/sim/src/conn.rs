@@ -27,16 +27,20 @@ pub(crate) struct Conn {
     pub in_ready: [bool; 2],
     /// When the last message to each side clears that side's download pipe.
     pub down_until: [u64; 2],
+    /// One-way latency between the two nodes (kept here so that sending a message does not
+    /// have to look at the receiving node).
+    pub latency: u64,
 }
 
 impl Conn {
-    pub fn new(dialer: NodeId, listener: NodeId) -> Conn {
+    pub fn new(dialer: NodeId, listener: NodeId, latency: u64) -> Conn {
         Conn {
             nodes: [dialer, listener],
             open: [false; 2],
             queue: [VecDeque::new(), VecDeque::new()],
             in_ready: [false; 2],
             down_until: [0; 2],
+            latency,
         }
     }
 

@@ -213,9 +213,11 @@ impl Swarm {
         match self.by_addr.get(&addr).copied() {
             Some(target) if self.nodes[target.index()].online => {
                 let index = self.conns.len();
-                self.conns.push(crate::conn::Conn::new(node, target));
+                let latency = self.path_latency(node, target);
+                self.conns
+                    .push(crate::conn::Conn::new(node, target, latency));
                 // SYN, SYN-ACK, then ACK with the handshake: the listener sees it 1.5 RTT later.
-                let at = self.now + 3 * self.path_latency(node, target);
+                let at = self.now + 3 * latency;
                 self.queue.push(at, Event::Dial { conn: index });
             }
             _ => {
@@ -274,8 +276,7 @@ impl Swarm {
                     log.record(*index, *begin, self.now);
                 }
             }
-            let receiver = c.nodes[1 - side];
-            let at = done + self.path_latency(node, receiver);
+            let at = done + c.latency;
             self.queue.push(
                 at,
                 Event::Arrived {
@@ -302,7 +303,7 @@ impl Swarm {
         let (index, side) = conn::split(key);
         let c = &self.conns[index];
         if c.open[1 - side] {
-            let at = self.now + self.path_latency(c.nodes[0], c.nodes[1]);
+            let at = self.now + c.latency;
             self.queue.push(
                 at,
                 Event::Closed {

@@ -92,14 +92,15 @@ impl Swarm {
             return;
         }
         let (receiver, sender) = (c.nodes[side], c.nodes[1 - side]);
-        let corrupt_sender = self.nodes[sender.index()].spec.behaviour == Behaviour::Corrupt;
-        let n = &mut self.nodes[receiver.index()];
         if let Message::Piece { index, begin, .. } = &msg {
+            let corrupt_sender = self.nodes[sender.index()].spec.behaviour == Behaviour::Corrupt;
+            let n = &mut self.nodes[receiver.index()];
             n.delivering = Some((*index, *begin, sender));
             if corrupt_sender {
                 n.log.bad_blocks_received += 1;
             }
         }
+        let n = &mut self.nodes[receiver.index()];
         n.engine
             .handle_message(self.clock.instant(self.now), key, msg);
         self.drain(receiver);
