@@ -210,3 +210,31 @@ fn auto_piece_length_scales_with_size() {
         assert!((1000..=2000).contains(&pieces), "{total}: {pieces}");
     }
 }
+
+#[test]
+fn threads_sharing_many_claims_across_files_hash_every_piece_in_place() {
+    // Large enough (16 KiB pieces, ~13 MiB) that each thread claims several runs of pieces,
+    // with file boundaries inside pieces.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("set");
+    let mut all = Vec::new();
+    for (i, len) in [5_000_001usize, 3_333_333, 4_999_999]
+        .into_iter()
+        .enumerate()
+    {
+        all.extend(write(&root.join(format!("part{i}")), len, 40 + i as u64));
+    }
+    for threads in [1, 2, 3] {
+        let opts = CreateOptions {
+            piece_length: Some(16384),
+            threads,
+            ..CreateOptions::default()
+        };
+        let m = Metainfo::from_bytes(&create_torrent(&root, &opts, &no_progress).unwrap()).unwrap();
+        assert_eq!(
+            m.info.pieces,
+            reference_hashes(&all, 16384),
+            "{threads} threads"
+        );
+    }
+}
