@@ -57,6 +57,8 @@ except ImportError as err:  # pragma: no cover - depends on the machine
 # before the DHT is bootstrapped.
 ANNOUNCE_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.5
+# (get) How long after completing to wait for a pending DHT lookup's reply.
+REPLY_GRACE = 10.0
 LOG_DHT = os.environ.get("LT_DHT_LOG") == "1"
 
 
@@ -165,6 +167,9 @@ def main():
     handle = ses.add_torrent(params)
     target = lt.sha1_hash(bytes.fromhex(args.info_hash)) if args.mode == "get" else None
     seen = set()
+    # (get) A dht_get_peers reply came in: the DHT lookup's result is known.
+    replied = False
+    completed_at = None
 
     deadline = time.monotonic() + args.timeout
     started = time.monotonic()
@@ -183,6 +188,7 @@ def main():
                 ms = int((time.monotonic() - started) * 1000)
                 say("lsd-peer %d %s" % (ms, alert.message()))
             if isinstance(alert, lt.dht_get_peers_reply_alert) and alert.info_hash == target:
+                replied = True
                 for ip, port in alert.peers():
                     peer = "%s:%d" % (ip, port)
                     if peer not in seen:
@@ -220,8 +226,14 @@ def main():
         if args.mode == "seed" and status.is_seeding and not said_seeding:
             say("seeding")
             said_seeding = True
-        if args.mode == "get" and status.is_seeding:
+        if args.mode == "get" and status.is_seeding and completed_at is None:
             say("complete")
+            completed_at = now
+        # A transfer can finish before the lookup's reply (the other side may have found
+        # us first): wait a little for it, so what the DHT returned gets reported.
+        if completed_at is not None and (
+            replied or args.lsd or now - completed_at > REPLY_GRACE
+        ):
             return 0
         time.sleep(0.1)
     fail("timed out", 3)

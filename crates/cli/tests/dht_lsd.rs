@@ -187,6 +187,12 @@ fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no x.pe in the magnet {magnet}"));
+    // Once shoal's announce is stored, libtorrent's lookups must return it.
+    share.wait_for_output(
+        Duration::from_secs(30),
+        "shoal's first DHT announce",
+        |log| log.contains("announced on the DHT"),
+    );
 
     // libtorrent knows other nodes of the DHT than shoal does.
     let out = t.subdir("out");
