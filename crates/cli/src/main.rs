@@ -12,6 +12,7 @@ mod logging;
 mod progress;
 mod signals;
 mod source;
+mod stdout;
 
 use clap::Parser;
 use std::process::ExitCode;

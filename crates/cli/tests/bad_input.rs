@@ -180,3 +180,32 @@ fn a_folder_given_as_torrent_is_refused() {
     assert_no_problems(check_refused(&t, "folder", folder.as_os_str()));
     assert!(folder.is_dir(), "the folder given as a torrent is gone");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_info_quietly() {
+    // `shoal info x | head -0`: stdout is closed before shoal writes. That is the reader's
+    // choice, not a failure: exit 0 and no panic message.
+    let hash = "0123456789abcdef0123456789abcdef01234567";
+    let mut child = std::process::Command::new(common::shoal::SHOAL)
+        .args(["info", hash])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("shoal starts");
+    drop(child.stdout.take());
+    let mut status = None;
+    common::wait::wait_until(std::time::Duration::from_secs(30), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "stderr: {stderr}");
+}

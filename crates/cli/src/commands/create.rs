@@ -20,14 +20,14 @@ pub async fn run(args: CreateArgs, mode: Mode) -> anyhow::Result<Outcome> {
     std::fs::write(&output, &torrent)
         .with_context(|| format!("cannot write {}", output.display()))?;
     if mode != Mode::Quiet {
-        println!(
+        crate::stdout::line(format_args!(
             "wrote {} (info-hash {}, {} in {} pieces of {})",
             output.display(),
             meta.info_hash,
             format::bytes(meta.info.lengths.total()),
             meta.info.lengths.num_pieces(),
             format::bytes(meta.info.piece_length.into()),
-        );
+        ))?;
     }
     Ok(Outcome::Done)
 }

@@ -65,7 +65,7 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
         let stats = handle.stats();
         if mode != Mode::Quiet {
             let name = stats.name.unwrap_or_default();
-            println!("{}", args.output.join(name).display());
+            crate::stdout::line(args.output.join(name).display())?;
         }
         if args.seed {
             progress.note(&format!(

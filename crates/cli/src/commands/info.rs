@@ -44,9 +44,9 @@ pub async fn run(args: InfoArgs) -> anyhow::Result<Outcome> {
             }
         }
     };
-    println!("{text}");
+    crate::stdout::line(text)?;
     if let (Some(scrapes), false) = (&scrapes, args.json) {
-        println!("{}", scrape_text(scrapes));
+        crate::stdout::line(scrape_text(scrapes))?;
     }
     Ok(Outcome::Done)
 }
