@@ -18,6 +18,9 @@ from transmission import Transmission
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Peers come from the suite (given address or its own tracker): no DHT, no LSD, so nothing
+# leaves the machine and no other source changes the timing.
+SHOAL_QUIET_NET = ["--no-dht", "--no-lsd"]
 LT_CLIENT = os.path.join(REPO, "tests", "interop", "lt_client.py")
 STARTUP_TIMEOUT = 300
 
@@ -72,7 +75,7 @@ def _ready(proc, condition, what):
 def seed_shoal(setup, net, label, torrent):
     port = free_port()
     argv = net.argv([setup.shoal, "seed", torrent, "--data", setup.seed_dir,
-                     "--listen", net.addr(port), "--quiet"])
+                     "--listen", net.addr(port), "--quiet"] + SHOAL_QUIET_NET)
     proc = Proc(label, argv, setup.log_dir)
     _ready(proc, lambda: net.port_open(port), "listening")
     return Side(proc, net.addr(port))
@@ -80,7 +83,7 @@ def seed_shoal(setup, net, label, torrent):
 
 def get_shoal(setup, net, label, torrent, out_dir, peer):
     argv = [setup.shoal, "get", torrent, "-o", out_dir, "--listen", net.addr(0),
-            "--quiet", "--timeout", "60"]
+            "--quiet", "--timeout", "60"] + SHOAL_QUIET_NET
     if peer:
         argv += ["--peer", peer]
     return Side(Proc(label, net.argv(argv), setup.log_dir))

@@ -120,6 +120,8 @@ def start_peer(client, shoal, topo, index, torrent, data_dir, log_dir, label):
         else:
             argv = [shoal, "get", torrent, "-o", data_dir, "--listen", addr, "--seed",
                     "--peer", "%s:%d" % (ip_of(0), PORT)]
+        # Same sources as the libtorrent swarm: the seeder's address, then PEX.
+        argv += ["--no-dht", "--no-lsd"]
     else:
         argv = [DEBIAN_PYTHON, os.path.join(HERE, "lt_swarm_peer.py"), torrent, data_dir, addr]
     return Proc(label, topo.argv(index, argv), log_dir)
