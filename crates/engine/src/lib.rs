@@ -18,6 +18,7 @@ mod config;
 mod fast;
 mod metadata;
 mod peer;
+mod peer_table;
 mod picker;
 mod torrent;
 

@@ -12,7 +12,7 @@ mod upload;
 mod wire;
 
 use crate::metadata::MetadataFetch;
-use crate::peer::Peer;
+use crate::peer_table::PeerTable;
 use crate::picker::Picker;
 use crate::{Action, Choker, Config, DisconnectReason, PeerSource};
 use bytes::Bytes;
@@ -80,7 +80,7 @@ pub struct Torrent {
     info_hash: InfoHash,
     meta: Option<Meta>,
     fetch: MetadataFetch,
-    peers: BTreeMap<PeerKey, Peer>,
+    peers: PeerTable,
     /// The peers we unchoke (`!am_choking`), so slot decisions need not walk every peer.
     unchoked: Vec<PeerKey>,
     candidates: BTreeMap<SocketAddr, Candidate>,
@@ -146,7 +146,7 @@ impl Torrent {
             info_hash,
             meta,
             fetch: MetadataFetch::default(),
-            peers: BTreeMap::new(),
+            peers: PeerTable::default(),
             unchoked: Vec::new(),
             candidates: BTreeMap::new(),
             departed: BTreeMap::new(),

@@ -188,16 +188,20 @@ impl Torrent {
         if self.banned.contains(&identity(addr, peer_id)) {
             return refuse(self, Some(DialState::Done));
         }
-        if let Some((&existing, p)) = self.peers.iter().find(|(_, p)| p.peer_id == peer_id) {
+        let same_peer = self
+            .peers
+            .iter()
+            .find(|(_, p)| p.peer_id == peer_id)
+            .map(|(&k, p)| (k, p.outbound, p.dialable_addr()));
+        if let Some((existing, old_outbound, old_addr)) = same_peer {
             // Two connections to one peer, usually because both sides dialed at once. Both
             // sides must keep the same one, or each drops the one the other kept: keep the
             // connection dialed by the side with the lower peer id.
             let we_dial_the_keeper = self.config.peer_id.0 < peer_id.0;
-            let new_is_keeper = outbound == we_dial_the_keeper && p.outbound != outbound;
+            let new_is_keeper = outbound == we_dial_the_keeper && old_outbound != outbound;
             if !new_is_keeper {
                 return refuse(self, Some(DialState::Connected));
             }
-            let old_addr = p.dialable_addr();
             self.disconnect(now, existing, DisconnectReason::Duplicate);
             // The peer stays connected through the new connection: do not redial it.
             if let Some(c) = old_addr.and_then(|a| self.candidates.get_mut(&a)) {
@@ -382,7 +386,7 @@ impl Torrent {
         let idle_timeout = self.config.idle_timeout;
         let mut idle = Vec::new();
         let mut quiet = Vec::new();
-        for (key, p) in &self.peers {
+        for (key, p) in self.peers.iter() {
             if now.saturating_duration_since(p.last_received) > idle_timeout {
                 idle.push(*key);
             } else if now.saturating_duration_since(p.last_sent) > KEEPALIVE_AFTER {
