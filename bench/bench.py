@@ -18,6 +18,7 @@ import create
 import loopback
 import nets
 import report
+import simulate
 import swarm
 from procs import free_port, kill_all
 
@@ -85,6 +86,7 @@ def main(argv):
     parser.add_argument("--shoal", required=True)
     parser.add_argument("--hwlimit", required=True, help="the bench/hwlimit binary")
     parser.add_argument("--rqbit", required=True, help="the rqbit binary")
+    parser.add_argument("--sim", required=True, help="the crates/sim `sim` binary")
     parser.add_argument("--netns", required=True, help="name of the namespace to make")
     parser.add_argument("--work", required=True, help="scratch folder under /tmp")
     parser.add_argument("--size-mib", type=int, required=True)
@@ -117,18 +119,20 @@ def main(argv):
         log("scenario 2: creating a torrent, %d runs" % args.runs)
         create_results, openssl = create.run(args.shoal, source, args.runs, args.work, log_dir, log)
         swarm_results = swarm.run(args.shoal, args.work, args.quick, args.runs, log)
+        sim_results = simulate.run(args.sim, args.quick, log)
     finally:
         kill_all()
         nets.delete_namespace(args.netns)
     with open(os.path.join(args.work, "results.json"), "w") as out:
         json.dump({"size": size, "loopback": loopback_results, "create": create_results,
-                   "openssl_sha1_mb_per_s": openssl, "swarm": swarm_results}, out, indent=1)
+                   "openssl_sha1_mb_per_s": openssl, "swarm": swarm_results, "simulation": sim_results}, out, indent=1)
     hows = {loopback.pair_name(pair): pair[2] for pair in clients.PAIRS}
     docs = os.path.dirname(os.path.abspath(args.report))
     made = charts.write(docs, loopback_results, size)
     report.write(args.report, args.command, args.quick, args.runs, size, args.shoal, args.rqbit,
                  loopback_results, hows, create_results, openssl,
-                 swarm.report_text(swarm_results), made)
+                 swarm.report_text(swarm_results), made,
+                 simulate.report_text(sim_results, "sim --peers N --fast"))
     log("done in %.0f s; wrote %s" % (time.monotonic() - started, args.report))
     return 0
 

@@ -62,8 +62,8 @@ if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
         || say "no matplotlib: the report will have no charts"
 fi
 
-say "building shoal and bench/hwlimit (release)"
-(cd "$repo" && cargo build --release --quiet -p shoal -p shoal-bench-hwlimit)
+say "building shoal, bench/hwlimit and the simulator (release)"
+(cd "$repo" && cargo build --release --quiet -p shoal -p shoal-bench-hwlimit -p shoal-sim --bins)
 shoal="$repo/target/release/shoal"
 hwlimit="$repo/target/release/hwlimit"
 
@@ -83,9 +83,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The whole suite is bounded too: a wedged client cannot hold the machine.
-timeout --signal=TERM --kill-after=30 $((600 + size_mib * 3)) \
+timeout --signal=TERM --kill-after=30 $((2100 + size_mib * 3)) \
     /usr/bin/python3 "$repo/bench/bench.py" \
-    --shoal "$shoal" --hwlimit "$hwlimit" --rqbit "$rqbit" --netns "$netns" --work "$work" --size-mib "$size_mib" --runs "$runs" \
+    --shoal "$shoal" --hwlimit "$hwlimit" --sim "$repo/target/release/sim" --rqbit "$rqbit" --netns "$netns" --work "$work" --size-mib "$size_mib" --runs "$runs" \
     "${quick[@]}" --report "$repo/docs/benchmarks.md" --command "${command_line% }" &
 driver_pid=$!
 wait "$driver_pid"
