@@ -143,6 +143,20 @@ fn main() -> ExitCode {
         capacity / 1e6,
         timeline.per_second(capacity)
     );
+    // Where the lost time went, and the part of it no protocol that forwards only whole
+    // verified pieces can avoid (see `ramp_floor`).
+    let first_done = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let [ramp, middle, tail] = timeline.phases(capacity, first_done);
+    let (hop, ramp_floor) = ramp_floor(&args, capacity);
+    let floor_ratio = (bound + ramp_floor) / bound;
+    println!(
+        "capacity lost, in seconds of full use: ramp {:.2} (first {:.2} s, until use first reaches 50%), middle {:.2} ({:.2} s), tail {:.2} (last {:.2} s, after the first completion)",
+        ramp.1, ramp.0, middle.1, middle.0, tail.1, tail.0
+    );
+    println!(
+        "store-and-forward floor: a piece hop takes at least {:.0} ms, so, with the first block from the seed eight one-way trips after the start, starting up and filling the swarm's upload from the seed's loses {ramp_floor:.2} s: last/T >= {floor_ratio:.2}",
+        hop * 1e3
+    );
     let idle = &timeline.idle;
     let pct = |x: u64| x as f64 * 100.0 / idle.samples.max(1) as f64;
     println!(
@@ -187,20 +201,48 @@ fn main() -> ExitCode {
     }
     // One line of key=value pairs for scripts (bench/): stays the last line of the output.
     println!(
-        "result peers={} complete={} last_s={last:.3} mean_s={mean:.3} bound_s={bound:.3} ratio={:.3} upload_use={:.3} wall_s={:.2} events={} anomalies={}",
+        "result peers={} complete={} last_s={last:.3} mean_s={mean:.3} bound_s={bound:.3} ratio={:.3} upload_use={:.3} wall_s={:.2} events={} anomalies={} floor_ratio={floor_ratio:.3} lost_ramp_s={:.3} lost_middle_s={:.3} lost_tail_s={:.3}",
         args.peers,
         times.len(),
         last / bound,
         timeline.mean_use(capacity),
         wall.as_secs_f64(),
         outcome.events,
-        outcome.anomalies
+        outcome.anomalies,
+        ramp.1,
+        middle.1,
+        tail.1
     );
     if outcome.stop == StopReason::Done {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The least time, beyond the bound, that starting up and filling the swarm's upload take
+/// when only whole verified pieces are forwarded: `(hop, loss)` in seconds.
+///
+/// Nothing moves before the first block from the seed arrives: eight one-way trips after
+/// the start (TCP handshake, the BitTorrent handshake back, `Interested`, `Unchoke`,
+/// `Request`, the data). A piece can leave a leecher only once all of it arrived and passed
+/// its hash. One hop
+/// takes at least the piece's time at a leecher's upload rate plus three one-way trips (the
+/// `Have` out, the `Request` back, the data out). A holder that sends each piece whole to
+/// one peer at a time makes copies double once per hop at best, so the upload in use grows
+/// from the seed's `u_seed` as `u_seed * 2^(t/hop)` until it reaches the capacity `C`, which
+/// takes `hop * log2(C/u_seed)`; of that time, `hop / ln 2` worth of full use is achieved,
+/// so `hop * (log2(C/u_seed) - 1/ln 2)` is lost. Splitting an upload over several peers,
+/// or a hop that waits for an unchoke, only makes it longer.
+fn ramp_floor(args: &Args, capacity: f64) -> (f64, f64) {
+    let one_way = 2.0 * args.latency_ms as f64 / 1e3;
+    let hop = args.piece as f64 / args.up as f64 + 3.0 * one_way;
+    let doublings = (capacity / args.seed_up as f64).log2();
+    let startup = 8.0 * one_way;
+    (
+        hop,
+        startup + hop * (doublings - std::f64::consts::LOG2_E).max(0.0),
+    )
 }
 
 /// Payload bytes put on the wire by the whole swarm, sampled every step.
@@ -260,6 +302,28 @@ impl Timeline {
         let secs: f64 = steps.iter().map(|s| s.0).sum();
         let bytes: u64 = steps.iter().map(|s| s.1).sum();
         bytes as f64 / (capacity * secs).max(1.0)
+    }
+
+    /// `(duration, capacity lost)` in seconds for the ramp (until use first reaches half),
+    /// the middle, and the tail (from the step in which the first leecher completed).
+    fn phases(&self, capacity: f64, first_done: f64) -> [(f64, f64); 3] {
+        let mut out = [(0.0, 0.0); 3];
+        let (mut t, mut ramping) = (0.0, true);
+        for &(secs, bytes) in &self.steps[..self.active.min(self.steps.len())] {
+            let used = bytes as f64 / (capacity * secs).max(1e-9);
+            ramping &= used < 0.5;
+            let phase = if ramping {
+                0
+            } else if t + secs > first_done {
+                2
+            } else {
+                1
+            };
+            out[phase].0 += secs;
+            out[phase].1 += (1.0 - used.min(1.0)) * secs;
+            t += secs;
+        }
+        out
     }
 
     /// Percent in use in each whole second, space-separated.
