@@ -78,8 +78,8 @@ pub struct NetArgs {
     /// Also connect to this peer; repeat for more
     #[arg(long = "peer", value_name = "ADDR:PORT", value_parser = parse_peer)]
     pub peers: Vec<SocketAddr>,
-    /// Also announce to this tracker (http://, https:// or udp://); repeat for more. `share` also puts
-    /// them into the torrent and the magnet link
+    /// Also announce to this tracker (http://, https:// or udp://); repeat for more. `share`
+    /// also puts them into the torrent and the magnet link
     #[arg(long = "tracker", value_name = "URL")]
     pub trackers: Vec<String>,
     /// Do not use the Mainline DHT (BEP 5) to find peers or to be found
