@@ -7,7 +7,7 @@
 
 use crate::conn::{self, Outgoing};
 use crate::content::sha1;
-use crate::model::{transfer_nanos, wire_len};
+use crate::model::{transfer_nanos, wire_len, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
 use crate::storage::corrupt;
@@ -18,6 +18,9 @@ use shoal_wire::Message;
 /// Bytes a node's pipe commits to the wire ahead of time (its NIC's transmit ring): small
 /// messages queued together leave in one go, large blocks one at a time.
 const TRANSMIT_RING_BYTES: u64 = 16 * 1024;
+/// Small messages (`Have`, `Request`...) may overfill the ring by this much, so that a
+/// burst of them behind a block leaves in one go instead of one event each.
+const SMALL_MESSAGE_SLACK_BYTES: u64 = 2 * 1024;
 
 impl Swarm {
     /// Drains `node`'s actions, then re-arms its timer.
@@ -246,18 +249,29 @@ impl Swarm {
     pub(crate) fn pump(&mut self, node: NodeId) {
         let up_rate = self.nodes[node.index()].spec.link.up;
         let ring = transfer_nanos(TRANSMIT_RING_BYTES, up_rate);
+        let small_ring = ring + transfer_nanos(SMALL_MESSAGE_SLACK_BYTES, up_rate);
         loop {
             let n = &mut self.nodes[node.index()];
-            if n.up.busy_until > self.now + ring {
-                break;
-            }
-            let Some(key) = n.up.ready.pop_front() else {
+            let Some(&key) = n.up.ready.front() else {
                 break;
             };
             let (index, side) = conn::split(key);
             let c = &mut self.conns[index];
-            let Some(out) = c.queue[side].pop_front() else {
+            let Some(next) = c.queue[side].front() else {
+                n.up.ready.pop_front();
                 c.in_ready[side] = false;
+                continue;
+            };
+            let limit = if wire_len(&next.msg) <= SMALL_MESSAGE_BYTES {
+                small_ring
+            } else {
+                ring
+            };
+            if n.up.busy_until > self.now + limit {
+                break;
+            }
+            n.up.ready.pop_front();
+            let Some(out) = c.queue[side].pop_front() else {
                 continue;
             };
             if c.queue[side].is_empty() {
@@ -289,11 +303,7 @@ impl Swarm {
         let n = &mut self.nodes[node.index()];
         if !n.up.ready.is_empty() && !n.up.kick_pending {
             n.up.kick_pending = true;
-            // Come back when half the ring has drained, not as soon as there is room for one
-            // more byte: a backlog of small messages (a burst of `Have`s behind a block) then
-            // leaves in one go instead of one event each. The ring still holds half its
-            // bytes then, so the link never idles between two messages.
-            let at = n.up.busy_until.saturating_sub(ring / 2).max(self.now);
+            let at = n.up.busy_until.saturating_sub(ring).max(self.now);
             self.queue.push(at, Event::PipeFree { node });
         }
     }

@@ -1,16 +1,12 @@
 //! Handling each event of the queue: the engine call it stands for, then a full drain.
 
 use crate::conn;
-use crate::model::transfer_nanos;
+use crate::model::{transfer_nanos, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
 use crate::Swarm;
 use shoal_engine::{our_reserved_bits, PeerKey};
 use shoal_wire::Message;
-
-/// Messages up to this size are delivered on arrival when their connection has nothing
-/// waiting in the download pipe.
-const SMALL_MESSAGE_BYTES: u64 = 256;
 
 impl Swarm {
     pub(crate) fn handle(&mut self, event: Event) {

@@ -8,7 +8,9 @@
 //!    turn (round-robin), the way a host's TCP stack shares its uplink between sockets, so a
 //!    `Have` on one connection does not wait behind a backlog of blocks on another. Messages
 //!    are committed to the wire while less than 16 KiB of serialisation is ahead of them
-//!    (a transmit ring): a burst of small messages leaves together, blocks leave one by one.
+//!    (a transmit ring), small ones (at most 256 bytes) while less than 18 KiB is: a burst
+//!    of small messages leaves together (and costs the simulator one event), blocks leave
+//!    one by one.
 //!    A block counts as sent (`handle_block_sent`) when it is committed.
 //! 2. **Propagation.** The path latency is A's latency plus B's latency.
 //! 3. **B's download pipe.** Messages are taken in arrival order (FIFO) and serialised at
@@ -23,6 +25,10 @@
 
 use shoal_wire::Message;
 use std::time::Duration;
+
+/// Messages up to this size are small: they may overfill the transmit ring a little, and
+/// are delivered on arrival when their connection has nothing waiting in the download pipe.
+pub(crate) const SMALL_MESSAGE_BYTES: u64 = 256;
 
 /// A node's access link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
