@@ -18,8 +18,9 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument};
 
-/// Inputs a driver may have queued before it falls behind and its peers' readers wait.
-const DRIVER_QUEUE: usize = 1024;
+/// Inputs a driver may have queued before it falls behind and its peers' readers wait. Most
+/// inputs are 16 KiB blocks, so this also bounds the bytes waiting here (4 MiB).
+const DRIVER_QUEUE: usize = 256;
 /// Longest wait for torrents to stop in [`Session::shutdown`].
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
