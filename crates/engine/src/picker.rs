@@ -180,22 +180,7 @@ impl Picker {
                 break;
             };
             let exclusive = self.failed_before.get(piece.get());
-            let mut partial = PartialPiece {
-                blocks: vec![BlockState::Free; self.lengths.blocks_in_piece(piece) as usize],
-                received: 0,
-                contributors: Vec::new(),
-                exclusive,
-                owner: exclusive.then_some(peer),
-            };
-            take_free_blocks(
-                &self.lengths,
-                piece,
-                &mut partial,
-                peer,
-                max - (out.len() - start),
-                out,
-            );
-            self.partial.insert(piece, partial);
+            self.start_piece(piece, peer, exclusive, max - (out.len() - start), out);
         }
 
         // 3. Endgame: nothing untouched is left for this peer, so double up on requested blocks.
@@ -251,23 +236,29 @@ impl Picker {
             {
                 continue;
             }
-            let mut partial = PartialPiece {
-                blocks: vec![BlockState::Free; self.lengths.blocks_in_piece(piece) as usize],
-                received: 0,
-                contributors: Vec::new(),
-                exclusive: false,
-                owner: None,
-            };
-            take_free_blocks(
-                &self.lengths,
-                piece,
-                &mut partial,
-                peer,
-                max - (out.len() - start),
-                out,
-            );
-            self.partial.insert(piece, partial);
+            self.start_piece(piece, peer, false, max - (out.len() - start), out);
         }
+    }
+
+    /// Starts fetching `piece` from `peer`, taking up to `max` of its blocks. An `exclusive`
+    /// piece (it failed its hash before) belongs to that peer alone, so blame stays clear.
+    fn start_piece(
+        &mut self,
+        piece: PieceIndex,
+        peer: PeerKey,
+        exclusive: bool,
+        max: usize,
+        out: &mut Vec<BlockRef>,
+    ) {
+        let mut partial = PartialPiece {
+            blocks: vec![BlockState::Free; self.lengths.blocks_in_piece(piece) as usize],
+            received: 0,
+            contributors: Vec::new(),
+            exclusive,
+            owner: exclusive.then_some(peer),
+        };
+        take_free_blocks(&self.lengths, piece, &mut partial, peer, max, out);
+        self.partial.insert(piece, partial);
     }
 
     /// Endgame starts when every missing piece is in progress and none has a free block.

@@ -37,13 +37,7 @@ pub fn announce_url(announce: &str, p: &AnnounceParams, tracker_id: Option<&[u8]
 /// Parses an announce reply body.
 pub fn parse_announce(body: &[u8]) -> Result<AnnounceReply, TrackerError> {
     let value = shoal_bencode::decode(body)?;
-    let d = value.as_dict().ok_or(TrackerError::NotADict)?;
-    if let Some(reason) = d.get(b"failure reason") {
-        let reason = reason
-            .as_bytes()
-            .ok_or(TrackerError::BadField("failure reason"))?;
-        return Err(TrackerError::Failure(one_line(reason)));
-    }
+    let d = reply_dict(&value)?;
     let mut peers = PeerCollector::default();
     match d.get(b"peers") {
         Some(Value::Bytes(b)) => peers.compact_v4(b),
@@ -69,6 +63,18 @@ pub fn parse_announce(body: &[u8]) -> Result<AnnounceReply, TrackerError> {
             .map(|id| id[..id.len().min(64)].to_vec()),
         peers: peers.finish(),
     })
+}
+
+/// The top-level dictionary of a tracker reply, or the tracker's own `failure reason`.
+fn reply_dict<'v, 'a>(value: &'v Value<'a>) -> Result<&'v Dict<'a>, TrackerError> {
+    let d = value.as_dict().ok_or(TrackerError::NotADict)?;
+    if let Some(reason) = d.get(b"failure reason") {
+        let reason = reason
+            .as_bytes()
+            .ok_or(TrackerError::BadField("failure reason"))?;
+        return Err(TrackerError::Failure(one_line(reason)));
+    }
+    Ok(d)
 }
 
 fn seconds(d: &Dict<'_>, key: &[u8], name: &'static str) -> Result<Option<Duration>, TrackerError> {
@@ -118,13 +124,7 @@ pub fn scrape_request_url(scrape: &str, info_hashes: &[[u8; 20]]) -> String {
 /// The counters for `info_hash` in a scrape reply.
 pub fn parse_scrape(body: &[u8], info_hash: &[u8; 20]) -> Result<ScrapeStats, TrackerError> {
     let value = shoal_bencode::decode(body)?;
-    let d = value.as_dict().ok_or(TrackerError::NotADict)?;
-    if let Some(reason) = d.get(b"failure reason") {
-        let reason = reason
-            .as_bytes()
-            .ok_or(TrackerError::BadField("failure reason"))?;
-        return Err(TrackerError::Failure(one_line(reason)));
-    }
+    let d = reply_dict(&value)?;
     let files = d.get_dict(b"files").ok_or(TrackerError::Missing("files"))?;
     let Some(entry) = files.get(info_hash) else {
         // Trackers leave out torrents they do not know: nobody is there.
