@@ -11,7 +11,13 @@ F/d_min does not bind), for shoal and for libtorrent swarms of the same shape.
 Runs as root. Every namespace is removed on every way out (finally + atexit;
 bench/run.sh's trap removes leftovers by name prefix too). Bounded waits.
 
+Each run also reads every peer's link counters twice a second (swarm_links.py)
+and reports where the upload capacity went: the seeder's and the leechers'
+upload as a share of the cap, the copies of the content the seeder sent, and
+a per-second time line (in the JSON; logged with --timeline).
+
 Alone: swarm.py --shoal BIN --work DIR [--peers 8 24] [--size-mib 64]
+       [--runs R] [--clients shoal libtorrent] [--variant NAME=BIN] [--timeline]
 """
 
 import argparse
@@ -24,6 +30,7 @@ import sys
 import time
 
 from procs import Proc, kill_all
+from swarm_links import LinkSampler, summary, timeline_text
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,10 +67,12 @@ class Topology:
     """A hub namespace with a bridge, and one namespace per peer with a veth
     into the bridge; index 0 is the seeder."""
 
-    def __init__(self, prefix, peers, rate_mbit, delay_ms):
+    def __init__(self, prefix, peers, rate_mbit, delay_ms, sysctls=()):
         self.prefix = prefix
         self.hub = prefix + "hub"
         self.names = ["%s%d" % (prefix, i) for i in range(peers + 1)]
+        # Each peer's link end in the hub: its rx counter is what the peer sent.
+        self.outer = ["%sh%d" % (prefix, i) for i in range(peers + 1)]
         self.shaper = None
         self.remove()
         _made.append(self)
@@ -73,13 +82,15 @@ class Topology:
         for i, name in enumerate(self.names):
             sh("ip", "netns", "add", name)
             sh("ip", "-n", name, "link", "set", "lo", "up")
-            outer, inner = "%sh%d" % (self.prefix, i), "eth0"
+            outer, inner = self.outer[i], "eth0"
             sh("ip", "-n", self.hub, "link", "add", outer, "type", "veth", "peer", "name",
                inner, "netns", name)
             sh("ip", "-n", self.hub, "link", "set", outer, "master", "br0", "up")
             sh("ip", "-n", name, "addr", "add", ip_of(i) + "/16", "dev", inner)
             sh("ip", "-n", name, "link", "set", inner, "up")
             self.shaper = shape(self.argv(i, ["tc"]), inner, rate_mbit, delay_ms)
+            for setting in sysctls:
+                sh(*self.argv(i, ["sysctl", "-q", "-w", setting]))
 
     def argv(self, index, argv):
         return ["ip", "netns", "exec", self.names[index]] + list(argv)
@@ -114,7 +125,7 @@ def info_hash(torrent):
 
 def start_peer(client, shoal, topo, index, torrent, data_dir, log_dir, label):
     addr = "%s:%d" % (ip_of(index), PORT)
-    if client == "shoal":
+    if client.startswith("shoal"):
         if index == 0:
             argv = [shoal, "seed", torrent, "--data", data_dir, "--listen", addr, "--quiet"]
         else:
@@ -133,12 +144,14 @@ def completed(client, proc):
     return proc.output().strip() != ""
 
 
-def one_swarm(client, shoal, topo, peers, torrent, seed_dir, work, log_dir, label):
+def one_swarm(client, shoal, topo, peers, torrent, seed_dir, work, log_dir, label, size,
+              rate_mbit):
     procs = []
+    sampler = LinkSampler(topo.hub, topo.outer)
     try:
         seed = start_peer(client, shoal, topo, 0, torrent, seed_dir, log_dir, label + "-seed")
         procs.append(seed)
-        if client == "shoal":
+        if client.startswith("shoal"):
             ready = seed.wait_idle(120) and seed.poll() is None
         else:
             ready = seed.wait_until(120, lambda: "complete" in seed.output())
@@ -146,6 +159,7 @@ def one_swarm(client, shoal, topo, peers, torrent, seed_dir, work, log_dir, labe
             raise RuntimeError("%s: the seeder never got ready\n%s" % (label, seed.log_tail()))
         time.sleep(0.5)  # its first announce
         started = time.monotonic()
+        sampler.start(started)
         leechers = []
         for i in range(1, peers + 1):
             out = os.path.join(work, "%s-out%d" % (label, i))
@@ -164,9 +178,13 @@ def one_swarm(client, shoal, topo, peers, torrent, seed_dir, work, log_dir, labe
                 raise RuntimeError("%s: %d of %d leechers done in %ss" % (
                     label, len(done), peers, RUN_TIMEOUT))
             time.sleep(0.1)
-        return {"last": max(done.values()), "first": min(done.values()),
-                "median": statistics.median(done.values())}
+        sampler.stop()
+        last = max(done.values())
+        return {"last": last, "first": min(done.values()),
+                "median": statistics.median(done.values()),
+                "links": summary(sampler.samples, last, size, rate_mbit)}
     finally:
+        sampler.stop()
         for proc in procs:
             proc.kill()
 
@@ -177,7 +195,10 @@ def bound(size, peers, rate_mbit):
 
 
 def run_all(shoal, work, sizes_and_peers, runs, rate_mbit, delay_ms, log,
-            clients=("shoal", "libtorrent")):
+            clients=("shoal", "libtorrent"), variants=None, timelines=False, sysctls=()):
+    """`variants` maps extra client labels (`shoal-NAME`) to other shoal binaries, run
+    interleaved with the rest."""
+    variants = variants or {}
     log_dir = os.path.join(work, "swarm-logs")
     os.makedirs(log_dir, exist_ok=True)
     prefix = "sw%d-" % (os.getpid() % 10000)
@@ -197,7 +218,7 @@ def run_all(shoal, work, sizes_and_peers, runs, rate_mbit, delay_ms, log,
         os.makedirs(tracker_dir)
         with open(os.path.join(tracker_dir, "whitelist.txt"), "w") as out:
             out.write(info_hash(torrent) + "\n")
-        topo = Topology(prefix, peers, rate_mbit, delay_ms)
+        topo = Topology(prefix, peers, rate_mbit, delay_ms, sysctls)
         try:
             row = {"peers": peers, "size": size, "bound": bound(size, peers, rate_mbit),
                    "shaper": topo.shaper}
@@ -210,10 +231,15 @@ def run_all(shoal, work, sizes_and_peers, runs, rate_mbit, delay_ms, log,
                         log_dir)
                     try:
                         time.sleep(0.3)
-                        result = one_swarm(client, shoal, topo, peers, torrent, seed_dir, root,
-                                           log_dir, label)
-                        log("swarm N=%d %s run %d: last leecher %.1f s (bound %.1f s)" % (
-                            peers, client, run, result["last"], row["bound"]))
+                        result = one_swarm(client, variants.get(client, shoal), topo, peers,
+                                           torrent, seed_dir, root, log_dir, label, size,
+                                           rate_mbit)
+                        links = result["links"]
+                        log("swarm N=%d %s run %d: last leecher %.1f s (bound %.1f s) %s" % (
+                            peers, client, run, result["last"], row["bound"],
+                            links_text(links)))
+                        if timelines and "timeline" in links:
+                            log("time line:\n" + timeline_text(links["timeline"]))
                     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
                         log("swarm N=%d %s run %d FAILED: %s" % (peers, client, run, error))
                         result = {"error": str(error).splitlines()[0]}
@@ -238,6 +264,19 @@ def run(shoal, work, quick, runs, log, rate_mbit=40, delay_ms=20):
             "rows": run_all(shoal, work, shape, 1 if quick else runs, rate_mbit, delay_ms, log)}
 
 
+def links_text(links):
+    if "error" in links:
+        return "(no link accounting: %s)" % links["error"]
+    return "seed upload %.0f%%, leechers %.0f%%, seed sent %.2f copies" % (
+        100 * links["seed_util"], 100 * links["leech_util"], links["seed_copies"])
+
+
+def median_of(links, key, form, scale):
+    if not links:
+        return "–"
+    return form % (scale * statistics.median(x[key] for x in links))
+
+
 def spread(values):
     values = sorted(values)
     return "%.1f (%.1f–%.1f)" % (statistics.median(values), values[0], values[-1])
@@ -258,23 +297,37 @@ def report_text(results):
         "the last has every piece; bound T = max(F/u_seed, N·F/(u_seed + Σ u_leechers))."
         % (results["rate_mbit"], results["delay_ms"]),
         "",
-        "| N | file | shaper | bound s | client | last leecher s | × bound | first leecher s |",
-        "|---|---|---|---|---|---|---|---|",
+        "",
+        "Upload accounting (from the link counters, frames included, median over runs): "
+        "seed % and leechers % are their upload over the run as a share of the cap; "
+        "copies is what the seeder sent over the content size.",
+        "",
+        "| N | file | shaper | bound s | client | last leecher s | × bound | first leecher s "
+        "| seed % | leechers % | copies |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
-        for client in ("shoal", "libtorrent"):
+        clients = ["shoal", "libtorrent"] + sorted(
+            k for k in row if k.startswith("shoal-"))
+        for client in clients:
+            if client not in row:
+                continue
             runs = [r for r in row.get(client, []) if "error" not in r]
             if not runs:
                 errors = [r["error"] for r in row.get(client, [])]
-                lines.append("| %d | %d MiB | %s | %.1f | %s | failed: %s | | |" % (
+                lines.append("| %d | %d MiB | %s | %.1f | %s | failed: %s | | | | | |" % (
                     row["peers"], row["size"] >> 20, row["shaper"], row["bound"], client,
                     (errors or ["not run"])[0].replace("|", "/")))
                 continue
-            lines.append("| %d | %d MiB | %s | %.1f | %s | %s | %.2f | %s |" % (
+            links = [r["links"] for r in runs if "seed_util" in r.get("links", {})]
+            lines.append("| %d | %d MiB | %s | %.1f | %s | %s | %.2f | %s | %s | %s | %s |" % (
                 row["peers"], row["size"] >> 20, row["shaper"], row["bound"], client,
                 spread([r["last"] for r in runs]),
                 statistics.median(r["last"] for r in runs) / row["bound"],
-                spread([r["first"] for r in runs])))
+                spread([r["first"] for r in runs]),
+                median_of(links, "seed_util", "%.0f", 100),
+                median_of(links, "leech_util", "%.0f", 100),
+                median_of(links, "seed_copies", "%.2f", 1)))
     return "\n".join(lines)
 
 
@@ -287,14 +340,28 @@ def main(argv):
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--rate-mbit", type=int, default=40)
     parser.add_argument("--delay-ms", type=int, default=20)
+    parser.add_argument("--clients", nargs="+", default=["shoal", "libtorrent"],
+                        help="which swarms to run, in this order each run")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=BIN",
+                        help="also run swarms of another shoal binary, labelled shoal-NAME")
+    parser.add_argument("--timeline", action="store_true",
+                        help="log each run's per-second upload time line")
+    parser.add_argument("--sysctl", action="append", default=[], metavar="KEY=VALUE",
+                        help="a network sysctl set in every peer's namespace (experiments)")
     args = parser.parse_args(argv)
+    variants = {}
+    for spec in args.variant:
+        name, _, path = spec.partition("=")
+        variants["shoal-" + name] = path
+    clients = list(args.clients) + [k for k in variants if k not in args.clients]
 
     def log(line):
         sys.stderr.write("swarm: %s\n" % line)
 
     try:
         rows = run_all(args.shoal, args.work, [(n, args.size_mib) for n in args.peers],
-                       args.runs, args.rate_mbit, args.delay_ms, log)
+                       args.runs, args.rate_mbit, args.delay_ms, log, clients, variants,
+                       args.timeline, args.sysctl)
     finally:
         kill_all()
         remove_all()
