@@ -56,13 +56,17 @@ def write(docs_dir, loopback, size):
 
     # CPU per GiB, leecher and seeder side by side.
     gib = size / GIB
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(pairs) + 1.5))
-    ys = list(range(len(pairs)))
-    leech = [statistics.median(r["leech_cpu"] / gib for r in runs) for _, runs in pairs]
-    seed = [statistics.median(r["seed_cpu"] / gib for r in runs) for _, runs in pairs]
+    # The hardware limit first: its receiving thread as the leecher, its
+    # sending thread as the seeder.
+    fig, ax = plt.subplots(figsize=(8, 0.45 * (len(pairs) + 1) + 1.5))
+    ys = list(range(len(pairs) + 1))
+    leech = [statistics.median(r.get("receiver_cpu", r["cpu"]) / gib for r in hw)]
+    seed = [statistics.median(r.get("sender_cpu", 0.0) / gib for r in hw)]
+    leech += [statistics.median(r["leech_cpu"] / gib for r in runs) for _, runs in pairs]
+    seed += [statistics.median(r["seed_cpu"] / gib for r in runs) for _, runs in pairs]
     ax.barh([y - 0.2 for y in ys], leech, height=0.4, label="leecher", color="#2a7ab9")
     ax.barh([y + 0.2 for y in ys], seed, height=0.4, label="seeder", color="#e08a2c")
-    ax.set_yticks(ys, [name for name, _ in pairs])
+    ax.set_yticks(ys, ["hardware limit"] + [name for name, _ in pairs])
     ax.invert_yaxis()
     ax.set_xlabel("CPU seconds per GiB (median)")
     ax.legend()

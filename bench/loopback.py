@@ -91,6 +91,7 @@ def one_transfer(setup, ways, pair, run, payload_name, want_sha1):
 def measure(setup, ways, pair, label, out_dir, out_file):
     seeder, leecher, how = pair
     net, torrent, tracker_port = ways.get(how)
+    timeout = setup.transfer_timeout * (SLOW_LEECHER_TIMEOUT_FACTOR if is_slow(pair) else 1)
     tracker = seed = leech = None
     try:
         if tracker_port is not None:
@@ -109,9 +110,9 @@ def measure(setup, ways, pair, label, out_dir, out_file):
             seed.proc.sample_memory()
             if status is not None:
                 break
-            if time.monotonic() - started > setup.transfer_timeout:
+            if time.monotonic() - started > timeout:
                 raise RuntimeError("%s: no completion in %ss\n%s\n%s" % (
-                    label, setup.transfer_timeout, leech.proc.log_tail(), seed.proc.log_tail()))
+                    label, timeout, leech.proc.log_tail(), seed.proc.log_tail()))
             time.sleep(SAMPLE_INTERVAL)
         if status != 0:
             raise RuntimeError("%s: leecher exited %s\n%s\n%s" % (
@@ -152,7 +153,25 @@ def one_hwlimit(hwlimit, source, want_pieces_sha1, work, log_dir, run):
     os.remove(out)
     os.sync()
     proc.kill()  # already reaped; drops it from the list of running children
-    return {"seconds": elapsed, "cpu": proc.cpu_seconds(), "peak_rss_kib": proc.peak_rss_kib()}
+    cpu = proc.cpu_seconds()
+    # The sending thread's CPU is what a seeder must spend; the rest (receive,
+    # SHA-1, write) is what a leecher must.
+    sender_cpu = result.get("sender_cpu_seconds", float("nan"))
+    return {"seconds": elapsed, "cpu": cpu, "sender_cpu": sender_cpu,
+            "receiver_cpu": cpu - sender_cpu, "peak_rss_kib": proc.peak_rss_kib()}
+
+
+# Transmission 3.00 as a leecher moves at most about 8.4 MB/s from one peer
+# (measured here on loopback, with or without encryption; a limit of
+# Transmission 3 that its version 4 lifted), so one 1 GiB run of such a pair
+# takes over two minutes. These pairs run once per suite and get a longer
+# bound; the report says so.
+SLOW_LEECHERS = ("transmission",)
+SLOW_LEECHER_TIMEOUT_FACTOR = 3
+
+
+def is_slow(pair):
+    return pair[1] in SLOW_LEECHERS
 
 
 def pair_name(pair):
@@ -173,6 +192,8 @@ def run(setup, ways, hwlimit, source, runs, log):
         log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
         results["hwlimit"].append(result)
         for pair in PAIRS:
+            if number > 1 and is_slow(pair):
+                continue
             try:
                 result = one_transfer(setup, ways, pair, number, payload_name, want_sha1)
                 log("run %d %s: %.2f s, CPU leecher %.2f s seeder %.2f s" % (

@@ -9,7 +9,9 @@
 //! Usage: `hwlimit SOURCE OUT [--piece-length BYTES] [--no-fsync]`
 //!
 //! Prints one line of JSON: bytes, seconds, mb_per_s (10^6 bytes/s),
-//! cpu_seconds (the whole process: sender and receiver threads), pieces_sha1
+//! cpu_seconds (the whole process: sender and receiver threads),
+//! sender_cpu_seconds (the sending thread alone, what a seeder needs; the
+//! difference is the receiving side's, what a leecher needs), pieces_sha1
 //! (SHA-1 of the concatenated piece digests, to check against the source's).
 //! `--no-fsync` leaves the final fsync to the caller, which the benchmark
 //! harness times the same way for every client.
@@ -62,11 +64,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     })
 }
 
-/// User + system CPU seconds of this process, all threads, from
-/// /proc/self/stat (fields 14 and 15, in USER_HZ = 100 ticks per second on
-/// Linux for every architecture's user ABI).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// User + system CPU seconds from a `stat` file of /proc: /proc/self/stat for
+/// the process (all threads), /proc/thread-self/stat for the calling thread
+/// (fields 14 and 15, in USER_HZ = 100 ticks per second on Linux for every
+/// architecture's user ABI).
+fn cpu_seconds(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_name.split_whitespace().skip(11);
     let user: u64 = fields.next()?.parse().ok()?;
@@ -97,11 +100,12 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{{\"bytes\": {}, \"seconds\": {:.4}, \"mb_per_s\": {:.1}, \"cpu_seconds\": {:.3}, \"pieces_sha1\": \"{}\"}}",
+        "{{\"bytes\": {}, \"seconds\": {:.4}, \"mb_per_s\": {:.1}, \"cpu_seconds\": {:.3}, \"sender_cpu_seconds\": {:.3}, \"pieces_sha1\": \"{}\"}}",
         outcome.bytes,
         seconds,
         outcome.bytes as f64 / seconds / 1e6,
-        cpu_seconds().unwrap_or(f64::NAN),
+        cpu_seconds("/proc/self/stat").unwrap_or(f64::NAN),
+        outcome.sender_cpu_seconds.unwrap_or(f64::NAN),
         hex(&outcome.pieces_sha1),
     );
     ExitCode::SUCCESS

@@ -26,10 +26,13 @@ const ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What arrived: its length, and the SHA-1 of the concatenated piece digests
 /// (equal to the source's when every byte arrived intact).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Outcome {
     pub bytes: u64,
     pub pieces_sha1: [u8; 20],
+    /// CPU seconds of the sending thread alone (what a seeder must spend),
+    /// so the rest of the process's CPU is the receiving side's.
+    pub sender_cpu_seconds: Option<f64>,
 }
 
 /// Sends `source` to itself and writes it to `out`; `fsync` ends with an
@@ -50,25 +53,30 @@ pub fn run(source: &Path, out: &Path, piece_length: usize, fsync: bool) -> io::R
         }
     };
     let received = receive(conn, out.to_path_buf(), piece_length, fsync);
-    join(sender)?;
-    received
+    let sender_cpu_seconds = join(sender)?;
+    received.map(|outcome| Outcome {
+        sender_cpu_seconds,
+        ..outcome
+    })
 }
 
 /// The sending side: sendfile(2), so the bytes go from the page cache to the
 /// socket without passing through user space (as a seeder can send them).
-fn send(source: &Path, addr: std::net::SocketAddr) -> io::Result<()> {
+/// Returns the thread's own CPU seconds.
+fn send(source: &Path, addr: std::net::SocketAddr) -> io::Result<Option<f64>> {
     let file = File::open(source)?;
     let conn = TcpStream::connect_timeout(&addr, ACCEPT_TIMEOUT)?;
     conn.set_write_timeout(Some(TIMEOUT))?;
     sendfile::all(&file, &conn)?;
-    conn.shutdown(Shutdown::Write)
+    conn.shutdown(Shutdown::Write)?;
+    Ok(crate::cpu_seconds("/proc/thread-self/stat"))
 }
 
 /// Accepts the sender's connection; gives up if the sender thread ended
 /// without connecting, or after [`ACCEPT_TIMEOUT`].
 fn accept_within(
     listener: &TcpListener,
-    sender: &thread::JoinHandle<io::Result<()>>,
+    sender: &thread::JoinHandle<io::Result<Option<f64>>>,
 ) -> io::Result<TcpStream> {
     listener.set_nonblocking(true)?;
     let deadline = Instant::now() + ACCEPT_TIMEOUT;
@@ -93,7 +101,7 @@ fn accept_within(
     }
 }
 
-fn join(handle: thread::JoinHandle<io::Result<()>>) -> io::Result<()> {
+fn join<T>(handle: thread::JoinHandle<io::Result<T>>) -> io::Result<T> {
     handle
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("a thread panicked")))
@@ -181,6 +189,7 @@ fn hash_and_write(
     Ok(Outcome {
         bytes: offset,
         pieces_sha1: digests.finalize().into(),
+        sender_cpu_seconds: None,
     })
 }
 
@@ -226,12 +235,11 @@ mod tests {
 
         let outcome = run(&source.0, &out.0, piece_length, true).unwrap();
 
-        assert_eq!(
-            outcome,
-            Outcome {
-                bytes: data.len() as u64,
-                pieces_sha1: pieces_sha1(&data, piece_length),
-            }
+        assert_eq!(outcome.bytes, data.len() as u64);
+        assert_eq!(outcome.pieces_sha1, pieces_sha1(&data, piece_length));
+        assert!(
+            outcome.sender_cpu_seconds.is_some(),
+            "no sender CPU reading"
         );
         assert!(std::fs::read(&out.0).unwrap() == data, "output differs");
     }
