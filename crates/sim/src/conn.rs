@@ -1,6 +1,13 @@
 //! The connection table. A connection joins two nodes; each side has its own
-//! [`PeerKey`], derived from the connection's index so lookups are O(1):
-//! `key = index * 2 + side`, side 0 being the dialer and side 1 the listener.
+//! [`PeerKey`], derived from the connection's index: `key = index * 2 + side`, side 0 being
+//! the dialer and side 1 the listener. Indices follow the order in which dials were made
+//! (the swarm hands them out between windows, see [`crate::shard`]), so the keys a node
+//! hands its engine sort in the order the connections were dialed.
+//!
+//! What each side knows of the connection (its [`Half`]) is kept by the node on that side,
+//! so an event touches only the node it lands on and threads may run disjoint nodes at
+//! once. The two halves learn about each other only through events (the handshake, a
+//! close), like the two ends of a real TCP connection.
 
 use crate::node::NodeId;
 use shoal_engine::PeerKey;
@@ -15,39 +22,51 @@ pub(crate) struct Outgoing {
     pub block_len: Option<u32>,
 }
 
-#[derive(Debug)]
-pub(crate) struct Conn {
+/// What never changes about a connection once dialed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnInfo {
     /// `[dialer, listener]`.
     pub nodes: [NodeId; 2],
-    /// Whether each side's engine holds the connection (handshake done, not closed).
-    pub open: [bool; 2],
-    /// Messages each side has queued and not yet started to send.
-    pub queue: [VecDeque<Outgoing>; 2],
-    /// Whether each side's key is in its node's round-robin list.
-    pub in_ready: [bool; 2],
-    /// When the last message to each side clears that side's download pipe.
-    pub down_until: [u64; 2],
+    /// One-way latency between the two nodes.
+    pub latency: u64,
+}
+
+/// One side of a connection, kept by the node on that side.
+#[derive(Debug)]
+pub(crate) struct Half {
+    pub key: PeerKey,
+    /// The node at the other end.
+    pub peer: NodeId,
+    /// Whether our engine holds the connection (handshake done, not closed).
+    pub open: bool,
+    /// Messages we have queued and not yet started to send.
+    pub queue: VecDeque<Outgoing>,
+    /// Whether our key is in our node's round-robin list.
+    pub in_ready: bool,
+    /// When the last message to us clears our download pipe.
+    pub down_until: u64,
     /// One-way latency between the two nodes (kept here so that sending a message does not
     /// have to look at the receiving node).
     pub latency: u64,
 }
 
-impl Conn {
-    pub fn new(dialer: NodeId, listener: NodeId, latency: u64) -> Conn {
-        Conn {
-            nodes: [dialer, listener],
-            open: [false; 2],
-            queue: [VecDeque::new(), VecDeque::new()],
-            in_ready: [false; 2],
-            down_until: [0; 2],
+impl Half {
+    pub fn new(key: PeerKey, peer: NodeId, latency: u64) -> Half {
+        Half {
+            key,
+            peer,
+            open: false,
+            queue: VecDeque::new(),
+            in_ready: false,
+            down_until: 0,
             latency,
         }
     }
 
-    /// Closes one side; its unsent messages are dropped (the engine forgot the peer).
-    pub fn close(&mut self, side: usize) {
-        self.open[side] = false;
-        self.queue[side].clear();
+    /// Closes this side; its unsent messages are dropped (the engine forgot the peer).
+    pub fn close(&mut self) {
+        self.open = false;
+        self.queue.clear();
     }
 }
 

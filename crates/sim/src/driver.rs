@@ -10,8 +10,8 @@ use crate::content::sha1;
 use crate::model::{transfer_nanos, wire_len, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
+use crate::shard::{slot_in, Ctx, Shard};
 use crate::storage::corrupt;
-use crate::Swarm;
 use shoal_engine::{Action, DisconnectReason, PeerKey};
 use shoal_wire::Message;
 
@@ -22,56 +22,59 @@ const TRANSMIT_RING_BYTES: u64 = 16 * 1024;
 /// burst of them behind a block leaves in one go instead of one event each.
 const SMALL_MESSAGE_SLACK_BYTES: u64 = 2 * 1024;
 
-impl Swarm {
+impl Shard {
     /// Drains `node`'s actions, then re-arms its timer.
-    pub(crate) fn drain(&mut self, node: NodeId) {
+    pub(crate) fn drain(&mut self, cx: &Ctx, node: NodeId) {
         let mut actions = std::mem::take(&mut self.scratch);
         loop {
-            while let Some(action) = self.nodes[node.index()].engine.poll_action() {
+            let n = self.node(node);
+            while let Some(action) = n.engine.poll_action() {
                 actions.push(action);
             }
             for action in actions.drain(..) {
-                self.perform(node, action);
+                self.perform(cx, node, action);
             }
             // Blocks handed to the wire while performing: report them, which may free read
             // slots and so produce more actions.
-            let sent = std::mem::take(&mut self.nodes[node.index()].up.sent_blocks);
+            let now = cx.clock.instant(self.now);
+            let i = self.local(node);
+            let n = &mut self.nodes[i];
+            let sent = std::mem::take(&mut n.up.sent_blocks);
             if sent.is_empty() {
                 break;
             }
-            let now = self.clock.instant(self.now);
             for (key, len) in sent {
-                let (index, side) = conn::split(key);
-                if self.conns[index].open[side] {
-                    self.nodes[node.index()]
-                        .engine
-                        .handle_block_sent(now, key, len);
+                if slot_in(&self.slots, key).is_some_and(|s| n.halves[s].open) {
+                    n.engine.handle_block_sent(now, key, len);
                 }
             }
         }
         self.scratch = actions;
-        let n = &mut self.nodes[node.index()];
+        let now = self.now;
+        let n = self.node(node);
         let wake = n
             .engine
             .poll_timeout()
-            .map(|at| self.clock.nanos(at).max(self.now));
+            .map(|at| cx.clock.nanos(at).max(now));
         if wake != n.wake {
             n.wake = wake;
             if let Some(at) = wake {
-                self.queue.push(at, Event::Wake { node, at });
+                self.push(at, Event::Wake { node, at });
             }
         }
     }
 
-    fn perform(&mut self, node: NodeId, action: Action) {
-        if self.trace {
+    fn perform(&mut self, cx: &Ctx, node: NodeId, action: Action) {
+        if cx.trace {
             eprintln!("{:>12} {node:?} {}", self.now, describe(&action));
         }
         match action {
-            Action::Connect { addr } => self.dial(node, addr),
+            Action::Connect { addr } => self.dial(cx, node, addr),
             Action::Send { peer, msg } => {
-                if self.check_key(node, peer, "Send") {
+                if self.check_key(cx, node, peer, "Send").is_some() {
                     self.enqueue(
+                        cx,
+                        node,
                         peer,
                         Outgoing {
                             msg,
@@ -81,19 +84,19 @@ impl Swarm {
                 }
             }
             Action::Disconnect { peer, reason } => {
-                if self.check_key(node, peer, "Disconnect") {
-                    let (index, side) = conn::split(peer);
-                    let c = &mut self.conns[index];
-                    c.close(side);
-                    let other = c.nodes[1 - side];
+                if let Some(slot) = self.check_key(cx, node, peer, "Disconnect") {
+                    let n = self.node(node);
+                    let h = &mut n.halves[slot];
+                    h.close();
                     if reason == DisconnectReason::Banned {
-                        self.nodes[node.index()].log.banned.push(other);
+                        let other = h.peer;
+                        n.log.banned.push(other);
                     }
-                    self.close_remote(peer);
+                    self.close_remote(node, peer);
                 }
             }
             Action::StoreBlock { block, data } => {
-                let n = &mut self.nodes[node.index()];
+                let n = self.node(node);
                 let source = n
                     .delivering
                     .filter(|&(piece, begin, _)| {
@@ -102,24 +105,25 @@ impl Swarm {
                     .map(|(_, _, from)| from);
                 if !n.store.store_block(block, data, source) {
                     let why = format!("StoreBlock {block:?} refused (no metadata, verified piece or wrong length)");
-                    self.anomaly(node, why);
+                    self.anomaly(node, why, cx.trace);
                 }
             }
             Action::VerifyPiece { piece } => {
-                let fidelity = self.config.fidelity;
-                let n = &mut self.nodes[node.index()];
-                let verdict = n.store.verify(&self.content, fidelity, piece);
+                let fidelity = cx.config.fidelity;
+                let now = self.now;
+                let hash_rate = cx.info(node).spec.hash_rate;
+                let n = self.node(node);
+                let verdict = n.store.verify(cx.content, fidelity, piece);
                 if !verdict.ok {
                     n.log.hash_failures += 1;
                     for source in &verdict.sources {
                         *n.log.failed_from.entry(*source).or_default() += 1;
                     }
                 }
-                let piece_len = self.content.lengths().piece_len(piece) as u64;
-                let done =
-                    n.hash_free_at.max(self.now) + transfer_nanos(piece_len, n.spec.hash_rate);
+                let piece_len = cx.content.lengths().piece_len(piece) as u64;
+                let done = n.hash_free_at.max(now) + transfer_nanos(piece_len, hash_rate);
                 n.hash_free_at = done;
-                self.queue.push(
+                self.push(
                     done,
                     Event::Verified {
                         node,
@@ -134,19 +138,19 @@ impl Swarm {
                             "VerifyPiece {} before all its blocks were stored",
                             piece.get()
                         ),
+                        cx.trace,
                     );
                 }
             }
             Action::ReadBlock { peer, block } => {
-                if !self.check_key(node, peer, "ReadBlock") {
+                if self.check_key(cx, node, peer, "ReadBlock").is_none() {
                     return;
                 }
-                let n = &self.nodes[node.index()];
-                let Some(data) = n.store.read(block) else {
+                let Some(data) = self.node(node).store.read(block) else {
                     let why = format!("ReadBlock {block:?} of a piece it does not have");
-                    return self.anomaly(node, why);
+                    return self.anomaly(node, why, cx.trace);
                 };
-                let data = match n.spec.behaviour {
+                let data = match cx.info(node).spec.behaviour {
                     Behaviour::Honest => data,
                     Behaviour::Corrupt => corrupt(&data),
                     Behaviour::Silent => return,
@@ -157,6 +161,8 @@ impl Swarm {
                     data,
                 };
                 self.enqueue(
+                    cx,
+                    node,
                     peer,
                     Outgoing {
                         msg,
@@ -165,101 +171,128 @@ impl Swarm {
                 );
             }
             Action::MetadataReady { info, info_bytes } => {
-                let ok =
-                    sha1(&info_bytes) == self.content.info_hash.0 && *info == *self.content.info;
-                let n = &mut self.nodes[node.index()];
+                let ok = sha1(&info_bytes) == cx.content.info_hash.0 && *info == *cx.content.info;
+                let now = self.now;
+                let n = self.node(node);
                 n.store.allocate(&info.lengths);
-                n.log.metadata_at.get_or_insert(self.now);
+                n.log.metadata_at.get_or_insert(now);
                 if !ok {
                     self.anomaly(
                         node,
                         "MetadataReady with info that does not match the torrent".into(),
+                        cx.trace,
                     );
                 }
             }
             Action::Completed => {
-                let n = &mut self.nodes[node.index()];
+                let now = self.now;
+                let downloader = cx.info(node).spec.is_downloader();
+                let n = self.node(node);
                 let first = n.log.completed_at.is_none();
-                n.log.completed_at.get_or_insert(self.now);
-                let all = self.content.lengths().num_pieces();
+                n.log.completed_at.get_or_insert(now);
+                let all = cx.content.lengths().num_pieces();
                 let verified = n.store.verified_count();
-                if first && n.spec.is_downloader() {
-                    self.incomplete -= 1;
+                if first && downloader {
+                    self.completed += 1;
                 }
                 if verified != all {
                     self.anomaly(
                         node,
                         format!("Completed with {verified} of {all} pieces verified"),
+                        cx.trace,
                     );
                 }
             }
         }
     }
 
-    /// Whether `key` names an open connection of `node`; records an anomaly if not.
-    fn check_key(&mut self, node: NodeId, key: PeerKey, what: &str) -> bool {
+    /// The slot of `key`'s half if it names an open connection of `node`; records an
+    /// anomaly if not.
+    fn check_key(&mut self, cx: &Ctx, node: NodeId, key: PeerKey, what: &str) -> Option<usize> {
         let (index, side) = conn::split(key);
-        match self.conns.get(index) {
-            Some(c) if c.nodes[side] == node && c.open[side] => true,
-            Some(c) if c.nodes[side] == node => {
-                self.anomaly(node, format!("{what} on closed connection {key:?}"));
-                false
-            }
+        if cx.conns.get(index).is_none_or(|c| c.nodes[side] != node) {
+            self.anomaly(
+                node,
+                format!("{what} on unknown connection {key:?}"),
+                cx.trace,
+            );
+            return None;
+        }
+        match self.slot(key) {
+            Some(slot) if self.node(node).halves[slot].open => Some(slot),
             _ => {
-                self.anomaly(node, format!("{what} on unknown connection {key:?}"));
-                false
+                self.anomaly(
+                    node,
+                    format!("{what} on closed connection {key:?}"),
+                    cx.trace,
+                );
+                None
             }
         }
     }
 
-    fn dial(&mut self, node: NodeId, addr: std::net::SocketAddr) {
-        match self.by_addr.get(&addr).copied() {
-            Some(target) if self.nodes[target.index()].online => {
-                let index = self.conns.len();
-                let latency = self.path_latency(node, target);
-                self.conns
-                    .push(crate::conn::Conn::new(node, target, latency));
+    fn dial(&mut self, cx: &Ctx, node: NodeId, addr: std::net::SocketAddr) {
+        match cx.by_addr.get(&addr).copied() {
+            Some(target) if cx.info(target).online => {
+                let latency = cx.path_latency(node, target);
                 // SYN, SYN-ACK, then ACK with the handshake: the listener sees it 1.5 RTT later.
                 let at = self.now + 3 * latency;
-                self.queue.push(at, Event::Dial { conn: index });
+                let (dialed_at, cause) = (self.now, self.cause);
+                self.push(
+                    at,
+                    Event::Dial {
+                        conn: u32::MAX,
+                        dialer: node,
+                        listener: target,
+                        dialed_at,
+                        cause,
+                    },
+                );
             }
             _ => {
                 // Nobody answers: the dial times out (or is reset) after a round trip.
-                let at = self.now + 2 * self.latency(node);
-                self.queue.push(at, Event::DialFailed { node, addr });
+                let at = self.now + 2 * cx.latency(node);
+                self.push(at, Event::DialFailed { node, addr });
             }
         }
     }
 
     /// Queues a message on its connection and commits what the sender's pipe has room for.
-    pub(crate) fn enqueue(&mut self, key: PeerKey, out: Outgoing) {
-        let (index, side) = conn::split(key);
-        let c = &mut self.conns[index];
-        let sender = c.nodes[side];
-        c.queue[side].push_back(out);
-        if !c.in_ready[side] {
-            c.in_ready[side] = true;
-            self.nodes[sender.index()].up.ready.push_back(key);
+    pub(crate) fn enqueue(&mut self, cx: &Ctx, sender: NodeId, key: PeerKey, out: Outgoing) {
+        let Some(slot) = self.slot(key) else {
+            return;
+        };
+        let n = self.node(sender);
+        let h = &mut n.halves[slot];
+        h.queue.push_back(out);
+        if !h.in_ready {
+            h.in_ready = true;
+            n.up.ready.push_back(key);
         }
-        self.pump(sender);
+        self.pump(cx, sender);
     }
 
     /// Commits queued messages to the wire, one per ready connection in turn, while the
     /// transmit ring has room; then arranges to be called again when it has room.
-    pub(crate) fn pump(&mut self, node: NodeId) {
-        let up_rate = self.nodes[node.index()].spec.link.up;
+    pub(crate) fn pump(&mut self, cx: &Ctx, node: NodeId) {
+        let up_rate = cx.info(node).spec.link.up;
         let ring = transfer_nanos(TRANSMIT_RING_BYTES, up_rate);
         let small_ring = ring + transfer_nanos(SMALL_MESSAGE_SLACK_BYTES, up_rate);
+        let now = self.now;
+        let i = self.local(node);
         loop {
-            let n = &mut self.nodes[node.index()];
+            let n = &mut self.nodes[i];
             let Some(&key) = n.up.ready.front() else {
                 break;
             };
-            let (index, side) = conn::split(key);
-            let c = &mut self.conns[index];
-            let Some(next) = c.queue[side].front() else {
+            let Some(slot) = slot_in(&self.slots, key) else {
                 n.up.ready.pop_front();
-                c.in_ready[side] = false;
+                continue;
+            };
+            let h = &mut n.halves[slot];
+            let Some(next) = h.queue.front() else {
+                n.up.ready.pop_front();
+                h.in_ready = false;
                 continue;
             };
             let limit = if wire_len(&next.msg) <= SMALL_MESSAGE_BYTES {
@@ -267,69 +300,64 @@ impl Swarm {
             } else {
                 ring
             };
-            if n.up.busy_until > self.now + limit {
+            if n.up.busy_until > now + limit {
                 break;
             }
             n.up.ready.pop_front();
-            let Some(out) = c.queue[side].pop_front() else {
+            let Some(out) = h.queue.pop_front() else {
                 continue;
             };
-            if c.queue[side].is_empty() {
-                c.in_ready[side] = false;
+            if h.queue.is_empty() {
+                h.in_ready = false;
             } else {
                 n.up.ready.push_back(key);
             }
+            let (to, latency) = (h.peer, h.latency);
             let size = wire_len(&out.msg);
-            let done = n.up.busy_until.max(self.now) + transfer_nanos(size, up_rate);
+            let done = n.up.busy_until.max(now) + transfer_nanos(size, up_rate);
             n.up.busy_until = done;
             if let Some(len) = out.block_len {
                 n.up.sent_blocks.push((key, len));
                 n.up.payload_sent += u64::from(len);
                 if let (Some(log), Message::Piece { index, begin, .. }) = (&mut n.served, &out.msg)
                 {
-                    log.record(*index, *begin, self.now);
+                    log.record(*index, *begin, now);
                 }
             }
-            let at = done + c.latency;
-            self.queue.push(
-                at,
+            self.push(
+                done + latency,
                 Event::Arrived {
+                    node: to,
                     key: conn::remote(key),
                     msg: out.msg,
                     size,
                 },
             );
         }
-        let n = &mut self.nodes[node.index()];
+        let n = self.node(node);
         if !n.up.ready.is_empty() && !n.up.kick_pending {
             n.up.kick_pending = true;
-            let at = n.up.busy_until.saturating_sub(ring).max(self.now);
-            self.queue.push(at, Event::PipeFree { node });
+            let at = n.up.busy_until.saturating_sub(ring).max(now);
+            self.push(at, Event::PipeFree { node });
         }
     }
 
-    /// Tells the other end of `key`'s connection that it closed, after the path latency.
-    pub(crate) fn close_remote(&mut self, key: PeerKey) {
-        let (index, side) = conn::split(key);
-        let c = &self.conns[index];
-        if c.open[1 - side] {
-            let at = self.now + c.latency;
-            self.queue.push(
-                at,
-                Event::Closed {
-                    key: conn::remote(key),
-                },
-            );
-        }
-    }
-
-    pub(crate) fn latency(&self, node: NodeId) -> u64 {
-        u64::try_from(self.nodes[node.index()].spec.link.latency.as_nanos()).unwrap_or(u64::MAX / 8)
-    }
-
-    /// One-way latency between two nodes: the sum of their access latencies.
-    pub(crate) fn path_latency(&self, a: NodeId, b: NodeId) -> u64 {
-        self.latency(a) + self.latency(b)
+    /// Tells the other end of `node`'s side `key` that it closed, after the path latency.
+    /// (The other end ignores it if it has closed too by then.)
+    pub(crate) fn close_remote(&mut self, node: NodeId, key: PeerKey) {
+        let Some(slot) = self.slot(key) else {
+            return;
+        };
+        let now = self.now;
+        let h = &self.node(node).halves[slot];
+        let (at, to) = (now + h.latency, h.peer);
+        self.push(
+            at,
+            Event::Closed {
+                node: to,
+                key: conn::remote(key),
+            },
+        );
     }
 }
 

@@ -1,211 +1,208 @@
 //! Handling each event of the queue: the engine call it stands for, then a full drain.
 
-use crate::conn;
+use crate::conn::{self, Half};
 use crate::model::{transfer_nanos, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
-use crate::Swarm;
+use crate::shard::{Ctx, Shard};
 use shoal_engine::{our_reserved_bits, PeerKey};
 use shoal_wire::Message;
 
-impl Swarm {
-    pub(crate) fn handle(&mut self, event: Event) {
-        if self.trace {
-            self.trace_event(&event);
+impl Shard {
+    pub(crate) fn handle(&mut self, cx: &Ctx, event: Event) {
+        if cx.trace {
+            self.trace_event(cx, &event);
         }
-        let now = self.clock.instant(self.now);
+        let node = event.target();
+        self.src = node;
+        let online = cx.info(node).online;
+        let now = cx.clock.instant(self.now);
         match event {
-            Event::Wake { node, at } => {
-                let n = &mut self.nodes[node.index()];
-                if n.online && n.wake == Some(at) {
+            Event::Wake { at, .. } => {
+                let n = self.node(node);
+                if online && n.wake == Some(at) {
                     n.wake = None;
                     n.engine.handle_timeout(now);
-                    self.drain(node);
+                    self.drain(cx, node);
                 }
             }
-            Event::Dial { conn } => self.on_dial(conn),
-            Event::Accepted { conn } => self.on_accepted(conn),
-            Event::DialFailed { node, addr } => {
-                let n = &mut self.nodes[node.index()];
-                if n.online {
-                    n.engine.handle_connect_failed(now, addr);
-                    self.drain(node);
+            Event::Dial { conn, dialer, .. } => self.on_dial(cx, node, conn as usize, dialer),
+            Event::Accepted { key, .. } => self.on_accepted(cx, node, key),
+            Event::DialFailed { addr, .. } => {
+                if online {
+                    self.node(node).engine.handle_connect_failed(now, addr);
+                    self.drain(cx, node);
                 }
             }
-            Event::PipeFree { node } => {
-                self.nodes[node.index()].up.kick_pending = false;
-                self.pump(node);
-                if self.nodes[node.index()].online {
-                    self.drain(node);
+            Event::PipeFree { .. } => {
+                self.node(node).up.kick_pending = false;
+                self.pump(cx, node);
+                if online {
+                    self.drain(cx, node);
                 }
             }
-            Event::Arrived { key, msg, size } => {
-                let (index, side) = conn::split(key);
-                let receiver = self.conns[index].nodes[side];
-                let n = &mut self.nodes[receiver.index()];
-                let start = n.down_free_at.max(self.now);
-                let done = start + transfer_nanos(size, n.spec.link.down);
+            Event::Arrived { key, msg, size, .. } => {
+                let at = self.now;
+                let down = cx.info(node).spec.link.down;
+                let Some(slot) = self.slot(key) else {
+                    return;
+                };
+                let n = self.node(node);
+                let start = n.down_free_at.max(at);
+                let done = start + transfer_nanos(size, down);
                 n.down_free_at = done;
                 // A control message whose own connection has nothing waiting in the pipe is
                 // handed over on arrival, a few microseconds early: on a real link its
                 // packet interleaves with other connections' blocks instead of queueing
                 // behind them, and it saves an event per `Have` or `Request`.
-                let c = &mut self.conns[index];
-                let own_clear = c.down_until[side] <= self.now;
-                if done == self.now || (own_clear && size <= SMALL_MESSAGE_BYTES) {
-                    self.deliver(key, msg);
+                let h = &mut n.halves[slot];
+                let own_clear = h.down_until <= at;
+                if done == at || (own_clear && size <= SMALL_MESSAGE_BYTES) {
+                    self.deliver(cx, node, key, msg);
                 } else {
-                    c.down_until[side] = done;
-                    self.queue.push(done, Event::Delivered { key, msg });
+                    h.down_until = done;
+                    self.push(done, Event::Delivered { node, key, msg });
                 }
             }
-            Event::Delivered { key, msg } => self.deliver(key, msg),
-            Event::Closed { key } => {
-                let (index, side) = conn::split(key);
-                let c = &mut self.conns[index];
-                if c.open[side] {
-                    c.close(side);
-                    let node = c.nodes[side];
-                    self.nodes[node.index()].engine.handle_peer_closed(now, key);
-                    self.drain(node);
+            Event::Delivered { key, msg, .. } => self.deliver(cx, node, key, msg),
+            Event::Closed { key, .. } => {
+                let Some(slot) = self.slot(key) else {
+                    return;
+                };
+                let n = self.node(node);
+                let h = &mut n.halves[slot];
+                if h.open {
+                    h.close();
+                    n.engine.handle_peer_closed(now, key);
+                    self.drain(cx, node);
                 }
             }
-            Event::Verified { node, piece, ok } => {
-                let n = &mut self.nodes[node.index()];
-                if n.online {
-                    n.engine.handle_piece_verified(now, piece, ok);
-                    self.drain(node);
+            Event::Verified { piece, ok, .. } => {
+                if online {
+                    self.node(node).engine.handle_piece_verified(now, piece, ok);
+                    self.drain(cx, node);
                 }
             }
         }
     }
 
     /// A message is fully received: hand it to the engine if its side is still open.
-    fn deliver(&mut self, key: PeerKey, msg: Message) {
-        let (index, side) = conn::split(key);
-        let c = &self.conns[index];
-        if !c.open[side] {
+    fn deliver(&mut self, cx: &Ctx, receiver: NodeId, key: PeerKey, msg: Message) {
+        let now = cx.clock.instant(self.now);
+        let Some(slot) = self.slot(key) else {
+            return;
+        };
+        let n = self.node(receiver);
+        let h = &n.halves[slot];
+        if !h.open {
             return;
         }
-        let (receiver, sender) = (c.nodes[side], c.nodes[1 - side]);
+        let sender = h.peer;
         if let Message::Piece { index, begin, .. } = &msg {
-            let corrupt_sender = self.nodes[sender.index()].spec.behaviour == Behaviour::Corrupt;
-            let n = &mut self.nodes[receiver.index()];
             n.delivering = Some((*index, *begin, sender));
-            if corrupt_sender {
+            if cx.info(sender).spec.behaviour == Behaviour::Corrupt {
                 n.log.bad_blocks_received += 1;
             }
         }
-        let n = &mut self.nodes[receiver.index()];
-        n.engine
-            .handle_message(self.clock.instant(self.now), key, msg);
-        self.drain(receiver);
-        self.nodes[receiver.index()].delivering = None;
+        n.engine.handle_message(now, key, msg);
+        self.drain(cx, receiver);
+        self.node(receiver).delivering = None;
     }
 
     /// The dialer's handshake reaches the listener, whose engine accepts or refuses it.
-    fn on_dial(&mut self, index: usize) {
-        let [dialer, listener] = self.conns[index].nodes;
-        if !self.nodes[dialer.index()].online {
+    fn on_dial(&mut self, cx: &Ctx, listener: NodeId, index: usize, dialer: NodeId) {
+        if !cx.info(dialer).online {
             return;
         }
-        let back = self.now + self.path_latency(dialer, listener);
-        if !self.nodes[listener.index()].online {
-            let addr = self.nodes[listener.index()].addr;
-            return self
-                .queue
-                .push(back, Event::DialFailed { node: dialer, addr });
+        let latency = cx.path_latency(dialer, listener);
+        let back = self.now + latency;
+        if !cx.info(listener).online {
+            let addr = cx.info(listener).addr;
+            return self.push(back, Event::DialFailed { node: dialer, addr });
         }
-        let (addr, peer_id) = (
-            self.nodes[dialer.index()].addr,
-            self.nodes[dialer.index()].peer_id,
-        );
+        let (addr, peer_id) = (cx.info(dialer).addr, cx.info(dialer).peer_id);
+        let now = cx.clock.instant(self.now);
         let key = conn::key(index, 1);
-        self.conns[index].open[1] = true;
-        let now = self.clock.instant(self.now);
-        let n = &mut self.nodes[listener.index()];
+        let mut half = Half::new(key, dialer, latency);
+        half.open = true;
+        self.add_half(listener, half);
+        let n = self.node(listener);
         let accepted =
             n.engine
                 .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), false);
         if accepted {
-            self.queue.push(back, Event::Accepted { conn: index });
+            self.push(
+                back,
+                Event::Accepted {
+                    node: dialer,
+                    key: conn::key(index, 0),
+                },
+            );
         } else {
             n.log.refused.push(dialer);
-            self.conns[index].close(1);
-            let addr = n.addr;
-            self.queue
-                .push(back, Event::DialFailed { node: dialer, addr });
+            if let Some(h) = n.halves.last_mut() {
+                h.close();
+            }
+            let addr = cx.info(listener).addr;
+            self.push(back, Event::DialFailed { node: dialer, addr });
         }
-        self.drain(listener);
+        self.drain(cx, listener);
     }
 
-    /// The listener's handshake reaches the dialer, whose engine accepts or refuses it.
-    fn on_accepted(&mut self, index: usize) {
-        let [dialer, listener] = self.conns[index].nodes;
-        let key = conn::key(index, 0);
-        if !self.nodes[dialer.index()].online {
-            return self.close_remote(key);
+    /// The listener's handshake reaches the dialer, whose engine accepts or refuses it. (If
+    /// the listener has dropped the connection meanwhile, its close follows on the path.)
+    fn on_accepted(&mut self, cx: &Ctx, dialer: NodeId, key: PeerKey) {
+        let info = cx.conns[conn::split(key).0];
+        let listener = info.nodes[1];
+        let now = cx.clock.instant(self.now);
+        self.add_half(dialer, Half::new(key, listener, info.latency));
+        if !cx.info(dialer).online {
+            return self.close_remote(dialer, key);
         }
-        if !self.conns[index].open[1] {
-            // The listener dropped the connection before its handshake reached us: to the
-            // dialer that is a dial that failed.
-            let addr = self.nodes[listener.index()].addr;
-            let now = self.clock.instant(self.now);
-            self.nodes[dialer.index()]
-                .engine
-                .handle_connect_failed(now, addr);
-            return self.drain(dialer);
-        }
-        let (addr, peer_id) = (
-            self.nodes[listener.index()].addr,
-            self.nodes[listener.index()].peer_id,
-        );
-        self.conns[index].open[0] = true;
-        let now = self.clock.instant(self.now);
-        let n = &mut self.nodes[dialer.index()];
+        let (addr, peer_id) = (cx.info(listener).addr, cx.info(listener).peer_id);
+        let n = self.node(dialer);
+        let Some(h) = n.halves.last_mut() else {
+            return;
+        };
+        h.open = true;
         if !n
             .engine
             .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), true)
         {
             n.log.refused.push(listener);
-            self.conns[index].close(0);
-            self.close_remote(key);
+            if let Some(h) = n.halves.last_mut() {
+                h.close();
+            }
+            self.close_remote(dialer, key);
         }
-        self.drain(dialer);
+        self.drain(cx, dialer);
     }
 
-    fn trace_event(&self, event: &Event) {
-        let who = |key: &PeerKey| -> (NodeId, NodeId) {
-            let (index, side) = conn::split(*key);
-            let c = &self.conns[index];
-            (c.nodes[side], c.nodes[1 - side])
-        };
+    fn trace_event(&self, cx: &Ctx, event: &Event) {
+        let target = event.target();
+        let peer = |key: &PeerKey| cx.conns[conn::split(*key).0].nodes[1 - conn::split(*key).1];
         let line = match event {
             Event::Wake { node, .. } => format!("{node:?} wake"),
-            Event::Dial { conn } => format!(
-                "{:?} dials {:?}",
-                self.conns[*conn].nodes[0], self.conns[*conn].nodes[1]
-            ),
-            Event::Accepted { conn } => {
-                format!(
-                    "{:?} accepted by {:?}",
-                    self.conns[*conn].nodes[0], self.conns[*conn].nodes[1]
-                )
+            Event::Dial {
+                dialer, listener, ..
+            } => format!("{dialer:?} dials {listener:?}"),
+            Event::Accepted { node, key } => {
+                format!("{node:?} accepted by {:?}", peer(key))
             }
             Event::DialFailed { node, addr } => format!("{node:?} dial to {addr} failed"),
             Event::PipeFree { .. } | Event::Arrived { .. } => return,
-            Event::Delivered { key, msg } => {
-                let (to, from) = who(key);
+            Event::Delivered { key, msg, .. } => {
+                let from = peer(key);
                 match msg {
                     Message::Piece { index, begin, .. } => {
-                        format!("{to:?} <- {from:?} Piece {index}/{begin}")
+                        format!("{target:?} <- {from:?} Piece {index}/{begin}")
                     }
-                    other => format!("{to:?} <- {from:?} {other:?} on {key:?}"),
+                    other => format!("{target:?} <- {from:?} {other:?} on {key:?}"),
                 }
             }
-            Event::Closed { key } => {
-                let (to, from) = who(key);
-                format!("{to:?} sees {from:?} close on {key:?}")
+            Event::Closed { key, .. } => {
+                let from = peer(key);
+                format!("{target:?} sees {from:?} close on {key:?}")
             }
             Event::Verified { node, piece, ok } => {
                 format!("{node:?} verified {} ok={ok}", piece.get())

@@ -6,10 +6,10 @@
 //! a function of its seed, so a failing seed replays exactly.
 //!
 //! # Driving
-//! Events (message delivered, handshake done, timer fired, piece hashed...) sit in one
-//! calendar queue ordered by virtual time, ties broken by insertion order. Each event is one engine
-//! call, followed by the engine's drain order: `poll_action` until `None`, then
-//! `poll_timeout`. Performing an action never calls back into an engine; answers are
+//! Events (message delivered, handshake done, timer fired, piece hashed...) are ordered by
+//! virtual time, ties broken by the node that scheduled them and its own count of scheduled
+//! events. Each event is one engine call, followed by the engine's drain order:
+//! `poll_action` until `None`, then `poll_timeout`. Performing an action never calls back into an engine; answers are
 //! queued events (see [`model`] for the link timing, and `driver.rs`). The one exception is
 //! `handle_block_sent` for blocks the drain put on the wire: it is made once the drain's
 //! actions are performed, and the drain goes round again.
@@ -18,6 +18,11 @@
 //! [`Fidelity::Fast`] shares the original and skips hashing of data known to be intact
 //! (benchmarks with thousands of nodes). Engine contract violations (a send on a closed
 //! connection, a read of a missing piece...) are recorded as [`Anomaly`]s, not panics.
+//!
+//! Threads: [`SwarmConfig::threads`] spreads the nodes over that many shards, each with its
+//! own calendar queue, which run side by side in windows of virtual time shorter than the
+//! shortest path latency (no node can affect another within one); see `shard.rs`. The result
+//! is the same for any number of threads.
 //!
 //! The `sim` binary runs one swarm from the command line and prints completion times
 //! against the theoretical bound (`cargo run --release -p shoal-sim --bin sim -- --help`).
@@ -39,7 +44,9 @@
 //! gets `handle_peer_connected`, inbound, with the dialer's listen address), and the dialer
 //! 2 round trips after dialing. A refused handshake reaches the dialer as
 //! `handle_connect_failed`; `Action::Disconnect` reaches the other side as
-//! `handle_peer_closed` after the path latency.
+//! `handle_peer_closed` after the path latency. The two ends learn of each other only
+//! through these events: a listener that drops a connection before its handshake reaches
+//! the dialer is seen by the dialer as connecting, then closing.
 //!
 //! Hostile nodes: [`Behaviour::Corrupt`] serves flipped bytes, [`Behaviour::Silent`] never
 //! serves what it is asked for. Churn: [`Swarm::take_offline`] and adding nodes while the
@@ -55,6 +62,7 @@ pub mod model;
 mod node;
 mod outcome;
 mod queue;
+mod shard;
 mod storage;
 mod swarm;
 mod view;

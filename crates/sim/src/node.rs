@@ -1,6 +1,7 @@
 //! A simulated node: one engine, its storage, its link state and what the simulator
 //! observed about it.
 
+use crate::conn::Half;
 use crate::model::Link;
 use crate::storage::Store;
 use shoal_core::PeerId;
@@ -161,20 +162,30 @@ impl ServeLog {
     }
 }
 
-pub(crate) struct Node {
+/// What every thread may read about any node while a run goes on: fixed while it runs
+/// (`online` changes only between runs, through [`crate::Swarm::take_offline`]).
+pub(crate) struct NodeInfo {
     pub spec: NodeSpec,
     pub addr: SocketAddr,
     pub peer_id: PeerId,
+    pub online: bool,
+}
+
+/// A node's changing state, touched only by events that land on the node.
+pub(crate) struct Node {
     pub engine: Torrent,
     pub store: Store,
     pub up: UploadPipe,
+    /// Its sides of its connections, by slot (see [`crate::conn`]).
+    pub halves: Vec<Half>,
+    /// Events this node has scheduled so far (breaks ties between events due at once).
+    pub seq: u64,
     /// When the download pipe finishes the last message it accepted.
     pub down_free_at: u64,
     /// When the hasher finishes the last piece it accepted.
     pub hash_free_at: u64,
     /// The pending `Wake` event, if any; older ones in the queue are stale.
     pub wake: Option<u64>,
-    pub online: bool,
     /// The block being delivered right now and who sent it, to attribute `StoreBlock`.
     pub delivering: Option<(u32, u32, NodeId)>,
     pub log: NodeLog,

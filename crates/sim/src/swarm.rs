@@ -1,15 +1,18 @@
 //! The swarm: building it, running it on the virtual clock, and looking at its nodes.
 
-use crate::conn::{self, Conn};
+use crate::conn::ConnInfo;
 use crate::content::{Content, ContentError, ContentSpec};
 use crate::model::Link;
-use crate::node::{Behaviour, Node, NodeId, NodeLog, NodeSpec, Role, ServeLog, UploadPipe};
+use crate::node::{
+    Behaviour, Node, NodeId, NodeInfo, NodeLog, NodeSpec, Role, ServeLog, UploadPipe,
+};
 use crate::outcome::{Anomaly, Limits, Outcome, StopReason};
-use crate::queue::EventQueue;
+use crate::queue::{Event, Scheduled};
+use crate::shard::{Ctx, Shard};
 use crate::storage::{Fidelity, Store};
 use crate::view::NodeView;
 use shoal_core::{Bitfield, PeerId, Rng};
-use shoal_engine::{Action, Config, PeerSource, Torrent};
+use shoal_engine::{Config, PeerSource, Torrent};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
@@ -43,6 +46,9 @@ pub struct SwarmConfig {
     pub tune: Option<fn(&mut Config)>,
     /// Event budget of [`Swarm::run_until`].
     pub max_events: u64,
+    /// Threads a run may use (the nodes are spread over this many shards). A run's result
+    /// does not depend on it.
+    pub threads: usize,
 }
 
 impl Default for SwarmConfig {
@@ -53,6 +59,7 @@ impl Default for SwarmConfig {
             discovery: Discovery::default(),
             tune: None,
             max_events: 50_000_000,
+            threads: 1,
         }
     }
 }
@@ -81,18 +88,20 @@ pub struct Swarm {
     /// Virtual nanoseconds since start.
     pub(crate) now: u64,
     pub(crate) content: Content,
-    pub(crate) nodes: Vec<Node>,
+    /// What any node may read about any other, by node index.
+    pub(crate) infos: Vec<NodeInfo>,
     pub(crate) by_addr: HashMap<SocketAddr, NodeId>,
-    pub(crate) conns: Vec<Conn>,
-    pub(crate) queue: EventQueue,
-    pub(crate) events: u64,
+    /// Every connection dialed so far, by index (see [`crate::conn`]).
+    pub(crate) conns: Vec<ConnInfo>,
+    /// The nodes and their events (see [`crate::shard`]).
+    pub(crate) shards: Vec<Shard>,
     pub(crate) started: bool,
     /// Downloaders (honest non-seeders) whose engine has not reported completion.
     pub(crate) incomplete: usize,
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) anomaly_count: usize,
-    /// Reused buffer for draining actions.
-    pub(crate) scratch: Vec<Action>,
+    /// Reused buffer for events moving between shards.
+    transit: Vec<Scheduled>,
     pub(crate) trace: bool,
 }
 
@@ -119,16 +128,17 @@ impl Swarm {
             },
             now: 0,
             content,
-            nodes: Vec::new(),
+            infos: Vec::new(),
             by_addr: HashMap::new(),
             conns: Vec::new(),
-            queue: EventQueue::default(),
-            events: 0,
+            shards: (0..config.threads.max(1))
+                .map(|i| Shard::new(i, config.threads.max(1)))
+                .collect(),
             started: false,
             incomplete: 0,
             anomalies: Vec::new(),
             anomaly_count: 0,
-            scratch: Vec::new(),
+            transit: Vec::new(),
             trace: false,
         })
     }
@@ -167,7 +177,7 @@ impl Swarm {
     }
 
     pub fn add_node(&mut self, spec: NodeSpec) -> NodeId {
-        let id = NodeId(self.nodes.len() as u32);
+        let id = NodeId(self.infos.len() as u32);
         let addr = node_addr(id);
         let peer_id = PeerId::generate(&mut self.rng);
         let mut config = Config::new(peer_id);
@@ -195,23 +205,29 @@ impl Swarm {
         if spec.is_downloader() {
             self.incomplete += 1;
         }
-        self.nodes.push(Node {
-            spec,
-            addr,
-            peer_id,
+        let node = Node {
             engine,
             store,
             up: UploadPipe::default(),
+            halves: Vec::new(),
+            seq: 0,
             down_free_at: 0,
             hash_free_at: 0,
             wake: None,
-            online: true,
             delivering: None,
             log: NodeLog::default(),
             served: (spec.role == Role::Seeder).then(|| ServeLog::new(c.lengths())),
+        };
+        self.infos.push(NodeInfo {
+            spec,
+            addr,
+            peer_id,
+            online: true,
         });
+        let k = self.shards.len();
+        self.shards[id.index() % k].nodes.push(node);
         self.by_addr.insert(addr, id);
-        self.drain(id);
+        self.with_node(id, |shard, cx| shard.drain(cx, id));
         if self.started {
             self.discover(id);
         }
@@ -222,40 +238,49 @@ impl Swarm {
     pub fn introduce(&mut self, node: NodeId, peers: &[NodeId]) {
         let addrs: Vec<SocketAddr> = peers
             .iter()
-            .filter_map(|p| self.nodes.get(p.index()))
+            .filter_map(|p| self.infos.get(p.index()))
             .map(|p| p.addr)
             .collect();
         let now = self.clock.instant(self.now);
-        let Some(n) = self.nodes.get_mut(node.index()).filter(|n| n.online) else {
+        if !self.infos.get(node.index()).is_some_and(|n| n.online) {
             return;
-        };
-        n.engine.add_peers(now, &addrs, PeerSource::Hint);
-        self.drain(node);
+        }
+        self.with_node(node, |shard, cx| {
+            shard
+                .node(node)
+                .engine
+                .add_peers(now, &addrs, PeerSource::Hint);
+            shard.drain(cx, node);
+        });
     }
 
     /// Takes a node off the network: its connections close (its peers see them close after
     /// the path latency) and it answers nothing more.
     pub fn take_offline(&mut self, node: NodeId) {
-        let Some(n) = self.nodes.get_mut(node.index()) else {
+        let Some(info) = self.infos.get_mut(node.index()) else {
             return;
         };
-        if !n.online {
+        if !info.online {
             return;
         }
-        n.online = false;
-        n.wake = None;
-        if n.spec.is_downloader() && n.log.completed_at.is_none() {
-            // It will never finish now; the swarm is done without it.
-            self.incomplete -= 1;
-        }
-        for index in 0..self.conns.len() {
-            for side in 0..2 {
-                let c = &mut self.conns[index];
-                if c.nodes[side] == node && c.open[side] {
-                    c.close(side);
-                    self.close_remote(conn::key(index, side));
+        info.online = false;
+        let downloader = info.spec.is_downloader();
+        let unfinished = self.with_node(node, |shard, _| {
+            let n = shard.node(node);
+            n.wake = None;
+            for slot in 0..n.halves.len() {
+                let h = &mut shard.node(node).halves[slot];
+                if h.open {
+                    h.close();
+                    let key = h.key;
+                    shard.close_remote(node, key);
                 }
             }
+            shard.node(node).log.completed_at.is_none()
+        });
+        if downloader && unfinished {
+            // It will never finish now; the swarm is done without it.
+            self.incomplete -= 1;
         }
     }
 
@@ -273,34 +298,197 @@ impl Swarm {
         )
     }
 
+    /// Runs in windows of virtual time no longer than the shortest path latency, the shards
+    /// side by side (see the crate doc); `done` and the event budget are checked between
+    /// windows, so a run may go up to one window past the moment `done` first holds. With a
+    /// zero-latency path there is no window: events go one at a time and `done` is checked
+    /// before each.
     pub fn run_with(&mut self, mut done: impl FnMut(&Swarm) -> bool, limits: Limits) -> Outcome {
         self.start();
         let deadline = self
             .now
             .saturating_add(u64::try_from(limits.time.as_nanos()).unwrap_or(u64::MAX));
-        let budget_end = self.events.saturating_add(limits.events);
+        let budget_end = self.events().saturating_add(limits.events);
+        let lookahead = self.lookahead();
         let stop = loop {
             if done(self) {
                 break StopReason::Done;
             }
-            if self.events >= budget_end {
+            if self.events() >= budget_end {
                 break StopReason::EventLimit;
             }
-            match self.queue.peek_time() {
+            let next = self
+                .shards
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, s)| s.queue.peek_order().map(|o| (o, i)))
+                .min();
+            match next {
                 None => break StopReason::Idle,
-                Some(at) if at > deadline => {
+                Some(((at, _), _)) if at > deadline => {
                     self.now = deadline;
                     break StopReason::TimeLimit;
                 }
-                Some(_) => {}
-            }
-            if let Some((at, event)) = self.queue.pop() {
-                self.now = self.now.max(at);
-                self.events += 1;
-                self.handle(event);
+                Some(((at, _), first)) if lookahead == 0 => {
+                    self.now = self.now.max(at);
+                    self.with_shards(|shards, cx| shards[first].step(cx));
+                }
+                Some(((at, _), _)) => {
+                    let end = at.saturating_add(lookahead).min(deadline.saturating_add(1));
+                    self.run_window(end);
+                }
             }
         };
         self.outcome(stop)
+    }
+
+    /// Handles every event due before `end`: on threads of their own for more than one
+    /// shard, or, when tracing, in global order on this thread (so the trace reads in order).
+    fn run_window(&mut self, end: u64) {
+        let trace = self.trace;
+        self.with_shards(|shards, cx| {
+            if trace {
+                while let Some((_, i)) = shards
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.queue.peek_order().map(|o| (o, i)))
+                    .filter(|((at, _), _)| *at < end)
+                    .min()
+                {
+                    shards[i].step(cx);
+                }
+            } else if let [only] = shards {
+                only.run_window(cx, end);
+            } else {
+                std::thread::scope(|scope| {
+                    let (first, rest) = shards.split_at_mut(1);
+                    for shard in rest {
+                        scope.spawn(|| shard.run_window(cx, end));
+                    }
+                    first[0].run_window(cx, end);
+                });
+            }
+        });
+        self.now = self.shards.iter().map(|s| s.now).fold(self.now, u64::max);
+    }
+
+    /// Hands out connection indices to the dials in `transit`, in the order they were made
+    /// (the order one global queue would have made them in).
+    fn number_dials(&mut self) {
+        let mut dials: Vec<(u64, u64, u64, usize)> = self
+            .transit
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match item.event {
+                Event::Dial {
+                    dialed_at, cause, ..
+                } => Some((dialed_at, cause, item.tie, i)),
+                _ => None,
+            })
+            .collect();
+        dials.sort_unstable();
+        for (dialed_at, _, _, i) in dials {
+            let item = &mut self.transit[i];
+            if let Event::Dial {
+                conn,
+                dialer,
+                listener,
+                ..
+            } = &mut item.event
+            {
+                *conn = self.conns.len() as u32;
+                self.conns.push(ConnInfo {
+                    nodes: [*dialer, *listener],
+                    latency: (item.at - dialed_at) / 3,
+                });
+            }
+        }
+    }
+
+    /// The shortest one-way path latency between two nodes: how far apart in virtual time
+    /// two events must be for one to possibly cause the other on another node.
+    fn lookahead(&self) -> u64 {
+        let mut lowest = [u64::MAX; 2];
+        for info in &self.infos {
+            let l = u64::try_from(info.spec.link.latency.as_nanos()).unwrap_or(u64::MAX / 8);
+            if l < lowest[0] {
+                lowest = [l, lowest[0]];
+            } else if l < lowest[1] {
+                lowest[1] = l;
+            }
+        }
+        if lowest[1] == u64::MAX {
+            return 0;
+        }
+        lowest[0] + lowest[1]
+    }
+
+    /// Runs `f` on all shards with the shared context, then hands over what they produced.
+    fn with_shards<R>(&mut self, f: impl FnOnce(&mut [Shard], &Ctx) -> R) -> R {
+        let Swarm {
+            shards,
+            content,
+            config,
+            clock,
+            infos,
+            conns,
+            by_addr,
+            trace,
+            now,
+            ..
+        } = self;
+        let cx = Ctx {
+            content,
+            config,
+            clock: *clock,
+            infos,
+            conns,
+            by_addr,
+            trace: *trace,
+        };
+        for s in shards.iter_mut() {
+            s.now = *now;
+        }
+        let r = f(shards, &cx);
+        self.collect();
+        r
+    }
+
+    /// Runs `f` on the shard of `node`, as that node's doing.
+    fn with_node<R>(&mut self, node: NodeId, f: impl FnOnce(&mut Shard, &Ctx) -> R) -> R {
+        let k = self.shards.len();
+        self.with_shards(|shards, cx| {
+            let shard = &mut shards[node.index() % k];
+            shard.src = node;
+            f(shard, cx)
+        })
+    }
+
+    /// Numbers the connections dialed since last time, moves events scheduled for other
+    /// shards to their queues and gathers the shards' completions and anomalies (in time
+    /// order, then by node, whatever the shards).
+    fn collect(&mut self) {
+        let k = self.shards.len();
+        let mut found = Vec::new();
+        for s in &mut self.shards {
+            self.incomplete -= s.completed;
+            s.completed = 0;
+            self.transit.append(&mut s.outbox);
+            self.anomaly_count += s.anomaly_count;
+            s.anomaly_count = 0;
+            found.append(&mut s.anomalies);
+        }
+        self.number_dials();
+        for item in self.transit.drain(..) {
+            self.shards[item.event.target().index() % k]
+                .queue
+                .push(item);
+        }
+        if !found.is_empty() {
+            found.sort_by_key(|a| (a.at, a.node));
+            let room = MAX_KEPT_ANOMALIES.saturating_sub(self.anomalies.len());
+            self.anomalies.extend(found.into_iter().take(room));
+        }
     }
 
     /// Hands out the initial addresses, once.
@@ -309,18 +497,18 @@ impl Swarm {
             return;
         }
         self.started = true;
-        for i in 0..self.nodes.len() {
+        for i in 0..self.infos.len() {
             self.discover(NodeId(i as u32));
         }
     }
 
     fn discover(&mut self, node: NodeId) {
         let d = self.config.discovery;
-        let n = self.nodes.len() as u64;
+        let n = self.infos.len() as u64;
         let mut peers: Vec<NodeId> = Vec::new();
-        if d.seeders && self.nodes[node.index()].spec.role != Role::Seeder {
+        if d.seeders && self.infos[node.index()].spec.role != Role::Seeder {
             peers.extend(
-                self.nodes
+                self.infos
                     .iter()
                     .enumerate()
                     .filter(|(_, p)| p.spec.role == Role::Seeder)
@@ -342,27 +530,12 @@ impl Swarm {
         Outcome {
             stop,
             time: Duration::from_nanos(self.now),
-            events: self.events,
+            events: self.events(),
             completed: self
-                .nodes
-                .iter()
-                .map(|n| n.log.completed_at.map(Duration::from_nanos))
+                .node_ids()
+                .map(|n| self.node(n).completed_at())
                 .collect(),
             anomalies: self.anomaly_count,
-        }
-    }
-
-    pub(crate) fn anomaly(&mut self, node: NodeId, what: String) {
-        if self.trace {
-            eprintln!("{:>12} {node:?} ANOMALY {what}", self.now);
-        }
-        self.anomaly_count += 1;
-        if self.anomalies.len() < MAX_KEPT_ANOMALIES {
-            self.anomalies.push(Anomaly {
-                at: Duration::from_nanos(self.now),
-                node,
-                what,
-            });
         }
     }
 
@@ -376,8 +549,13 @@ impl Swarm {
         Duration::from_nanos(self.now)
     }
 
+    /// Real time each thread has spent handling events (one entry per thread).
+    pub fn thread_busy(&self) -> Vec<Duration> {
+        self.shards.iter().map(|s| s.busy).collect()
+    }
+
     pub fn events(&self) -> u64 {
-        self.events
+        self.shards.iter().map(|s| s.events).sum()
     }
 
     pub fn content(&self) -> &Content {
@@ -385,15 +563,15 @@ impl Swarm {
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.infos.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.infos.is_empty()
     }
 
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.nodes.len() as u32).map(NodeId)
+        (0..self.infos.len() as u32).map(NodeId)
     }
 
     /// Contract violations seen so far (the first thousand in full).
@@ -403,15 +581,20 @@ impl Swarm {
 
     /// Events waiting in the queue.
     pub fn pending_events(&self) -> usize {
-        self.queue.len()
+        self.shards
+            .iter()
+            .map(|s| s.queue.len() + s.outbox.len())
+            .sum()
     }
 
     /// A read-only view of one node. Panics on an id this swarm did not hand out.
     pub fn node(&self, id: NodeId) -> NodeView<'_> {
+        let k = self.shards.len();
         NodeView {
             swarm: self,
             id,
-            node: &self.nodes[id.index()],
+            info: &self.infos[id.index()],
+            node: &self.shards[id.index() % k].nodes[id.index() / k],
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A read-only view of one node of a swarm: its engine's stats, what the simulator saw
 //! happen to it, and its stored data.
 
-use crate::node::{Node, NodeId, NodeLog, NodeSpec, ServeLog};
+use crate::node::{Node, NodeId, NodeInfo, NodeLog, NodeSpec, ServeLog};
 use crate::Swarm;
 use shoal_engine::Stats;
 use std::net::SocketAddr;
@@ -11,6 +11,7 @@ use std::time::Duration;
 pub struct NodeView<'a> {
     pub(crate) swarm: &'a Swarm,
     pub(crate) id: NodeId,
+    pub(crate) info: &'a NodeInfo,
     pub(crate) node: &'a Node,
 }
 
@@ -20,15 +21,15 @@ impl<'a> NodeView<'a> {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.node.addr
+        self.info.addr
     }
 
     pub fn spec(&self) -> &'a NodeSpec {
-        &self.node.spec
+        &self.info.spec
     }
 
     pub fn is_online(&self) -> bool {
-        self.node.online
+        self.info.online
     }
 
     /// The engine's own stats (`banned_peers`, `hash_failures`, ...).
@@ -83,17 +84,14 @@ impl<'a> NodeView<'a> {
         self.node.store.assemble()
     }
 
-    /// Nodes this node has an open connection to (its side open). O(connections).
+    /// Nodes this node has an open connection to (its side open). O(its connections).
     pub fn connected_to(&self) -> Vec<NodeId> {
         let mut out: Vec<NodeId> = self
-            .swarm
-            .conns
+            .node
+            .halves
             .iter()
-            .flat_map(|c| {
-                (0..2)
-                    .filter(move |&s| c.nodes[s] == self.id && c.open[s])
-                    .map(move |s| c.nodes[1 - s])
-            })
+            .filter(|h| h.open)
+            .map(|h| h.peer)
             .collect();
         out.sort_unstable();
         out.dedup();

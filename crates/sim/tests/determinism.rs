@@ -67,3 +67,46 @@ fn fidelity_changes_memory_not_behaviour() {
     assert!(exact.is_done(), "{exact:?}");
     assert_eq!(exact, run(Fidelity::Fast));
 }
+
+#[test]
+fn thread_count_changes_speed_not_behaviour() {
+    use shoal_sim::{Link, Swarm, SwarmConfig};
+    let run = |threads| {
+        let config = SwarmConfig {
+            threads,
+            ..SwarmConfig::default()
+        };
+        let Ok(mut swarm) = Swarm::with_config(11, config) else {
+            unreachable!("default content spec")
+        };
+        swarm.add_seeder(Link::default());
+        swarm.add_corrupt_peer(Link::default());
+        let leechers: Vec<_> = (0..24)
+            .map(|i| swarm.add_leecher(common::varied_link(i)))
+            .collect();
+        // Run in steps with a node leaving halfway, as a caller sampling the swarm would.
+        let step = Limits {
+            time: Duration::from_millis(700),
+            events: LIMITS.events,
+        };
+        let mut outcome = swarm.run_with(|s| s.all_complete(), step);
+        swarm.take_offline(leechers[3]);
+        while outcome.stop == shoal_sim::StopReason::TimeLimit {
+            outcome = swarm.run_with(|s| s.all_complete(), step);
+        }
+        let logs: Vec<_> = swarm
+            .node_ids()
+            .map(|n| swarm.node(n).log().clone())
+            .collect();
+        let sent: Vec<_> = swarm
+            .node_ids()
+            .map(|n| swarm.node(n).payload_sent())
+            .collect();
+        (outcome, logs, sent, swarm.anomalies().to_vec())
+    };
+    let one = run(1);
+    assert!(one.0.is_done(), "{:?}", one.0);
+    for threads in [2, 3] {
+        assert!(one == run(threads), "{threads} threads changed the run");
+    }
+}

@@ -1,0 +1,194 @@
+//! A shard: some of the swarm's nodes (node `i` lives in shard `i % shards`) with their own
+//! event queue, so that shards can run on threads of their own.
+//!
+//! Why that is exact: an event touches only the node it lands on ([`Event::target`]), and
+//! an event one node schedules for another is due at least one path latency later (a
+//! message, a handshake, a close all cross the path). So within a window of virtual time
+//! shorter than the shortest path latency, nodes cannot affect each other: each shard
+//! works through its own events of the window in the global order `(at, tie)` and keeps
+//! what it scheduled for other shards' nodes in an outbox, which the swarm hands over at the
+//! window's end. Every node sees the same events in the same order however the nodes are
+//! spread over shards and threads, so a run depends only on its seed.
+
+use crate::conn::{ConnInfo, Half};
+use crate::content::Content;
+use crate::node::{Node, NodeId, NodeInfo};
+use crate::outcome::Anomaly;
+use crate::queue::{tie, Event, EventQueue, Scheduled};
+use crate::swarm::{Clock, SwarmConfig};
+use shoal_engine::{Action, PeerKey};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// What every shard reads and none changes while a run goes on.
+pub(crate) struct Ctx<'a> {
+    pub content: &'a Content,
+    pub config: &'a SwarmConfig,
+    pub clock: Clock,
+    pub infos: &'a [NodeInfo],
+    /// Connections dialed before the current window.
+    pub conns: &'a [ConnInfo],
+    pub by_addr: &'a HashMap<SocketAddr, NodeId>,
+    pub trace: bool,
+}
+
+impl Ctx<'_> {
+    pub fn info(&self, node: NodeId) -> &NodeInfo {
+        &self.infos[node.index()]
+    }
+
+    /// A node's one-way access latency in nanoseconds.
+    pub fn latency(&self, node: NodeId) -> u64 {
+        u64::try_from(self.info(node).spec.link.latency.as_nanos()).unwrap_or(u64::MAX / 8)
+    }
+
+    /// One-way latency between two nodes: the sum of their access latencies.
+    pub fn path_latency(&self, a: NodeId, b: NodeId) -> u64 {
+        self.latency(a) + self.latency(b)
+    }
+}
+
+/// Most anomalies a shard keeps in full between two hand-overs to the swarm.
+const MAX_KEPT_ANOMALIES: usize = 1000;
+
+pub(crate) struct Shard {
+    /// This shard's number, and how many shards there are.
+    pub index: usize,
+    pub count: usize,
+    /// Node `i` of the swarm is `nodes[i / count]` of shard `i % count`.
+    pub nodes: Vec<Node>,
+    pub queue: EventQueue,
+    /// Events scheduled for other shards' nodes, waiting for the end of the window.
+    pub outbox: Vec<Scheduled>,
+    /// Virtual nanoseconds of the event being handled (or of the last one).
+    pub now: u64,
+    /// The node whose event is being handled: the source of what gets scheduled.
+    pub src: NodeId,
+    /// The tie of the event being handled (orders the dials it makes).
+    pub cause: u64,
+    /// For each key of a connection side kept here, its slot in its node's `halves`
+    /// (`u32::MAX` where none).
+    pub slots: Vec<u32>,
+    /// Events handled.
+    pub events: u64,
+    /// Downloaders that reported completion since the swarm last looked.
+    pub completed: usize,
+    /// Anomalies since the swarm last looked (the first ones in full), and their count.
+    pub anomalies: Vec<Anomaly>,
+    pub anomaly_count: usize,
+    /// Reused buffer for draining actions.
+    pub scratch: Vec<Action>,
+    /// Real time spent handling windows of events (to see how evenly threads share a run).
+    pub busy: std::time::Duration,
+}
+
+impl Shard {
+    pub fn new(index: usize, count: usize) -> Shard {
+        Shard {
+            index,
+            count,
+            nodes: Vec::new(),
+            queue: EventQueue::default(),
+            outbox: Vec::new(),
+            now: 0,
+            src: NodeId(0),
+            cause: 0,
+            slots: Vec::new(),
+            events: 0,
+            completed: 0,
+            anomalies: Vec::new(),
+            anomaly_count: 0,
+            scratch: Vec::new(),
+            busy: std::time::Duration::ZERO,
+        }
+    }
+
+    /// Position of `node` in `nodes` (it must be one of this shard's).
+    pub fn local(&self, node: NodeId) -> usize {
+        debug_assert_eq!(node.index() % self.count, self.index);
+        node.index() / self.count
+    }
+
+    pub fn node(&mut self, node: NodeId) -> &mut Node {
+        let i = self.local(node);
+        &mut self.nodes[i]
+    }
+
+    /// The slot of `key`'s half in its node's `halves`, if this shard keeps that side.
+    pub fn slot(&self, key: PeerKey) -> Option<usize> {
+        slot_in(&self.slots, key)
+    }
+
+    /// Gives `node` its side of a connection.
+    pub fn add_half(&mut self, node: NodeId, half: Half) {
+        let k = half.key.0 as usize;
+        if self.slots.len() <= k {
+            self.slots.resize(k + 1, u32::MAX);
+        }
+        let n = self.node(node);
+        let slot = n.halves.len();
+        n.halves.push(half);
+        self.slots[k] = slot as u32;
+    }
+
+    /// Schedules `event` at `at`, as the next event of the node being handled.
+    pub fn push(&mut self, at: u64, event: Event) {
+        let src = self.src;
+        let n = self.node(src);
+        let item = Scheduled {
+            at,
+            tie: tie(src, n.seq),
+            event,
+        };
+        n.seq += 1;
+        // Dials wait for the swarm to number their connection, at the window's end (they
+        // are due three path latencies later).
+        let dial = matches!(item.event, Event::Dial { .. });
+        if !dial && item.event.target().index() % self.count == self.index {
+            self.queue.push(item);
+        } else {
+            self.outbox.push(item);
+        }
+    }
+
+    /// Handles every event due before `end`, in order.
+    pub fn run_window(&mut self, cx: &Ctx, end: u64) {
+        let started = std::time::Instant::now();
+        while self.queue.peek_time().is_some_and(|at| at < end) {
+            self.step(cx);
+        }
+        self.busy += started.elapsed();
+    }
+
+    /// Handles the next event, if any.
+    pub fn step(&mut self, cx: &Ctx) {
+        if let Some(item) = self.queue.pop() {
+            self.now = self.now.max(item.at);
+            self.events += 1;
+            self.cause = item.tie;
+            self.handle(cx, item.event);
+        }
+    }
+
+    pub fn anomaly(&mut self, node: NodeId, what: String, trace: bool) {
+        if trace {
+            eprintln!("{:>12} {node:?} ANOMALY {what}", self.now);
+        }
+        self.anomaly_count += 1;
+        if self.anomalies.len() < MAX_KEPT_ANOMALIES {
+            self.anomalies.push(Anomaly {
+                at: std::time::Duration::from_nanos(self.now),
+                node,
+                what,
+            });
+        }
+    }
+}
+
+/// The slot `slots` gives `key`, if any.
+pub(crate) fn slot_in(slots: &[u32], key: PeerKey) -> Option<usize> {
+    match slots.get(key.0 as usize) {
+        Some(&s) if s != u32::MAX => Some(s as usize),
+        _ => None,
+    }
+}
