@@ -77,6 +77,30 @@ def ways_to_meet(args, source, log):
     return ways, torrent
 
 
+# The large payload runs the clients' own pairs that meet directly (no
+# tracker, no namespace) next to the hardware limit.
+LARGE_PAIRS = [pair for pair in clients.PAIRS if pair[0] == pair[1] and pair[2] == clients.DIRECT]
+LARGE_RUNS = 2
+
+
+def large_payload(args, log):
+    """The large payload (4 GiB by default) with its own seed folder and
+    torrent: scenario 1 repeats its direct self-pairs on it, and scenario 2
+    creates torrents of it. None when --large-mib is 0."""
+    if args.large_mib <= 0:
+        return None
+    seed_dir = os.path.join(args.work, "seed-large")
+    os.makedirs(seed_dir)
+    source = os.path.join(seed_dir, "payload-large.bin")
+    log("writing %d MiB of random data to %s" % (args.large_mib, source))
+    make_payload(source, args.large_mib * MIB)
+    torrent = os.path.join(args.work, "payload-large.torrent")
+    make_torrent(args.shoal, source, torrent)
+    ways = loopback.Ways(info_hash(torrent))
+    ways.add(clients.DIRECT, nets.LOOPBACK, torrent, None)
+    return seed_dir, source, ways
+
+
 def on_signal(signum, _frame):
     raise SystemExit("bench: stopped by signal %d" % signum)
 
@@ -90,6 +114,8 @@ def main(argv):
     parser.add_argument("--netns", required=True, help="name of the namespace to make")
     parser.add_argument("--work", required=True, help="scratch folder under /tmp")
     parser.add_argument("--size-mib", type=int, required=True)
+    parser.add_argument("--large-mib", type=int, default=0,
+                        help="also a payload of this size (0: none) for the self-pairs and create")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report", required=True, help="docs/benchmarks.md to write")
@@ -116,21 +142,36 @@ def main(argv):
     try:
         log("scenario 1: loopback, %d runs" % args.runs)
         loopback_results = loopback.run(setup, ways, args.hwlimit, source, args.runs, log)
+        large = large_payload(args, log)
+        large_results = None
+        create_source = source
+        if large is not None:
+            large_dir, create_source, large_ways = large
+            os.sync()
+            large_setup = clients.Setup(args.shoal, args.rqbit, large_dir, args.work, log_dir,
+                                        max(120, args.large_mib // 8))
+            log("scenario 1: loopback, %d MiB, %d runs" % (args.large_mib, LARGE_RUNS))
+            large_results = loopback.run(large_setup, large_ways, args.hwlimit, create_source,
+                                         LARGE_RUNS, log, LARGE_PAIRS)
         log("scenario 2: creating a torrent, %d runs" % args.runs)
-        create_results, openssl = create.run(args.shoal, source, args.runs, args.work, log_dir, log)
+        create_results, openssl = create.run(args.shoal, create_source, args.runs, args.work,
+                                             log_dir, log)
         swarm_results = swarm.run(args.shoal, args.work, args.quick, args.runs, log)
         sim_results = simulate.run(args.sim, args.quick, log)
     finally:
         kill_all()
         nets.delete_namespace(args.netns)
     with open(os.path.join(args.work, "results.json"), "w") as out:
-        json.dump({"size": size, "loopback": loopback_results, "create": create_results,
+        json.dump({"size": size, "loopback": loopback_results,
+                   "large_size": args.large_mib * MIB, "loopback_large": large_results,
+                   "create": create_results,
                    "openssl_sha1_mb_per_s": openssl, "swarm": swarm_results, "simulation": sim_results}, out, indent=1)
     hows = {loopback.pair_name(pair): pair[2] for pair in clients.PAIRS}
     docs = os.path.dirname(os.path.abspath(args.report))
     made = charts.write(docs, loopback_results, size)
     report.write(args.report, args.command, args.quick, args.runs, size, args.shoal, args.rqbit,
-                 loopback_results, hows, create_results, openssl,
+                 loopback_results, hows, (args.large_mib * MIB, large_results, LARGE_RUNS),
+                 create_results, openssl,
                  swarm.report_text(swarm_results), made,
                  simulate.report_text(sim_results, "sim --peers N --fast"))
     log("done in %.0f s; wrote %s" % (time.monotonic() - started, args.report))

@@ -75,6 +75,7 @@ def write(docs_dir, loopback, size):
 
     # Peak anonymous memory, leecher and seeder.
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(pairs) + 1.5))
+    ys = list(range(len(pairs)))
     leech = [statistics.median(r["leech_anon_kib"] / 1024 for r in runs) for _, runs in pairs]
     seed = [statistics.median(r["seed_anon_kib"] / 1024 for r in runs) for _, runs in pairs]
     ax.barh([y - 0.2 for y in ys], leech, height=0.4, label="leecher", color="#2a7ab9")

@@ -178,20 +178,20 @@ def pair_name(pair):
     return "%s→%s" % (pair[0], pair[1])
 
 
-def run(setup, ways, hwlimit, source, runs, log):
+def run(setup, ways, hwlimit, source, runs, log, pairs=PAIRS):
     """{"hwlimit": [run...], "seeder→leecher": [run...]} for every pair; a run
     that failed is {"error": "first line of why"}."""
     payload_name = os.path.basename(source)
     want_sha1 = file_sha1(source)
     want_pieces_sha1 = pieces_sha1(source)
     results = {"hwlimit": []}
-    for pair in PAIRS:
+    for pair in pairs:
         results[pair_name(pair)] = []
     for number in range(1, runs + 1):
         result = one_hwlimit(hwlimit, source, want_pieces_sha1, setup.work, setup.log_dir, number)
         log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
         results["hwlimit"].append(result)
-        for pair in PAIRS:
+        for pair in pairs:
             if number > 1 and is_slow(pair):
                 continue
             try:

@@ -37,6 +37,7 @@ class Proc:
         self.out_path = os.path.join(log_dir, label + ".out")
         self.err_path = os.path.join(log_dir, label + ".err")
         self.peak_anon_kib = 0
+        self.peak_hwm_kib = 0
         self.rusage = None
         self.status = None
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
@@ -82,13 +83,19 @@ class Proc:
         return 0
 
     def sample_memory(self):
-        """Track the peak of anonymous memory (the kernel keeps no peak of it)."""
+        """Track the peak of anonymous memory (the kernel keeps no peak of it)
+        and the latest reading of the resident high-water mark."""
         self.peak_anon_kib = max(self.peak_anon_kib, self.status_kib("RssAnon"))
+        self.peak_hwm_kib = max(self.peak_hwm_kib, self.status_kib("VmHWM"))
 
     def peak_rss_kib(self):
-        if self.rusage is not None:
-            return self.rusage.ru_maxrss
-        return self.status_kib("VmHWM")
+        """The process's own resident high-water mark (VmHWM), as last read
+        while it ran. Not wait4's ru_maxrss: Linux carries the pre-exec
+        image's peak into it, so every child of this (Python, libtorrent
+        loaded) process would report at least our own resident size."""
+        if self.rusage is None:
+            self.sample_memory()
+        return self.peak_hwm_kib
 
     def poll(self):
         """Reap the process if it has exited; return its exit status or None."""

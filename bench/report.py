@@ -163,8 +163,9 @@ times the usual bound on a transfer; their rows say "1 run".
 
 CPU seconds are user + system of the whole process (all threads): the
 leecher's whole life, the seeder's during the transfer. Peak RSS is the
-kernel's high-water mark (VmHWM); peak anonymous memory is the highest
-RssAnon seen when sampling every 50 ms. Resident memory counts file pages a
+kernel's high-water mark of the process (VmHWM), as last read while it ran
+(every 50 ms); peak anonymous memory is the highest RssAnon seen in those
+samples. Resident memory counts file pages a
 client maps (libtorrent maps the data files), so compare peak anonymous memory
 for what a client allocates. The libtorrent rows include starting Python and a
 libtorrent session. The source file is in page cache; `sync` runs between
@@ -182,10 +183,13 @@ seeder column.
 
 {charts}
 
+{large}
+
 ## 2. Creating a torrent
 
-`shoal create`, `mktorrent -t <all cores>` and `transmission-create` on the
-same {size_text} file (in page cache), 1 MiB pieces, against SHA-1 on one core.
+`shoal create`, `mktorrent -t <all cores>` and `transmission-create` on a
+{create_size_text} file of random data (in page cache), 1 MiB pieces, against
+SHA-1 on one core.
 
 {create_table}
 
@@ -210,9 +214,33 @@ def chart_links(charts):
     return "\n\n".join("![%s](%s)" % (title, name) for name, title in charts)
 
 
-def write(path, command, quick, runs, size, shoal, rqbit, loopback, hows, create, openssl,
+def size_words(size):
+    return "%d MiB" % (size // MIB) if size < GIB else "%g GiB" % (size / GIB)
+
+
+def large_text(large, hows):
+    """Scenario 1 on the large payload: the direct self-pairs only."""
+    size, results, runs = large
+    if not results:
+        return "(Not run: `--quick`, or `--large-mib 0`.)"
+    return LARGE_TEMPLATE.format(size_text=size_words(size), runs=runs,
+                                 table=loopback_table(results, size, hows))
+
+
+LARGE_TEMPLATE = """### {size_text}
+
+The same measurement on {size_text} of random data: the hardware limit and the
+pairs of each client with itself that meet by a given peer, {runs} interleaved
+runs each. The other pairs are left to the table above: Transmission's leecher
+alone would need more than eight minutes per run at this size.
+
+{table}"""
+
+
+def write(path, command, quick, runs, size, shoal, rqbit, loopback, hows, large, create, openssl,
           swarm_text, charts, simulation_text):
-    size_text = "%d MiB" % (size // MIB) if size < GIB else "%g GiB" % (size / GIB)
+    size_text = size_words(size)
+    create_size = large[0] if large[1] else size
     mode_note = ("**Quick-mode figures** (`--quick`: %s payload, smaller swarms)." % size_text
                  if quick else "Full mode.")
     text = TEMPLATE.format(
@@ -224,8 +252,10 @@ def write(path, command, quick, runs, size, shoal, rqbit, loopback, hows, create
         runs=runs,
         size_text=size_text,
         loopback_table=loopback_table(loopback, size, hows),
+        large=large_text(large, hows),
+        create_size_text=size_words(create_size),
         charts=chart_links(charts),
-        create_table=create_table(create, openssl, size),
+        create_table=create_table(create, openssl, create_size),
         swarm=swarm_text,
         simulation=simulation_text,
     )

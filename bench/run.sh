@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The one command of shoal's benchmark suite (issue 3):
 #
-#   bash bench/run.sh [--quick] [--runs N] [--size-mib N] [--keep]
+#   bash bench/run.sh [--quick] [--runs N] [--size-mib N] [--large-mib N] [--keep]
 #
 # Installs what is missing (scripts/install-test-deps.sh), builds shoal in
 # release mode, runs every scenario side by side in a scratch folder under
 # /tmp, and writes docs/benchmarks.md. --quick uses a 256 MiB payload instead
-# of 1 GiB. --keep leaves the scratch folder (logs, results.json) in place.
+# of 1 GiB and no large payload. --large-mib sets the large payload (default
+# 4096: the self-pairs run on it too, and torrents are created of it; 0: none).
+# --keep leaves the scratch folder (logs, results.json) in place.
 # Not part of the test run (.ci/run): it takes minutes and loads the machine.
 set -euo pipefail
 
@@ -14,15 +16,17 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 command_line="bash bench/run.sh $*"
 quick=()
 size_mib=1024
+large_mib=4096
 runs=3
 keep=0
 while (($# > 0)); do
     case $1 in
-        --quick) quick=(--quick); size_mib=256 ;;
+        --quick) quick=(--quick); size_mib=256; large_mib=0 ;;
         --runs) runs=$2; shift ;;
         --size-mib) size_mib=$2; shift ;;
+        --large-mib) large_mib=$2; shift ;;
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -83,9 +87,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The whole suite is bounded too: a wedged client cannot hold the machine.
-timeout --signal=TERM --kill-after=30 $((2100 + size_mib * 3)) \
+timeout --signal=TERM --kill-after=30 $((2100 + size_mib * 3 + large_mib)) \
     /usr/bin/python3 "$repo/bench/bench.py" \
-    --shoal "$shoal" --hwlimit "$hwlimit" --sim "$repo/target/release/sim" --rqbit "$rqbit" --netns "$netns" --work "$work" --size-mib "$size_mib" --runs "$runs" \
+    --shoal "$shoal" --hwlimit "$hwlimit" --sim "$repo/target/release/sim" --rqbit "$rqbit" --netns "$netns" --work "$work" --size-mib "$size_mib" --large-mib "$large_mib" --runs "$runs" \
     "${quick[@]}" --report "$repo/docs/benchmarks.md" --command "${command_line% }" &
 driver_pid=$!
 wait "$driver_pid"
