@@ -81,10 +81,14 @@ impl Default for Link {
 pub fn transfer_nanos(bytes: u64, rate: Option<u64>) -> u64 {
     match rate {
         None | Some(0) => 0,
-        Some(rate) => {
-            let nanos = (bytes as u128 * 1_000_000_000).div_ceil(rate as u128);
-            u64::try_from(nanos).unwrap_or(u64::MAX)
-        }
+        // Every message fits the 64-bit product; only absurd sizes need 128 bits (slow).
+        Some(rate) => match bytes.checked_mul(1_000_000_000) {
+            Some(product) => product.div_ceil(rate),
+            None => {
+                let nanos = (bytes as u128 * 1_000_000_000).div_ceil(rate as u128);
+                u64::try_from(nanos).unwrap_or(u64::MAX)
+            }
+        },
     }
 }
 

@@ -6,8 +6,9 @@
 //! message, a handshake, a close all cross the path). So within a window of virtual time
 //! shorter than the shortest path latency, nodes cannot affect each other: each shard
 //! works through its own events of the window in the global order `(at, tie)` and keeps
-//! what it scheduled for other shards' nodes in an outbox, which the swarm hands over at the
-//! window's end. Every node sees the same events in the same order however the nodes are
+//! what it scheduled for other shards' nodes in an outbox per shard, which the swarm hands
+//! over at the window's end (swapping vectors; each shard moves what it received into its
+//! own queue on its own thread). Every node sees the same events in the same order however the nodes are
 //! spread over shards and threads, so a run depends only on its seed.
 
 use crate::conn::{ConnInfo, Half};
@@ -58,8 +59,16 @@ pub(crate) struct Shard {
     /// Node `i` of the swarm is `nodes[i / count]` of shard `i % count`.
     pub nodes: Vec<Node>,
     pub queue: EventQueue,
-    /// Events scheduled for other shards' nodes, waiting for the end of the window.
-    pub outbox: Vec<Scheduled>,
+    /// Events scheduled for other shards' nodes, by shard, waiting for the end of the
+    /// window; and the earliest time among them.
+    pub outbox: Vec<Vec<Scheduled>>,
+    pub outbox_min: Vec<u64>,
+    /// Events other shards scheduled for this one's nodes, by shard, not yet in `queue`; and
+    /// the earliest time among them.
+    pub inbox: Vec<Vec<Scheduled>>,
+    pub inbox_min: u64,
+    /// Dials made, waiting for the swarm to number their connections.
+    pub dials: Vec<Scheduled>,
     /// Virtual nanoseconds of the event being handled (or of the last one).
     pub now: u64,
     /// The node whose event is being handled: the source of what gets scheduled.
@@ -89,7 +98,11 @@ impl Shard {
             count,
             nodes: Vec::new(),
             queue: EventQueue::default(),
-            outbox: Vec::new(),
+            outbox: (0..count).map(|_| Vec::new()).collect(),
+            outbox_min: vec![u64::MAX; count],
+            inbox: (0..count).map(|_| Vec::new()).collect(),
+            inbox_min: u64::MAX,
+            dials: Vec::new(),
             now: 0,
             src: NodeId(0),
             cause: 0,
@@ -143,17 +156,44 @@ impl Shard {
         n.seq += 1;
         // Dials wait for the swarm to number their connection, at the window's end (they
         // are due three path latencies later).
-        let dial = matches!(item.event, Event::Dial { .. });
-        if !dial && item.event.target().index() % self.count == self.index {
+        if matches!(item.event, Event::Dial { .. }) {
+            return self.dials.push(item);
+        }
+        let to = item.event.target().index() % self.count;
+        if to == self.index {
             self.queue.push(item);
         } else {
-            self.outbox.push(item);
+            self.outbox_min[to] = self.outbox_min[to].min(at);
+            self.outbox[to].push(item);
         }
+    }
+
+    /// Moves what other shards scheduled for this one into its queue.
+    pub fn intake(&mut self) {
+        for from in &mut self.inbox {
+            for item in from.drain(..) {
+                self.queue.push(item);
+            }
+        }
+        self.inbox_min = u64::MAX;
+    }
+
+    /// When the earliest event for this shard's nodes is due, if any is pending.
+    pub fn next_time(&mut self) -> Option<u64> {
+        let queued = self.queue.peek_time().unwrap_or(u64::MAX);
+        Some(queued.min(self.inbox_min)).filter(|&at| at != u64::MAX)
+    }
+
+    /// Events scheduled and not yet handled, wherever they wait.
+    pub fn pending(&self) -> usize {
+        let waiting: usize = self.inbox.iter().chain(&self.outbox).map(Vec::len).sum();
+        self.queue.len() + waiting + self.dials.len()
     }
 
     /// Handles every event due before `end`, in order.
     pub fn run_window(&mut self, cx: &Ctx, end: u64) {
         let started = std::time::Instant::now();
+        self.intake();
         while self.queue.peek_time().is_some_and(|at| at < end) {
             self.step(cx);
         }

@@ -317,23 +317,33 @@ impl Swarm {
             if self.events() >= budget_end {
                 break StopReason::EventLimit;
             }
-            let next = self
-                .shards
-                .iter_mut()
-                .enumerate()
-                .filter_map(|(i, s)| s.queue.peek_order().map(|o| (o, i)))
-                .min();
+            if lookahead == 0 || self.trace {
+                // Events go in global order on this thread: every shard's must be queued.
+                for s in &mut self.shards {
+                    s.intake();
+                }
+            }
+            let next = self.shards.iter_mut().filter_map(Shard::next_time).min();
             match next {
                 None => break StopReason::Idle,
-                Some(((at, _), _)) if at > deadline => {
+                Some(at) if at > deadline => {
                     self.now = deadline;
                     break StopReason::TimeLimit;
                 }
-                Some(((at, _), first)) if lookahead == 0 => {
+                Some(at) if lookahead == 0 => {
                     self.now = self.now.max(at);
-                    self.with_shards(|shards, cx| shards[first].step(cx));
+                    self.with_shards(|shards, cx| {
+                        if let Some((_, first)) = shards
+                            .iter_mut()
+                            .enumerate()
+                            .filter_map(|(i, s)| s.queue.peek_order().map(|o| (o, i)))
+                            .min()
+                        {
+                            shards[first].step(cx);
+                        }
+                    });
                 }
-                Some(((at, _), _)) => {
+                Some(at) => {
                     let end = at.saturating_add(lookahead).min(deadline.saturating_add(1));
                     self.run_window(end);
                 }
@@ -473,10 +483,29 @@ impl Swarm {
         for s in &mut self.shards {
             self.incomplete -= s.completed;
             s.completed = 0;
-            self.transit.append(&mut s.outbox);
+            self.transit.append(&mut s.dials);
             self.anomaly_count += s.anomaly_count;
             s.anomaly_count = 0;
             found.append(&mut s.anomalies);
+        }
+        // Each shard's outbox for another becomes that one's inbox (the emptied inbox
+        // becomes the outbox, keeping both allocations); the shard takes it in on its own
+        // thread.
+        for from in 0..k {
+            for to in (0..k).filter(|&to| to != from) {
+                let mut sent = std::mem::take(&mut self.shards[from].outbox[to]);
+                let inbox = &mut self.shards[to].inbox[from];
+                if inbox.is_empty() {
+                    std::mem::swap(inbox, &mut sent);
+                } else {
+                    // Not taken in yet (nodes added or taken offline between runs).
+                    inbox.append(&mut sent);
+                }
+                self.shards[from].outbox[to] = sent;
+                let min = std::mem::replace(&mut self.shards[from].outbox_min[to], u64::MAX);
+                let to = &mut self.shards[to];
+                to.inbox_min = to.inbox_min.min(min);
+            }
         }
         self.number_dials();
         for item in self.transit.drain(..) {
@@ -581,10 +610,7 @@ impl Swarm {
 
     /// Events waiting in the queue.
     pub fn pending_events(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.queue.len() + s.outbox.len())
-            .sum()
+        self.shards.iter().map(Shard::pending).sum()
     }
 
     /// A read-only view of one node. Panics on an id this swarm did not hand out.
