@@ -1,13 +1,13 @@
-//! The connection table. A connection joins two nodes; each side has its own
-//! [`PeerKey`], derived from the connection's index: `key = index * 2 + side`, side 0 being
-//! the dialer and side 1 the listener. Indices follow the order in which dials were made
-//! (the swarm hands them out between windows, see [`crate::shard`]), so the keys a node
-//! hands its engine sort in the order the connections were dialed.
+//! Connections. Each side of a connection is a [`Half`] kept by the node on that side, so an
+//! event touches only the node it lands on and threads may run disjoint nodes at once. The
+//! two halves learn about each other only through events (the handshake, a close), like the
+//! two ends of a real TCP connection.
 //!
-//! What each side knows of the connection (its [`Half`]) is kept by the node on that side,
-//! so an event touches only the node it lands on and threads may run disjoint nodes at
-//! once. The two halves learn about each other only through events (the handshake, a
-//! close), like the two ends of a real TCP connection.
+//! A side's [`PeerKey`] is `index << 22 | side << 21 | slot`: the connection's index (the
+//! swarm numbers dials in the order they were made, see `shard.rs`), the side (0 for the
+//! dialer, 1 for the listener) and the slot of the half in its node's list. Keys a node hands
+//! its engine therefore sort in the order the connections were dialed, and finding a half
+//! from its key touches nothing but the half.
 
 use crate::node::NodeId;
 use shoal_engine::PeerKey;
@@ -22,19 +22,21 @@ pub(crate) struct Outgoing {
     pub block_len: Option<u32>,
 }
 
-/// What never changes about a connection once dialed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ConnInfo {
-    /// `[dialer, listener]`.
-    pub nodes: [NodeId; 2],
-    /// One-way latency between the two nodes.
-    pub latency: u64,
-}
+/// Bits of a key below the connection index.
+const INDEX_SHIFT: u32 = 22;
+/// Bits of a key for the slot: halves a node may have.
+const SLOT_BITS: u32 = 21;
+pub(crate) const MAX_SLOTS: usize = 1 << SLOT_BITS;
+
+/// A key no connection has (a dialer's half before its connection is numbered).
+pub(crate) const NO_KEY: PeerKey = PeerKey(u64::MAX);
 
 /// One side of a connection, kept by the node on that side.
 #[derive(Debug)]
 pub(crate) struct Half {
     pub key: PeerKey,
+    /// The other side's key.
+    pub remote: PeerKey,
     /// The node at the other end.
     pub peer: NodeId,
     /// Whether our engine holds the connection (handshake done, not closed).
@@ -51,9 +53,10 @@ pub(crate) struct Half {
 }
 
 impl Half {
-    pub fn new(key: PeerKey, peer: NodeId, latency: u64) -> Half {
+    pub fn new(key: PeerKey, remote: PeerKey, peer: NodeId, latency: u64) -> Half {
         Half {
             key,
+            remote,
             peer,
             open: false,
             queue: VecDeque::new(),
@@ -70,17 +73,26 @@ impl Half {
     }
 }
 
-/// The key naming `side` of connection `index`.
-pub(crate) fn key(index: usize, side: usize) -> PeerKey {
-    PeerKey((index as u64) << 1 | side as u64)
+/// The key of `side` of connection `index`, whose half is at `slot` of its node.
+pub(crate) fn key(index: u64, side: usize, slot: usize) -> PeerKey {
+    PeerKey(index << INDEX_SHIFT | (side as u64) << SLOT_BITS | slot as u64)
 }
 
-/// `(connection index, side)` of a key.
-pub(crate) fn split(key: PeerKey) -> (usize, usize) {
-    ((key.0 >> 1) as usize, (key.0 & 1) as usize)
+/// The slot of `key`'s half in its node's list.
+pub(crate) fn slot(key: PeerKey) -> usize {
+    (key.0 & ((1 << SLOT_BITS) - 1)) as usize
 }
 
-/// The key of the other end of the same connection.
-pub(crate) fn remote(key: PeerKey) -> PeerKey {
-    PeerKey(key.0 ^ 1)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_connection_and_name_their_slot() {
+        let (a, b) = (key(7, 1, 5), key(8, 0, 0));
+        assert!(a < b);
+        assert_eq!((slot(a), slot(b)), (5, 0));
+        assert_ne!(key(7, 0, 5), a);
+        assert_eq!(slot(key(1 << 40, 1, MAX_SLOTS - 1)), MAX_SLOTS - 1);
+    }
 }

@@ -5,12 +5,12 @@
 //! a delivered message) is an event in the queue, so each engine call is followed by a
 //! full drain before the next one, exactly as the engine's drain order requires.
 
-use crate::conn::{self, Outgoing};
+use crate::conn::{self, Half, Outgoing};
 use crate::content::sha1;
 use crate::model::{transfer_nanos, wire_len, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
-use crate::shard::{slot_in, Ctx, Shard};
+use crate::shard::{half_of, Ctx, Shard};
 use crate::storage::corrupt;
 use shoal_engine::{Action, DisconnectReason, PeerKey};
 use shoal_wire::Message;
@@ -44,7 +44,7 @@ impl Shard {
                 break;
             }
             for (key, len) in sent {
-                if slot_in(&self.slots, key).is_some_and(|s| n.halves[s].open) {
+                if half_of(n, key).is_some_and(|h| h.open) {
                     n.engine.handle_block_sent(now, key, len);
                 }
             }
@@ -209,18 +209,17 @@ impl Shard {
     /// The slot of `key`'s half if it names an open connection of `node`; records an
     /// anomaly if not.
     fn check_key(&mut self, cx: &Ctx, node: NodeId, key: PeerKey, what: &str) -> Option<usize> {
-        let (index, side) = conn::split(key);
-        if cx.conns.get(index).is_none_or(|c| c.nodes[side] != node) {
-            self.anomaly(
-                node,
-                format!("{what} on unknown connection {key:?}"),
-                cx.trace,
-            );
-            return None;
-        }
-        match self.slot(key) {
-            Some(slot) if self.node(node).halves[slot].open => Some(slot),
-            _ => {
+        match self.half(node, key).map(|h| h.open) {
+            Some(true) => Some(conn::slot(key)),
+            None => {
+                self.anomaly(
+                    node,
+                    format!("{what} on unknown connection {key:?}"),
+                    cx.trace,
+                );
+                None
+            }
+            Some(false) => {
                 self.anomaly(
                     node,
                     format!("{what} on closed connection {key:?}"),
@@ -238,11 +237,21 @@ impl Shard {
                 // SYN, SYN-ACK, then ACK with the handshake: the listener sees it 1.5 RTT later.
                 let at = self.now + 3 * latency;
                 let (dialed_at, cause) = (self.now, self.cause);
+                let n = self.node(node);
+                let slot = n.halves.len();
+                if slot >= conn::MAX_SLOTS {
+                    let why = format!("Connect to {addr}: over {} connections", conn::MAX_SLOTS);
+                    return self.anomaly(node, why, cx.trace);
+                }
+                // The half waits for its key until the listener's handshake comes back.
+                n.halves
+                    .push(Half::new(conn::NO_KEY, conn::NO_KEY, target, latency));
                 self.push(
                     at,
                     Event::Dial {
-                        conn: u32::MAX,
+                        conn: u64::MAX,
                         dialer: node,
+                        slot: slot as u32,
                         listener: target,
                         dialed_at,
                         cause,
@@ -259,11 +268,10 @@ impl Shard {
 
     /// Queues a message on its connection and commits what the sender's pipe has room for.
     pub(crate) fn enqueue(&mut self, cx: &Ctx, sender: NodeId, key: PeerKey, out: Outgoing) {
-        let Some(slot) = self.slot(key) else {
+        let n = self.node(sender);
+        let Some(h) = half_of(n, key) else {
             return;
         };
-        let n = self.node(sender);
-        let h = &mut n.halves[slot];
         h.queue.push_back(out);
         if !h.in_ready {
             h.in_ready = true;
@@ -285,11 +293,7 @@ impl Shard {
             let Some(&key) = n.up.ready.front() else {
                 break;
             };
-            let Some(slot) = slot_in(&self.slots, key) else {
-                n.up.ready.pop_front();
-                continue;
-            };
-            let h = &mut n.halves[slot];
+            let h = &mut n.halves[conn::slot(key)];
             let Some(next) = h.queue.front() else {
                 n.up.ready.pop_front();
                 h.in_ready = false;
@@ -312,7 +316,7 @@ impl Shard {
             } else {
                 n.up.ready.push_back(key);
             }
-            let (to, latency) = (h.peer, h.latency);
+            let (to, remote, latency) = (h.peer, h.remote, h.latency);
             let size = wire_len(&out.msg);
             let done = n.up.busy_until.max(now) + transfer_nanos(size, up_rate);
             n.up.busy_until = done;
@@ -328,7 +332,7 @@ impl Shard {
                 done + latency,
                 Event::Arrived {
                     node: to,
-                    key: conn::remote(key),
+                    key: remote,
                     msg: out.msg,
                     size,
                 },
@@ -345,17 +349,16 @@ impl Shard {
     /// Tells the other end of `node`'s side `key` that it closed, after the path latency.
     /// (The other end ignores it if it has closed too by then.)
     pub(crate) fn close_remote(&mut self, node: NodeId, key: PeerKey) {
-        let Some(slot) = self.slot(key) else {
+        let now = self.now;
+        let Some(h) = self.half(node, key) else {
             return;
         };
-        let now = self.now;
-        let h = &self.node(node).halves[slot];
-        let (at, to) = (now + h.latency, h.peer);
+        let (at, to, remote) = (now + h.latency, h.peer, h.remote);
         self.push(
             at,
             Event::Closed {
                 node: to,
-                key: conn::remote(key),
+                key: remote,
             },
         );
     }

@@ -4,14 +4,14 @@ use crate::conn::{self, Half};
 use crate::model::{transfer_nanos, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
-use crate::shard::{Ctx, Shard};
+use crate::shard::{half_of, Ctx, Shard};
 use shoal_engine::{our_reserved_bits, PeerKey};
 use shoal_wire::Message;
 
 impl Shard {
     pub(crate) fn handle(&mut self, cx: &Ctx, event: Event) {
         if cx.trace {
-            self.trace_event(cx, &event);
+            self.trace_event(&event);
         }
         let node = event.target();
         self.src = node;
@@ -26,8 +26,10 @@ impl Shard {
                     self.drain(cx, node);
                 }
             }
-            Event::Dial { conn, dialer, .. } => self.on_dial(cx, node, conn as usize, dialer),
-            Event::Accepted { key, .. } => self.on_accepted(cx, node, key),
+            Event::Dial {
+                conn, dialer, slot, ..
+            } => self.on_dial(cx, node, conn, dialer, slot as usize),
+            Event::Accepted { key, remote, .. } => self.on_accepted(cx, node, key, remote),
             Event::DialFailed { addr, .. } => {
                 if online {
                     self.node(node).engine.handle_connect_failed(now, addr);
@@ -44,9 +46,6 @@ impl Shard {
             Event::Arrived { key, msg, size, .. } => {
                 let at = self.now;
                 let down = cx.info(node).spec.link.down;
-                let Some(slot) = self.slot(key) else {
-                    return;
-                };
                 let n = self.node(node);
                 let start = n.down_free_at.max(at);
                 let done = start + transfer_nanos(size, down);
@@ -55,7 +54,9 @@ impl Shard {
                 // handed over on arrival, a few microseconds early: on a real link its
                 // packet interleaves with other connections' blocks instead of queueing
                 // behind them, and it saves an event per `Have` or `Request`.
-                let h = &mut n.halves[slot];
+                let Some(h) = half_of(n, key) else {
+                    return;
+                };
                 let own_clear = h.down_until <= at;
                 if done == at || (own_clear && size <= SMALL_MESSAGE_BYTES) {
                     self.deliver(cx, node, key, msg);
@@ -66,11 +67,10 @@ impl Shard {
             }
             Event::Delivered { key, msg, .. } => self.deliver(cx, node, key, msg),
             Event::Closed { key, .. } => {
-                let Some(slot) = self.slot(key) else {
+                let n = self.node(node);
+                let Some(h) = half_of(n, key) else {
                     return;
                 };
-                let n = self.node(node);
-                let h = &mut n.halves[slot];
                 if h.open {
                     h.close();
                     n.engine.handle_peer_closed(now, key);
@@ -89,11 +89,10 @@ impl Shard {
     /// A message is fully received: hand it to the engine if its side is still open.
     fn deliver(&mut self, cx: &Ctx, receiver: NodeId, key: PeerKey, msg: Message) {
         let now = cx.clock.instant(self.now);
-        let Some(slot) = self.slot(key) else {
+        let n = self.node(receiver);
+        let Some(h) = half_of(n, key) else {
             return;
         };
-        let n = self.node(receiver);
-        let h = &n.halves[slot];
         if !h.open {
             return;
         }
@@ -110,7 +109,7 @@ impl Shard {
     }
 
     /// The dialer's handshake reaches the listener, whose engine accepts or refuses it.
-    fn on_dial(&mut self, cx: &Ctx, listener: NodeId, index: usize, dialer: NodeId) {
+    fn on_dial(&mut self, cx: &Ctx, listener: NodeId, index: u64, dialer: NodeId, slot: usize) {
         if !cx.info(dialer).online {
             return;
         }
@@ -122,11 +121,17 @@ impl Shard {
         }
         let (addr, peer_id) = (cx.info(dialer).addr, cx.info(dialer).peer_id);
         let now = cx.clock.instant(self.now);
-        let key = conn::key(index, 1);
-        let mut half = Half::new(key, dialer, latency);
-        half.open = true;
-        self.add_half(listener, half);
         let n = self.node(listener);
+        if n.halves.len() >= conn::MAX_SLOTS {
+            // Out of room for connections: like a full accept queue, the dial fails.
+            let addr = cx.info(listener).addr;
+            return self.push(back, Event::DialFailed { node: dialer, addr });
+        }
+        let key = conn::key(index, 1, n.halves.len());
+        let remote = conn::key(index, 0, slot);
+        let mut half = Half::new(key, remote, dialer, latency);
+        half.open = true;
+        n.halves.push(half);
         let accepted =
             n.engine
                 .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), false);
@@ -135,7 +140,8 @@ impl Shard {
                 back,
                 Event::Accepted {
                     node: dialer,
-                    key: conn::key(index, 0),
+                    key: remote,
+                    remote: key,
                 },
             );
         } else {
@@ -151,26 +157,26 @@ impl Shard {
 
     /// The listener's handshake reaches the dialer, whose engine accepts or refuses it. (If
     /// the listener has dropped the connection meanwhile, its close follows on the path.)
-    fn on_accepted(&mut self, cx: &Ctx, dialer: NodeId, key: PeerKey) {
-        let info = cx.conns[conn::split(key).0];
-        let listener = info.nodes[1];
+    fn on_accepted(&mut self, cx: &Ctx, dialer: NodeId, key: PeerKey, remote: PeerKey) {
         let now = cx.clock.instant(self.now);
-        self.add_half(dialer, Half::new(key, listener, info.latency));
-        if !cx.info(dialer).online {
-            return self.close_remote(dialer, key);
-        }
-        let (addr, peer_id) = (cx.info(listener).addr, cx.info(listener).peer_id);
+        let online = cx.info(dialer).online;
         let n = self.node(dialer);
-        let Some(h) = n.halves.last_mut() else {
+        let Some(h) = n.halves.get_mut(conn::slot(key)) else {
             return;
         };
+        (h.key, h.remote) = (key, remote);
+        let listener = h.peer;
+        if !online {
+            return self.close_remote(dialer, key);
+        }
         h.open = true;
+        let (addr, peer_id) = (cx.info(listener).addr, cx.info(listener).peer_id);
         if !n
             .engine
             .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), true)
         {
             n.log.refused.push(listener);
-            if let Some(h) = n.halves.last_mut() {
+            if let Some(h) = half_of(n, key) {
                 h.close();
             }
             self.close_remote(dialer, key);
@@ -178,15 +184,16 @@ impl Shard {
         self.drain(cx, dialer);
     }
 
-    fn trace_event(&self, cx: &Ctx, event: &Event) {
+    fn trace_event(&self, event: &Event) {
         let target = event.target();
-        let peer = |key: &PeerKey| cx.conns[conn::split(*key).0].nodes[1 - conn::split(*key).1];
+        let n = &self.nodes[target.index() / self.count];
+        let peer = |key: &PeerKey| n.halves.get(conn::slot(*key)).map(|h| h.peer);
         let line = match event {
             Event::Wake { node, .. } => format!("{node:?} wake"),
             Event::Dial {
                 dialer, listener, ..
             } => format!("{dialer:?} dials {listener:?}"),
-            Event::Accepted { node, key } => {
+            Event::Accepted { node, key, .. } => {
                 format!("{node:?} accepted by {:?}", peer(key))
             }
             Event::DialFailed { node, addr } => format!("{node:?} dial to {addr} failed"),

@@ -17,15 +17,22 @@ pub(crate) enum Event {
     /// handed out between windows, in the order of (`dialed_at`, `cause`, the event's own
     /// tie): the order in which the dials were made.
     Dial {
-        conn: u32,
+        conn: u64,
         dialer: NodeId,
+        /// The slot of the dialer's half.
+        slot: u32,
         listener: NodeId,
         dialed_at: u64,
         /// The tie of the event whose handling made the dial.
         cause: u64,
     },
-    /// The listener's handshake reaches the dialer (`node`) on its side `key`.
-    Accepted { node: NodeId, key: PeerKey },
+    /// The listener's handshake (from its side `remote`) reaches the dialer (`node`) on its
+    /// side `key`.
+    Accepted {
+        node: NodeId,
+        key: PeerKey,
+        remote: PeerKey,
+    },
     /// A dial failed (nobody there, or the listener refused the peer).
     DialFailed { node: NodeId, addr: SocketAddr },
     /// The node's transmit ring has room again: commit more queued messages.

@@ -11,7 +11,7 @@
 //! own queue on its own thread). Every node sees the same events in the same order however the nodes are
 //! spread over shards and threads, so a run depends only on its seed.
 
-use crate::conn::{ConnInfo, Half};
+use crate::conn::{self, Half};
 use crate::content::Content;
 use crate::node::{Node, NodeId, NodeInfo};
 use crate::outcome::Anomaly;
@@ -27,8 +27,6 @@ pub(crate) struct Ctx<'a> {
     pub config: &'a SwarmConfig,
     pub clock: Clock,
     pub infos: &'a [NodeInfo],
-    /// Connections dialed before the current window.
-    pub conns: &'a [ConnInfo],
     pub by_addr: &'a HashMap<SocketAddr, NodeId>,
     pub trace: bool,
 }
@@ -75,9 +73,6 @@ pub(crate) struct Shard {
     pub src: NodeId,
     /// The tie of the event being handled (orders the dials it makes).
     pub cause: u64,
-    /// For each key of a connection side kept here, its slot in its node's `halves`
-    /// (`u32::MAX` where none).
-    pub slots: Vec<u32>,
     /// Events handled.
     pub events: u64,
     /// Downloaders that reported completion since the swarm last looked.
@@ -106,7 +101,6 @@ impl Shard {
             now: 0,
             src: NodeId(0),
             cause: 0,
-            slots: Vec::new(),
             events: 0,
             completed: 0,
             anomalies: Vec::new(),
@@ -127,21 +121,9 @@ impl Shard {
         &mut self.nodes[i]
     }
 
-    /// The slot of `key`'s half in its node's `halves`, if this shard keeps that side.
-    pub fn slot(&self, key: PeerKey) -> Option<usize> {
-        slot_in(&self.slots, key)
-    }
-
-    /// Gives `node` its side of a connection.
-    pub fn add_half(&mut self, node: NodeId, half: Half) {
-        let k = half.key.0 as usize;
-        if self.slots.len() <= k {
-            self.slots.resize(k + 1, u32::MAX);
-        }
-        let n = self.node(node);
-        let slot = n.halves.len();
-        n.halves.push(half);
-        self.slots[k] = slot as u32;
+    /// `node`'s side `key` of a connection, if it has one.
+    pub fn half(&mut self, node: NodeId, key: PeerKey) -> Option<&mut Half> {
+        half_of(self.node(node), key)
     }
 
     /// Schedules `event` at `at`, as the next event of the node being handled.
@@ -225,10 +207,7 @@ impl Shard {
     }
 }
 
-/// The slot `slots` gives `key`, if any.
-pub(crate) fn slot_in(slots: &[u32], key: PeerKey) -> Option<usize> {
-    match slots.get(key.0 as usize) {
-        Some(&s) if s != u32::MAX => Some(s as usize),
-        _ => None,
-    }
+/// `n`'s side `key` of a connection, if it has one.
+pub(crate) fn half_of(n: &mut Node, key: PeerKey) -> Option<&mut Half> {
+    n.halves.get_mut(conn::slot(key)).filter(|h| h.key == key)
 }

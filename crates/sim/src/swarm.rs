@@ -1,6 +1,5 @@
 //! The swarm: building it, running it on the virtual clock, and looking at its nodes.
 
-use crate::conn::ConnInfo;
 use crate::content::{Content, ContentError, ContentSpec};
 use crate::model::Link;
 use crate::node::{
@@ -91,8 +90,8 @@ pub struct Swarm {
     /// What any node may read about any other, by node index.
     pub(crate) infos: Vec<NodeInfo>,
     pub(crate) by_addr: HashMap<SocketAddr, NodeId>,
-    /// Every connection dialed so far, by index (see [`crate::conn`]).
-    pub(crate) conns: Vec<ConnInfo>,
+    /// Connections dialed so far (the next one's index).
+    pub(crate) conns: u64,
     /// The nodes and their events (see [`crate::shard`]).
     pub(crate) shards: Vec<Shard>,
     pub(crate) started: bool,
@@ -130,7 +129,7 @@ impl Swarm {
             content,
             infos: Vec::new(),
             by_addr: HashMap::new(),
-            conns: Vec::new(),
+            conns: 0,
             shards: (0..config.threads.max(1))
                 .map(|i| Shard::new(i, config.threads.max(1)))
                 .collect(),
@@ -397,20 +396,10 @@ impl Swarm {
             })
             .collect();
         dials.sort_unstable();
-        for (dialed_at, _, _, i) in dials {
-            let item = &mut self.transit[i];
-            if let Event::Dial {
-                conn,
-                dialer,
-                listener,
-                ..
-            } = &mut item.event
-            {
-                *conn = self.conns.len() as u32;
-                self.conns.push(ConnInfo {
-                    nodes: [*dialer, *listener],
-                    latency: (item.at - dialed_at) / 3,
-                });
+        for (_, _, _, i) in dials {
+            if let Event::Dial { conn, .. } = &mut self.transit[i].event {
+                *conn = self.conns;
+                self.conns += 1;
             }
         }
     }
@@ -441,7 +430,6 @@ impl Swarm {
             config,
             clock,
             infos,
-            conns,
             by_addr,
             trace,
             now,
@@ -452,7 +440,6 @@ impl Swarm {
             config,
             clock: *clock,
             infos,
-            conns,
             by_addr,
             trace: *trace,
         };
