@@ -170,6 +170,21 @@ const LT_DHT_NODES: usize = 12;
 /// a few seconds at most.
 const INTEROP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Arguments of the libtorrent helper scripts that download `hash` into `out`
+/// from whatever peer their discovery finds.
+fn lt_get_args(hash: &str, out: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let timeout = INTEROP_TIMEOUT.as_secs().to_string();
+    args![
+        "get",
+        "--info-hash",
+        hash,
+        "--save",
+        out,
+        "--timeout",
+        &timeout
+    ]
+}
+
 #[test]
 fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
     if !require(&[Tool::Libtorrent]) {
@@ -196,16 +211,7 @@ fn libtorrent_finds_shoals_dht_announce_and_downloads_from_it() {
 
     // libtorrent knows other nodes of the DHT than shoal does.
     let out = t.subdir("out");
-    let timeout = INTEROP_TIMEOUT.as_secs().to_string();
-    let get_args = args![
-        "get",
-        "--info-hash",
-        &hash,
-        "--save",
-        &out,
-        "--timeout",
-        &timeout
-    ];
+    let get_args = lt_get_args(&hash, &out);
     let mut get = lt_dht(&t, "libtorrent-get", &net.nodes[6..9], get_args);
     let finished = get.wait_success(INTEROP_TIMEOUT + Duration::from_secs(10));
     payload.assert_downloaded(&out);
@@ -379,16 +385,7 @@ fn libtorrent_finds_shoals_lsd_announce_and_downloads_from_it() {
 
     // libtorrent waits first; shoal announces when its torrent starts.
     let out = t.subdir("out");
-    let timeout = INTEROP_TIMEOUT.as_secs().to_string();
-    let get_args = args![
-        "get",
-        "--info-hash",
-        &hash,
-        "--save",
-        &out,
-        "--timeout",
-        &timeout
-    ];
+    let get_args = lt_get_args(&hash, &out);
     let mut get = lt_lsd(&net, 1, &t, "libtorrent-get", get_args);
     get.wait_for_line(Duration::from_secs(30), "`listening`", |l| {
         l.starts_with("listening ")
