@@ -5,10 +5,12 @@
 //! different pieces); once every missing block is already requested (endgame), request
 //! blocks a second time from another peer and cancel the loser when one arrives.
 //!
-//! Invariants:
-//! - a piece is in exactly one of: had (`have`), in progress (`partial`), or untouched;
-//! - a block of an in-progress piece is `Free`, `Requested` by one or more peers, or `Received`;
-//! - `availability[i]` counts the connected peers that have piece `i`.
+//! A seed's upload is spared: the caller asks a peer that has every piece first for pieces
+//! no other connected peer has (`only_unique`), then for the rest. In a young swarm the
+//! seed's upload is what limits everyone, and each of its blocks spent finishing a piece
+//! that another leecher could forward is a block of a never-sent piece the swarm waits for
+//! (the namespace swarm measured the seed sending two copies of the content before the last
+//! leecher finished; this brought it to about 1.5).
 
 use crate::PeerKey;
 use shoal_core::{Bitfield, BlockRef, Lengths, PieceIndex, Rng};
@@ -138,11 +140,14 @@ impl Picker {
 
     /// Chooses up to `max` blocks for `peer` to request. `peer_has(i)` says whether the peer
     /// has piece `i`; `allowed(i)` restricts picking further (e.g. to allowed-fast pieces when
-    /// choked). Returned blocks are marked requested by `peer`.
+    /// choked); `only_unique` takes only pieces no other connected peer has (from a seed,
+    /// module docs), and no endgame duplicates. Returned blocks are marked requested by
+    /// `peer`.
     pub fn pick(
         &mut self,
         peer: PeerKey,
         max: usize,
+        only_unique: bool,
         peer_has: impl Fn(u32) -> bool,
         allowed: impl Fn(u32) -> bool,
         out: &mut Vec<BlockRef>,
@@ -154,33 +159,20 @@ impl Picker {
         let usable = |i: u32| peer_has(i) && allowed(i);
 
         // 1. Finish what is in progress.
-        for (&piece, partial) in self.partial.iter_mut() {
-            if out.len() - start >= max {
-                return;
-            }
-            if !usable(piece.get()) || partial.owner.is_some_and(|o| o != peer) {
-                continue;
-            }
-            if partial.exclusive && partial.owner.is_none() {
-                partial.owner = Some(peer);
-            }
-            take_free_blocks(
-                &self.lengths,
-                piece,
-                partial,
-                peer,
-                max - (out.len() - start),
-                out,
-            );
-        }
+        let unique = |availability: u32| !only_unique || availability <= 1;
+        self.continue_partials(peer, max, start, |i, a| usable(i) && unique(a), out);
 
         // 2. Start new pieces, rarest first.
+        let most_available = if only_unique { 1 } else { u32::MAX };
         while out.len() - start < max {
-            let Some(piece) = self.rarest_untouched(&usable) else {
+            let Some(piece) = self.rarest_untouched(&usable, most_available) else {
                 break;
             };
             let exclusive = self.failed_before.get(piece.get());
             self.start_piece(piece, peer, exclusive, max - (out.len() - start), out);
+        }
+        if only_unique {
+            return;
         }
 
         // 3. Endgame: nothing untouched is left for this peer, so double up on requested blocks.
@@ -206,6 +198,38 @@ impl Picker {
                     }
                 }
             }
+        }
+    }
+
+    /// Takes free blocks of in-progress pieces that `fits(piece, availability)` for `peer`,
+    /// until `out` holds `max` blocks beyond `start`.
+    fn continue_partials(
+        &mut self,
+        peer: PeerKey,
+        max: usize,
+        start: usize,
+        fits: impl Fn(u32, u32) -> bool,
+        out: &mut Vec<BlockRef>,
+    ) {
+        for (&piece, partial) in self.partial.iter_mut() {
+            if out.len() - start >= max {
+                return;
+            }
+            let i = piece.get();
+            if !fits(i, self.availability[i as usize]) || partial.owner.is_some_and(|o| o != peer) {
+                continue;
+            }
+            if partial.exclusive && partial.owner.is_none() {
+                partial.owner = Some(peer);
+            }
+            take_free_blocks(
+                &self.lengths,
+                piece,
+                partial,
+                peer,
+                max - (out.len() - start),
+                out,
+            );
         }
     }
 
@@ -271,7 +295,13 @@ impl Picker {
                 .all(|p| p.blocks.iter().all(|b| !matches!(b, BlockState::Free)))
     }
 
-    fn rarest_untouched(&self, usable: &impl Fn(u32) -> bool) -> Option<PieceIndex> {
+    /// The untouched piece with the lowest availability (at most `most_available`) that
+    /// `usable` allows, ties broken by the random priority.
+    fn rarest_untouched(
+        &self,
+        usable: &impl Fn(u32) -> bool,
+        most_available: u32,
+    ) -> Option<PieceIndex> {
         let mut best: Option<(u32, u32, u32)> = None;
         let n = self.lengths.num_pieces();
         let (have, verifying) = (self.have.as_bytes(), self.verifying.as_bytes());
@@ -288,7 +318,7 @@ impl Picker {
                     continue;
                 }
                 let key = (self.availability[i as usize], self.priority[i as usize]);
-                if best.is_some_and(|(a, p, _)| (a, p) <= key) {
+                if key.0 > most_available || best.is_some_and(|(a, p, _)| (a, p) <= key) {
                     continue;
                 }
                 if !usable(i) {
@@ -451,7 +481,7 @@ mod tests {
         }
         p.peer_has(p.lengths.validate_piece(2).unwrap());
         let mut out = Vec::new();
-        p.pick(A, 1, |_| true, |_| true, &mut out);
+        p.pick(A, 1, false, |_| true, |_| true, &mut out);
         assert_eq!(out[0].piece.get(), 2);
     }
 
@@ -459,11 +489,11 @@ mod tests {
     fn finishes_partial_pieces_before_starting_new_ones() {
         let mut p = picker(4, 4 * BLOCK_SIZE);
         let mut out = Vec::new();
-        p.pick(A, 2, |_| true, |_| true, &mut out);
+        p.pick(A, 2, false, |_| true, |_| true, &mut out);
         let first_piece = out[0].piece;
         assert!(out.iter().all(|b| b.piece == first_piece));
         out.clear();
-        p.pick(B, 2, |_| true, |_| true, &mut out);
+        p.pick(B, 2, false, |_| true, |_| true, &mut out);
         assert!(
             out.iter().all(|b| b.piece == first_piece),
             "B continues A's piece"
@@ -471,10 +501,46 @@ mod tests {
     }
 
     #[test]
+    fn only_unique_takes_pieces_nobody_else_has() {
+        const SEED: PeerKey = PeerKey(3);
+        let mut p = picker(4, 4 * BLOCK_SIZE);
+        // Leecher A has piece 0; the seed has everything.
+        let zero = p.lengths().validate_piece(0).unwrap();
+        p.peer_has(zero);
+        p.peer_has_bitfield(&Bitfield::full(4));
+        let mut out = Vec::new();
+        p.pick(A, 2, false, |i| i == 0, |_| true, &mut out);
+        assert!(out.iter().all(|b| b.piece.get() == 0));
+        out.clear();
+        // From the seed: never-started pieces, not the rest of piece 0.
+        p.pick(SEED, 16, true, |_| true, |_| true, &mut out);
+        assert_eq!(out.len(), 12);
+        assert!(out.iter().all(|b| b.piece.get() != 0), "{out:?}");
+        // An ordinary pick takes the rest of the shared piece.
+        out.clear();
+        p.pick(SEED, 2, false, |_| true, |_| true, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|b| b.piece.get() == 0));
+    }
+
+    #[test]
+    fn a_seed_finishes_what_only_it_has() {
+        const SEED: PeerKey = PeerKey(3);
+        let mut p = picker(4, 4 * BLOCK_SIZE);
+        p.peer_has_bitfield(&Bitfield::full(4));
+        let mut out = Vec::new();
+        p.pick(SEED, 2, true, |_| true, |_| true, &mut out);
+        let first = out[0].piece;
+        out.clear();
+        p.pick(SEED, 2, true, |_| true, |_| true, &mut out);
+        assert!(out.iter().all(|b| b.piece == first), "{out:?}");
+    }
+
+    #[test]
     fn only_picks_what_the_peer_has() {
         let mut p = picker(4, BLOCK_SIZE);
         let mut out = Vec::new();
-        p.pick(A, 10, |i| i == 3, |_| true, &mut out);
+        p.pick(A, 10, false, |i| i == 3, |_| true, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].piece.get(), 3);
     }
@@ -483,10 +549,10 @@ mod tests {
     fn endgame_duplicates_and_cancels() {
         let mut p = picker(1, 2 * BLOCK_SIZE);
         let mut out = Vec::new();
-        p.pick(A, 10, |_| true, |_| true, &mut out);
+        p.pick(A, 10, false, |_| true, |_| true, &mut out);
         assert_eq!(out.len(), 2);
         out.clear();
-        p.pick(B, 10, |_| true, |_| true, &mut out);
+        p.pick(B, 10, false, |_| true, |_| true, &mut out);
         assert_eq!(out.len(), 2, "endgame lets B request the same blocks");
         let r = p.block_received(&out[0], B);
         assert!(r.fresh);
@@ -503,18 +569,18 @@ mod tests {
     fn failed_piece_is_refetched_from_one_peer_and_blames_contributors() {
         let mut p = picker(1, 2 * BLOCK_SIZE);
         let mut a = Vec::new();
-        p.pick(A, 1, |_| true, |_| true, &mut a);
+        p.pick(A, 1, false, |_| true, |_| true, &mut a);
         let mut b = Vec::new();
-        p.pick(B, 1, |_| true, |_| true, &mut b);
+        p.pick(B, 1, false, |_| true, |_| true, &mut b);
         p.block_received(&a[0], A);
         assert!(p.block_received(&b[0], B).piece_complete);
         let mut blamed = p.piece_verified(a[0].piece, false);
         blamed.sort();
         assert_eq!(blamed, vec![A, B]);
         a.clear();
-        p.pick(A, 1, |_| true, |_| true, &mut a);
+        p.pick(A, 1, false, |_| true, |_| true, &mut a);
         b.clear();
-        p.pick(B, 10, |_| true, |_| true, &mut b);
+        p.pick(B, 10, false, |_| true, |_| true, &mut b);
         assert!(b.is_empty(), "the retried piece belongs to A alone");
     }
 
@@ -522,10 +588,10 @@ mod tests {
     fn dropped_request_frees_the_block() {
         let mut p = picker(1, BLOCK_SIZE);
         let mut out = Vec::new();
-        p.pick(A, 1, |_| true, |_| true, &mut out);
+        p.pick(A, 1, false, |_| true, |_| true, &mut out);
         p.request_dropped(&out[0], A);
         let mut again = Vec::new();
-        p.pick(B, 1, |_| true, |_| true, &mut again);
+        p.pick(B, 1, false, |_| true, |_| true, &mut again);
         assert_eq!(again, out);
         assert!(p.is_requested_by(&out[0], B));
         assert!(!p.is_requested_by(&out[0], A));

@@ -65,7 +65,11 @@ proptest! {
                 0 => {
                     let endgame = picker.in_endgame();
                     let mut out = Vec::new();
-                    picker.pick(key, 1 + x as usize % 8, |i| has[p].get(i), |_| true, &mut out);
+                    // As the engine asks a seed: what nobody else has, then the rest.
+                    let max = 1 + x as usize % 8;
+                    picker.pick(key, max, has[p].is_full(), |i| has[p].get(i), |_| true, &mut out);
+                    let more = max - out.len();
+                    picker.pick(key, more, false, |i| has[p].get(i), |_| true, &mut out);
                     for b in &out {
                         prop_assert!(has[p].get(b.piece.get()), "picked a piece the peer lacks");
                         prop_assert!(!picker.have().get(b.piece.get()), "picked a piece we have");

@@ -255,6 +255,22 @@ fn interested_peer_is_unchoked_and_served_with_bounded_reads() {
             ..
         }
     )));
+    // Every block once, so initial seeding (which refuses repeats) is over.
+    for piece in 0..PIECES {
+        for begin in [0, 16384] {
+            let b = BlockInfo {
+                index: piece,
+                begin,
+                length: 16384,
+            };
+            t.handle_message(now, PEER, Message::Request(b));
+        }
+    }
+    drain(&mut t);
+    for _ in 0..PIECES * 2 {
+        t.handle_block_sent(now, PEER, 16384);
+    }
+    drain(&mut t);
     let mut reads = 0;
     let mut rejects = 0;
     // Far more requests than any queue should hold.
@@ -534,4 +550,76 @@ fn a_late_bitfield_with_spare_bits_or_wrong_length_still_drops_the_peer() {
         t.handle_message(now, PEER, Message::Bitfield(Bytes::from(bits)));
         assert!(dropped_for_protocol(&drain(&mut t)));
     }
+}
+
+#[test]
+fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_once() {
+    let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
+    let other = PeerKey(8);
+    let addr = SocketAddr::from(([10, 1, 2, 4], 5000));
+    assert!(t.handle_peer_connected(
+        now,
+        other,
+        addr,
+        PeerId([4; 20]),
+        our_reserved_bits(),
+        false
+    ));
+    for key in [PEER, other] {
+        t.handle_message(now, key, Message::Interested);
+    }
+    drain(&mut t);
+    let block = |index, begin| BlockInfo {
+        index,
+        begin,
+        length: 16384,
+    };
+    // The first to ask for a block of piece 0 gets the piece; the other is steered away.
+    t.handle_message(now, PEER, Message::Request(block(0, 0)));
+    drain(&mut t);
+    t.handle_message(now, other, Message::Request(block(0, 16384)));
+    let a = drain(&mut t);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Reject(_) } if *peer == other)),
+        "{a:?}"
+    );
+    assert!(
+        a.iter().any(|a| matches!(a, Action::Send { peer, msg: Message::Suggest(i) } if *peer == other && *i != 0)),
+        "{a:?}"
+    );
+    t.handle_message(now, PEER, Message::Request(block(0, 16384)));
+    assert!(drain(&mut t)
+        .iter()
+        .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == PEER)));
+    t.handle_block_sent(now, PEER, 16384);
+    t.handle_block_sent(now, PEER, 16384);
+    // The other peer asks for every other block: nothing is left unowned.
+    for piece in 1..PIECES {
+        for begin in [0, 16384] {
+            t.handle_message(now, other, Message::Request(block(piece, begin)));
+        }
+    }
+    drain(&mut t);
+    // A block of its piece while those are on their way is refused, with nothing to suggest.
+    t.handle_message(now, PEER, Message::Request(block(1, 0)));
+    let a = drain(&mut t);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Reject(_) } if *peer == PEER)),
+        "{a:?}"
+    );
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::ReadBlock { .. })),
+        "{a:?}"
+    );
+    // Once the driver sent every block once, repeats are served.
+    for _ in 0..(PIECES - 1) * 2 {
+        t.handle_block_sent(now, other, 16384);
+    }
+    drain(&mut t);
+    t.handle_message(now, PEER, Message::Request(block(0, 0)));
+    assert!(drain(&mut t)
+        .iter()
+        .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == PEER)));
 }

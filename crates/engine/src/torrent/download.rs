@@ -70,6 +70,7 @@ impl Torrent {
         let mut blocks = std::mem::take(&mut self.scratch);
         blocks.clear();
         let pieces = &p.pieces;
+        let seed = pieces.is_seed();
         let choked = p.peer_choking;
         let (allowed, rejected) = (&p.allowed_fast, &p.rejected);
         let usable = |i: u32| (!choked || allowed.contains(&i)) && !rejected.contains(&i);
@@ -86,13 +87,20 @@ impl Torrent {
             p.suggested
                 .retain(|&i| !blocks.iter().any(|b| b.piece.get() == i));
         }
+        // From a seed, what no other peer has first (picker module docs), then the rest.
         meta.picker.pick(
             key,
             want - blocks.len(),
+            seed,
             |i| pieces.has(i),
             usable,
             &mut blocks,
         );
+        if seed {
+            let more = want - blocks.len();
+            meta.picker
+                .pick(key, more, false, |i| pieces.has(i), usable, &mut blocks);
+        }
         if blocks.is_empty() && !p.rejected.is_empty() {
             // Only what the peer once refused is left: it may serve it now (a seed past its
             // initial phase), so ask again rather than stall.
@@ -100,6 +108,7 @@ impl Torrent {
             meta.picker.pick(
                 key,
                 want,
+                false,
                 |i| pieces.has(i),
                 |i| !choked || allowed.contains(&i),
                 &mut blocks,

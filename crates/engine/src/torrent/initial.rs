@@ -1,37 +1,47 @@
 //! Initial seeding: while some block of the torrent has never left a seed that started
-//! complete, the seed spends its upload on those blocks first.
+//! complete, the seed spends its upload on those blocks first, a whole piece per peer.
 //!
 //! A new torrent's only copy is its seed, and nothing in the swarm can finish before every
-//! block has left the seed once. Leechers pick rarest-first, but those that cannot see each
+//! piece has left the seed once. Leechers pick rarest-first, but those that cannot see each
 //! other (or ask at the same moment) pick the same pieces, and every block the seed sends
 //! twice in that phase delays the whole swarm by a block time. So, with BEP 6 peers only:
 //!
-//! - when a peer asks for a block that already went out while the peer lacks a piece that
-//!   never did, the request is rejected (`Reject`) and that piece suggested instead
-//!   (`Suggest`); our own picker honours both (see `download.rs`);
-//! - a peer we unchoke is suggested untouched pieces straight away, each peer different
-//!   ones (a cursor walks the pieces), so first requests already spread.
+//! - the first peer that asks for a block of a piece owns the piece: it is served all of
+//!   the piece's blocks, and anyone else who asks for one is refused (`Reject`) and
+//!   suggested a piece nobody owns yet (`Suggest`); our own picker honours both (see
+//!   `download.rs`). Pieces go to one peer whole because only a whole, verified piece can
+//!   be passed on: a piece whose blocks went half to one leecher and half to another is
+//!   held by nobody, both wait for the seed to send it again after the phase (the
+//!   simulator measured the last leechers waiting on exactly such pieces);
+//! - a peer we unchoke is suggested unowned pieces straight away, each peer different ones
+//!   (a cursor walks the pieces), so first requests already spread.
 //!
-//! The phase ends for good once every block was handed out once; a block handed out but
-//! dropped before it was sent (choke, disconnect) counts as untouched again. Peers without
-//! BEP 6 are served as usual, since they cannot be told no without a choke.
+//! The phase ends for good once the driver reported every block sent once. A peer that is
+//! choked or leaves gives up the pieces it owns, so that another can fetch them. Peers
+//! without BEP 6 are served as usual, since they cannot be told no without a choke.
 
+use crate::PeerKey;
 use shoal_core::{Bitfield, BlockRef, Lengths};
+use std::collections::{BTreeMap, VecDeque};
 
-/// Untouched pieces suggested to a peer when we unchoke it.
+/// Unowned pieces suggested to a peer when we unchoke it.
 pub(super) const SUGGEST_ON_UNCHOKE: usize = 2;
 
 #[derive(Debug)]
 pub(super) struct InitialSeeding {
-    lengths: Lengths,
     blocks_per_piece: u32,
-    /// Blocks handed out (queued, being sent or sent), at `piece * blocks_per_piece + i`.
-    given: Bitfield,
-    /// Blocks handed out per piece.
-    per_piece: Vec<u32>,
-    /// Blocks in the torrent not handed out yet.
+    /// The peer each piece was handed to, while it has it.
+    owner: Vec<Option<PeerKey>>,
+    /// Blocks the driver reported sent, at `piece * blocks_per_piece + i`.
+    sent: Bitfield,
+    /// Blocks sent per piece.
+    sent_in_piece: Vec<u32>,
+    /// Per peer, the blocks handed to the driver and not yet reported sent, in the order the
+    /// driver sends them.
+    on_its_way: BTreeMap<PeerKey, VecDeque<BlockRef>>,
+    /// Blocks in the torrent not reported sent yet.
     remaining: u32,
-    /// Where the next search for an untouched piece starts.
+    /// Where the next search for an unowned piece starts.
     cursor: u32,
 }
 
@@ -40,16 +50,17 @@ impl InitialSeeding {
         let blocks_per_piece = lengths.piece_length().div_ceil(shoal_core::BLOCK_SIZE);
         let n = lengths.num_pieces();
         InitialSeeding {
-            lengths: *lengths,
             blocks_per_piece,
-            given: Bitfield::new(n * blocks_per_piece),
-            per_piece: vec![0; n as usize],
+            owner: vec![None; n as usize],
+            sent: Bitfield::new(n * blocks_per_piece),
+            sent_in_piece: vec![0; n as usize],
+            on_its_way: BTreeMap::new(),
             remaining: lengths.pieces().map(|p| lengths.blocks_in_piece(p)).sum(),
             cursor: 0,
         }
     }
 
-    /// Whether every block was handed out once (the phase is over).
+    /// Whether every block was reported sent once (the phase is over).
     pub fn done(&self) -> bool {
         self.remaining == 0
     }
@@ -58,33 +69,66 @@ impl InitialSeeding {
         block.piece.get() * self.blocks_per_piece + block.block_index()
     }
 
-    /// Whether `block` went out already.
-    pub fn given(&self, block: &BlockRef) -> bool {
-        self.given.get(self.index(block))
+    /// Whether `peer` may have `block`: it owns the block's piece, or nobody did and now it
+    /// does.
+    pub fn claim(&mut self, peer: PeerKey, block: &BlockRef) -> bool {
+        let owner = &mut self.owner[block.piece.get() as usize];
+        match owner {
+            Some(o) => *o == peer,
+            None => {
+                *owner = Some(peer);
+                true
+            }
+        }
     }
 
-    /// Notes that `block` is handed out.
-    pub fn give(&mut self, block: &BlockRef) {
-        if self.given.set(self.index(block)) {
+    /// Notes that `block` left our queues for the driver, to be sent to `peer`.
+    pub fn sending(&mut self, peer: PeerKey, block: &BlockRef) {
+        self.on_its_way.entry(peer).or_default().push_back(*block);
+    }
+
+    /// The driver reported the oldest block handed to it for `peer` sent.
+    pub fn sent(&mut self, peer: PeerKey) {
+        let Some(queue) = self.on_its_way.get_mut(&peer) else {
+            return;
+        };
+        let Some(block) = queue.pop_front() else {
+            return;
+        };
+        if queue.is_empty() {
+            self.on_its_way.remove(&peer);
+        }
+        if self.sent.set(self.index(&block)) {
             self.remaining -= 1;
-            self.per_piece[block.piece.get() as usize] += 1;
+            self.sent_in_piece[block.piece.get() as usize] += 1;
         }
     }
 
-    /// A block handed out was dropped before it was sent: it counts as untouched again.
-    pub fn take_back(&mut self, block: &BlockRef) {
-        if self.given.clear(self.index(block)) {
-            self.remaining += 1;
-            self.per_piece[block.piece.get() as usize] -= 1;
+    /// A block queued for `peer` was dropped before it was sent (choke, cancel): the peer
+    /// gives up the piece, so that another can fetch it.
+    pub fn take_back(&mut self, peer: PeerKey, block: &BlockRef) {
+        let owner = &mut self.owner[block.piece.get() as usize];
+        if *owner == Some(peer) {
+            *owner = None;
         }
     }
 
-    /// Up to `max` pieces with blocks that never went out, that `peer_has` says the peer
-    /// lacks: untouched pieces first, then pieces partly handed out (blocks dropped before
-    /// they were sent). The search starts after the last piece suggested, so that peers get
+    /// `peer` left: the pieces it owned are free again.
+    pub fn peer_gone(&mut self, peer: PeerKey) {
+        self.on_its_way.remove(&peer);
+        for owner in &mut self.owner {
+            if *owner == Some(peer) {
+                *owner = None;
+            }
+        }
+    }
+
+    /// Up to `max` unowned pieces with blocks never sent that `peer_has` says the peer
+    /// lacks: pieces with no block sent first, then pieces partly sent (by a peer that gave
+    /// them up). The search starts after the last piece suggested, so that peers get
     /// different ones.
     pub fn untouched_for(&mut self, peer_has: impl Fn(u32) -> bool, max: usize) -> Vec<u32> {
-        let n = self.per_piece.len() as u32;
+        let n = self.owner.len() as u32;
         let mut out = Vec::new();
         for untouched in [true, false] {
             for step in 0..n {
@@ -92,11 +136,14 @@ impl InitialSeeding {
                     break;
                 }
                 let i = (self.cursor + step) % n;
-                let given = self.per_piece[i as usize];
+                if self.owner[i as usize].is_some() || out.contains(&i) {
+                    continue;
+                }
+                let sent = self.sent_in_piece[i as usize];
                 let fits = if untouched {
-                    given == 0
+                    sent == 0
                 } else {
-                    given > 0 && given < self.blocks_in(i)
+                    sent > 0 && sent < self.blocks_per_piece
                 };
                 if fits && !peer_has(i) {
                     out.push(i);
@@ -108,12 +155,6 @@ impl InitialSeeding {
         }
         out
     }
-
-    fn blocks_in(&self, piece: u32) -> u32 {
-        self.lengths
-            .validate_piece(piece)
-            .map_or(0, |p| self.lengths.blocks_in_piece(p))
-    }
 }
 
 #[cfg(test)]
@@ -122,41 +163,67 @@ mod tests {
     use shoal_core::BLOCK_SIZE;
 
     #[test]
-    fn the_phase_ends_once_every_block_went_out_and_returns_with_a_dropped_one() {
+    fn a_piece_goes_whole_to_its_first_asker_until_it_gives_it_up() {
+        let lengths = Lengths::new(4 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE).unwrap();
+        let mut s = InitialSeeding::new(&lengths);
+        let blocks: Vec<BlockRef> = lengths.pieces().flat_map(|p| lengths.blocks(p)).collect();
+        let (a, b) = (PeerKey(1), PeerKey(2));
+        assert!(s.claim(a, &blocks[1]));
+        assert!(
+            s.claim(a, &blocks[0]),
+            "the owner gets every block of its piece"
+        );
+        assert!(!s.claim(b, &blocks[0]), "nobody else does");
+        assert_eq!(s.untouched_for(|_| false, 5), vec![1]);
+        s.take_back(b, &blocks[0]);
+        assert!(
+            !s.claim(b, &blocks[0]),
+            "only the owner can give a piece up"
+        );
+        s.take_back(a, &blocks[0]);
+        assert!(s.claim(b, &blocks[0]));
+        assert!(s.claim(a, &blocks[2]));
+        s.peer_gone(a);
+        assert!(s.claim(b, &blocks[3]), "a peer that left owns nothing");
+    }
+
+    #[test]
+    fn the_phase_ends_once_the_driver_sent_every_block() {
         let lengths = Lengths::new(3 * BLOCK_SIZE as u64 + 100, 2 * BLOCK_SIZE).unwrap();
         let mut s = InitialSeeding::new(&lengths);
         let blocks: Vec<BlockRef> = lengths.pieces().flat_map(|p| lengths.blocks(p)).collect();
         assert_eq!(blocks.len(), 4);
-        for b in &blocks {
-            assert!(!s.done());
-            s.give(b);
-            s.give(b);
+        let (a, b) = (PeerKey(1), PeerKey(2));
+        for (i, block) in blocks.iter().enumerate() {
+            s.sending(if i < 2 { a } else { b }, block);
         }
+        s.sent(a);
+        s.sent(a);
+        s.sent(a);
+        assert!(!s.done(), "b's blocks are on their way");
+        s.peer_gone(b);
+        s.sent(b);
+        assert!(!s.done(), "what b never got is not sent");
+        s.sending(a, &blocks[2]);
+        s.sending(a, &blocks[3]);
+        s.sent(a);
+        assert!(!s.done());
+        s.sent(a);
         assert!(s.done());
-        s.take_back(&blocks[1]);
-        assert!(!s.done() && !s.given(&blocks[1]) && s.given(&blocks[0]));
     }
 
     #[test]
-    fn suggestions_skip_touched_pieces_and_rotate() {
+    fn suggestions_skip_owned_pieces_and_rotate() {
         let lengths = Lengths::new(4 * BLOCK_SIZE as u64, BLOCK_SIZE).unwrap();
         let mut s = InitialSeeding::new(&lengths);
-        s.give(
-            &lengths
-                .block(lengths.validate_piece(1).unwrap(), 0)
-                .unwrap(),
-        );
+        let block = |i| {
+            lengths
+                .block(lengths.validate_piece(i).unwrap(), 0)
+                .unwrap()
+        };
+        assert!(s.claim(PeerKey(1), &block(1)));
         assert_eq!(s.untouched_for(|_| false, 2), vec![0, 2]);
         assert_eq!(s.untouched_for(|_| false, 2), vec![3, 0]);
         assert_eq!(s.untouched_for(|i| i != 2, 5), vec![2]);
-        // Pieces partly handed out come after untouched ones.
-        let lengths = Lengths::new(4 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE).unwrap();
-        let mut s = InitialSeeding::new(&lengths);
-        s.give(
-            &lengths
-                .block(lengths.validate_piece(0).unwrap(), 0)
-                .unwrap(),
-        );
-        assert_eq!(s.untouched_for(|_| false, 5), vec![1, 0]);
     }
 }

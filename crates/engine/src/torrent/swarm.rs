@@ -318,9 +318,7 @@ impl Torrent {
             self.unchoked.retain(|k| *k != key);
         }
         if let Some(initial) = &mut self.initial {
-            for block in &peer.upload_queue {
-                initial.take_back(block);
-            }
+            initial.peer_gone(key);
         }
         if !peer.am_choking && peer.peer_interested {
             self.fill_upload_slots(now);

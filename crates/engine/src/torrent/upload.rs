@@ -119,18 +119,16 @@ impl Torrent {
             return;
         }
         if let Some(initial) = &mut self.initial {
-            if p.fast && initial.given(&block) {
+            if p.fast && !initial.claim(key, &block) {
+                // Initial seeding: another peer has this piece coming whole and can pass it
+                // on; steer this one to a piece nobody has yet.
                 let pieces = &p.pieces;
-                if let Some(&other) = initial.untouched_for(|i| pieces.has(i), 1).first() {
-                    // Initial seeding: this block already went out, a never-sent one has not.
-                    self.reject(now, key, b);
-                    return self.send(now, key, Message::Suggest(other));
+                let other = initial.untouched_for(|i| pieces.has(i), 1).first().copied();
+                self.reject(now, key, b);
+                if let Some(other) = other {
+                    self.send(now, key, Message::Suggest(other));
                 }
-            }
-            initial.give(&block);
-            if initial.done() {
-                tracing::debug!("initial seeding done: every block went out once");
-                self.initial = None;
+                return;
             }
         }
         p.upload_queue.push_back(block);
@@ -146,7 +144,7 @@ impl Torrent {
         p.upload_queue.retain(|q| {
             let cancelled = q.piece.get() == b.index && q.offset == b.begin && q.len == b.length;
             if let (true, Some(initial)) = (cancelled, initial.as_mut()) {
-                initial.take_back(q);
+                initial.take_back(key, q);
             }
             !cancelled
         });
@@ -172,6 +170,9 @@ impl Torrent {
                 break;
             };
             p.uploads_in_flight += 1;
+            if let Some(initial) = &mut self.initial {
+                initial.sending(key, &block);
+            }
             self.actions
                 .push_back(Action::ReadBlock { peer: key, block });
         }
@@ -179,6 +180,13 @@ impl Torrent {
 
     pub(super) fn on_block_sent(&mut self, now: Instant, key: PeerKey, bytes: u32) {
         self.uploaded += bytes as u64;
+        if let Some(initial) = &mut self.initial {
+            initial.sent(key);
+            if initial.done() {
+                tracing::debug!("initial seeding done: every block went out once");
+                self.initial = None;
+            }
+        }
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
@@ -221,7 +229,7 @@ impl Torrent {
         let mut suggest = Vec::new();
         if let Some(initial) = &mut self.initial {
             for block in &dropped {
-                initial.take_back(block);
+                initial.take_back(key, block);
             }
             if !choke && p.fast {
                 let pieces = &p.pieces;
