@@ -82,8 +82,6 @@ pub(crate) struct Shard {
     pub anomaly_count: usize,
     /// Reused buffer for draining actions.
     pub scratch: Vec<Action>,
-    /// Real time spent handling windows of events (to see how evenly threads share a run).
-    pub busy: std::time::Duration,
 }
 
 impl Shard {
@@ -106,7 +104,6 @@ impl Shard {
             anomalies: Vec::new(),
             anomaly_count: 0,
             scratch: Vec::new(),
-            busy: std::time::Duration::ZERO,
         }
     }
 
@@ -174,12 +171,10 @@ impl Shard {
 
     /// Handles every event due before `end`, in order.
     pub fn run_window(&mut self, cx: &Ctx, end: u64) {
-        let started = std::time::Instant::now();
         self.intake();
         while self.queue.peek_time().is_some_and(|at| at < end) {
             self.step(cx);
         }
-        self.busy += started.elapsed();
     }
 
     /// Handles the next event, if any.

@@ -14,6 +14,7 @@ use shoal_core::{Bitfield, PeerId, Rng};
 use shoal_engine::{Config, PeerSource, Torrent};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How nodes first learn about each other, applied when the swarm starts (and to nodes
@@ -99,6 +100,8 @@ pub struct Swarm {
     pub(crate) incomplete: usize,
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) anomaly_count: usize,
+    /// Real time each thread has spent on windows of events.
+    busy: Vec<Duration>,
     /// Reused buffer for events moving between shards.
     transit: Vec<Scheduled>,
     pub(crate) trace: bool,
@@ -130,9 +133,11 @@ impl Swarm {
             infos: Vec::new(),
             by_addr: HashMap::new(),
             conns: 0,
-            shards: (0..config.threads.max(1))
-                .map(|i| Shard::new(i, config.threads.max(1)))
-                .collect(),
+            shards: {
+                let count = shard_count(config.threads);
+                (0..count).map(|i| Shard::new(i, count)).collect()
+            },
+            busy: vec![Duration::ZERO; config.threads.max(1)],
             started: false,
             incomplete: 0,
             anomalies: Vec::new(),
@@ -351,10 +356,13 @@ impl Swarm {
         self.outcome(stop)
     }
 
-    /// Handles every event due before `end`: on threads of their own for more than one
+    /// Handles every event due before `end`: threads take shards one by one until none is
+    /// left (so a thread the machine slows down takes fewer), or, when tracing, in global
+    /// order on this thread (so the trace reads in order).
     /// shard, or, when tracing, in global order on this thread (so the trace reads in order).
     fn run_window(&mut self, end: u64) {
         let trace = self.trace;
+        let mut busy = std::mem::take(&mut self.busy);
         self.with_shards(|shards, cx| {
             if trace {
                 while let Some((_, i)) = shards
@@ -367,17 +375,31 @@ impl Swarm {
                     shards[i].step(cx);
                 }
             } else if let [only] = shards {
+                let started = Instant::now();
                 only.run_window(cx, end);
+                busy[0] += started.elapsed();
             } else {
-                std::thread::scope(|scope| {
-                    let (first, rest) = shards.split_at_mut(1);
-                    for shard in rest {
-                        scope.spawn(|| shard.run_window(cx, end));
+                let work = Mutex::new(shards.iter_mut());
+                let run = || {
+                    let started = Instant::now();
+                    // A poisoned lock means another thread panicked: stop, its join re-raises.
+                    while let Some(shard) = work.lock().ok().and_then(|mut w| w.next()) {
+                        shard.run_window(cx, end);
                     }
-                    first[0].run_window(cx, end);
+                    started.elapsed()
+                };
+                std::thread::scope(|scope| {
+                    let others: Vec<_> = (1..busy.len()).map(|_| scope.spawn(run)).collect();
+                    busy[0] += run();
+                    for (total, thread) in busy[1..].iter_mut().zip(others) {
+                        *total += thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    }
                 });
             }
         });
+        self.busy = busy;
         self.now = self.shards.iter().map(|s| s.now).fold(self.now, u64::max);
     }
 
@@ -567,7 +589,7 @@ impl Swarm {
 
     /// Real time each thread has spent handling events (one entry per thread).
     pub fn thread_busy(&self) -> Vec<Duration> {
-        self.shards.iter().map(|s| s.busy).collect()
+        self.busy.clone()
     }
 
     pub fn events(&self) -> u64 {
@@ -609,6 +631,19 @@ impl Swarm {
             info: &self.infos[id.index()],
             node: &self.shards[id.index() % k].nodes[id.index() / k],
         }
+    }
+}
+
+/// Shards per thread when running on several: threads take shards one at a time, so a
+/// thread the machine slows down takes fewer.
+const SHARDS_PER_THREAD: usize = 4;
+
+/// How many shards spread the nodes for `threads` threads.
+fn shard_count(threads: usize) -> usize {
+    if threads <= 1 {
+        1
+    } else {
+        threads * SHARDS_PER_THREAD
     }
 }
 
