@@ -379,7 +379,10 @@ impl Swarm {
                 only.run_window(cx, end);
                 busy[0] += started.elapsed();
             } else {
-                let work = Mutex::new(shards.iter_mut());
+                // The largest shards first, so that the last ones to be taken are small.
+                let mut order: Vec<&mut Shard> = shards.iter_mut().collect();
+                order.sort_by_cached_key(|s| std::cmp::Reverse(s.pending()));
+                let work = Mutex::new(order.into_iter());
                 let run = || {
                     let started = Instant::now();
                     // A poisoned lock means another thread panicked: stop, its join re-raises.
@@ -636,7 +639,7 @@ impl Swarm {
 
 /// Shards per thread when running on several: threads take shards one at a time, so a
 /// thread the machine slows down takes fewer.
-const SHARDS_PER_THREAD: usize = 4;
+const SHARDS_PER_THREAD: usize = 8;
 
 /// How many shards spread the nodes for `threads` threads.
 fn shard_count(threads: usize) -> usize {
