@@ -323,6 +323,7 @@ impl Shard {
             if let Some(len) = out.block_len {
                 n.up.sent_blocks.push((key, len));
                 n.up.payload_sent += u64::from(len);
+                self.payload_sent += u64::from(len);
                 if let (Some(log), Message::Piece { index, begin, .. }) = (&mut n.served, &out.msg)
                 {
                     log.record(*index, *begin, now);

@@ -75,6 +75,8 @@ pub(crate) struct Shard {
     pub cause: u64,
     /// Events handled.
     pub events: u64,
+    /// Payload bytes of every block this shard's nodes committed to the wire.
+    pub payload_sent: u64,
     /// Downloaders that reported completion since the swarm last looked.
     pub completed: usize,
     /// Anomalies since the swarm last looked (the first ones in full), and their count.
@@ -100,6 +102,7 @@ impl Shard {
             src: NodeId(0),
             cause: 0,
             events: 0,
+            payload_sent: 0,
             completed: 0,
             anomalies: Vec::new(),
             anomaly_count: 0,

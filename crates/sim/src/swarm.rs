@@ -359,7 +359,6 @@ impl Swarm {
     /// Handles every event due before `end`: threads take shards one by one until none is
     /// left (so a thread the machine slows down takes fewer), or, when tracing, in global
     /// order on this thread (so the trace reads in order).
-    /// shard, or, when tracing, in global order on this thread (so the trace reads in order).
     fn run_window(&mut self, end: u64) {
         let trace = self.trace;
         let mut busy = std::mem::take(&mut self.busy);
@@ -593,6 +592,12 @@ impl Swarm {
     /// Real time each thread has spent handling events (one entry per thread).
     pub fn thread_busy(&self) -> Vec<Duration> {
         self.busy.clone()
+    }
+
+    /// Payload bytes all nodes have put on the wire (the sum of
+    /// [`NodeView::payload_sent`], without visiting every node).
+    pub fn payload_sent(&self) -> u64 {
+        self.shards.iter().map(|s| s.payload_sent).sum()
     }
 
     pub fn events(&self) -> u64 {
