@@ -43,6 +43,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 
 import argparse
 import os
+import socket
 import sys
 import time
 import warnings
@@ -107,10 +108,36 @@ def dht_nodes(ses):
         return ses.status().dht_nodes
 
 
+def port_free_for_tcp_and_udp(host):
+    """A port that is free on `host` for TCP and for UDP at once. libtorrent
+    announces to the DHT with implied_port (the port its DHT packets come
+    from), so its TCP listen port and its UDP port must be the same; with
+    port 0 they are picked apart and may differ when other tests hold UDP
+    ports, and then peers are told a port nothing listens on."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    fail("no port free for both TCP and UDP on %s" % host, 1)
+
+
+def listen_interfaces(listen):
+    host, port = listen.rsplit(":", 1)
+    if port != "0":
+        return listen
+    return "%s:%d" % (host, port_free_for_tcp_and_udp(host))
+
+
 def make_session(args):
     seeding = args.mode == "seed"
     settings = {
-        "listen_interfaces": args.listen,
+        "listen_interfaces": listen_interfaces(args.listen),
         "enable_dht": not args.lsd,
         "enable_lsd": args.lsd,
         "enable_upnp": False,
