@@ -19,11 +19,8 @@ const MIN_DEPTH: usize = 4;
 /// that a faster one could have sent, and (early in a swarm) ask a seed for pieces that
 /// other peers will have moments later. Since the estimate grows with what arrives, the
 /// depth grows by about `DEPTH_SECONDS / RTT` per round trip from `MIN_DEPTH`, like TCP's
-/// slow start. Half a second rather than a whole one: with initial seeding handing out whole
-/// pieces, the namespace swarm of 24 leechers finished in 17.0 s instead of about 20 s and
-/// the simulator at 300 and 1,000 peers 5-15% sooner, since blocks parked at a busy peer are
-/// what leaves others idle late in the download.
-const DEPTH_SECONDS: f64 = 0.5;
+/// slow start.
+const DEPTH_SECONDS: f64 = 1.0;
 /// Metadata pieces asked of one peer at once.
 const METADATA_PIPELINE: usize = 4;
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
