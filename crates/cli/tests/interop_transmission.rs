@@ -51,6 +51,18 @@ fn transmission_seeds_a_mktorrent_single_file_torrent_to_shoal_get() {
     transmission_seeds_to_shoal("tr-seed-mk-file", Maker::Mktorrent, single_file);
 }
 
+/// Large enough that the request pipeline must keep up with how Transmission answers:
+/// it serves requests in bursts, late, and a pipeline sized from a too-short window of
+/// its rate starved and never finished (shoal at db97f5c).
+fn large_file(t: &TestDir) -> Payload {
+    payload::single_file(t, "src", "large.bin", 64 * MIB + 17, 33)
+}
+
+#[test]
+fn transmission_seeds_a_64_mib_file_to_shoal_get() {
+    transmission_seeds_to_shoal("tr-seed-large", Maker::Shoal, large_file);
+}
+
 #[test]
 fn shoal_seed_dials_transmission_which_downloads_the_torrent() {
     if !require(&[Tool::Transmission]) {
