@@ -1,6 +1,6 @@
 //! [`TorrentHandle`]: the caller's view of one torrent running in a session.
 
-use crate::discovery::tracker::TrackerStatus;
+use crate::discovery::tracker::{TrackerState, TrackerStatus};
 use crate::event::DriverEvent;
 use crate::TorrentError;
 use bytes::Bytes;
@@ -8,6 +8,7 @@ use shoal_core::{Info, InfoHash};
 use shoal_engine::{PeerSource, Stats};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Where a torrent is in its life.
@@ -119,6 +120,21 @@ impl TorrentHandle {
     /// Each tracker of the torrent and how it is doing (empty without trackers).
     pub fn trackers(&self) -> Vec<TrackerStatus> {
         self.trackers.borrow().clone()
+    }
+
+    /// Waits, at most `limit`, until some tracker has been asked and none is waiting for an
+    /// answer, or the torrent's tracker task has ended, so that a summary printed at exit says
+    /// how each tracker did. Meant for torrents with trackers: without any it waits `limit`.
+    pub async fn trackers_settled(&self, limit: Duration) {
+        let mut board = self.trackers.clone();
+        let settled = |statuses: &Vec<TrackerStatus>| {
+            statuses.iter().all(|s| s.state != TrackerState::Announcing)
+                && statuses
+                    .iter()
+                    .any(|s| s.state != TrackerState::NotContacted)
+        };
+        // An error means the tracker task ended: its last word is on the board already.
+        let _ = tokio::time::timeout(limit, board.wait_for(settled)).await;
     }
 
     /// Dials these peers too (duplicates and known peers are ignored by the engine).

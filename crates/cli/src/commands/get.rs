@@ -13,6 +13,10 @@ use shoal_session::{AddTorrent, TorrentHandle, TorrentState, TorrentStats};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a finished download waits for trackers still on their first answer, so the
+/// exit summary reports them truly (a TLS failure, say) rather than "no answer yet".
+const TRACKER_GRACE: Duration = Duration::from_secs(3);
+
 pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
     let source = Source::parse(&args.source)?;
     std::fs::create_dir_all(&args.output)
@@ -34,6 +38,7 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
         Source::InfoHash(_) => (None, Vec::new()),
     };
     let trackers = super::tracker_tiers(trackers, &args.net.trackers);
+    let has_trackers = !trackers.is_empty();
     let session = open_session(&args.net).await?;
     let no_peers = peers.is_empty() && trackers.is_empty() && args.net.no_dht && args.net.no_lsd;
     let add = AddTorrent {
@@ -59,6 +64,11 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
     let mut result = download(&handle, &mut progress, timeout).await;
     if let Some(summary) = progress.sources().summary() {
         progress.note(&summary);
+    }
+    if has_trackers && matches!(result, Ok(Outcome::Done)) {
+        // A download can finish before a tracker's first answer (a fast peer hint); give
+        // the trackers a moment so the summary says how each one did.
+        handle.trackers_settled(TRACKER_GRACE).await;
     }
     super::report_trackers(&handle, &progress);
     if let Ok(Outcome::Done) = result {

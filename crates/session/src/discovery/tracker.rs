@@ -190,9 +190,11 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         if let Some(due) = announcer.poll(Instant::now()) {
             let params = params_for(&link, &stats, due.event, key);
             let started = Instant::now();
+            let mut first_answer = false;
             update(&board, &due.url, |s| {
                 if !matches!(s.state, TrackerState::Working { .. }) {
                     s.state = TrackerState::Announcing;
+                    first_answer = true;
                 }
             });
             // A UDP tracker with nobody after it in the round gets BEP 15's full schedule
@@ -203,9 +205,22 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
             } else {
                 Patience::Brief
             };
-            let result = tokio::select! {
-                result = clients.announce(&due.url, &params, patience) => result,
-                _ = link.stopped() => break,
+            let announce = clients.announce(&due.url, &params, patience);
+            tokio::pin!(announce);
+            let (result, stopping) = tokio::select! {
+                result = &mut announce => (result, false),
+                _ = link.stopped() => {
+                    // A download can end before a tracker's first answer (a fast peer
+                    // hint); wait a little for it, so the exit summary says how the
+                    // tracker did (a TLS failure, say) rather than "no answer yet".
+                    if !first_answer {
+                        break;
+                    }
+                    match tokio::time::timeout(STOPPED_TIMEOUT, &mut announce).await {
+                        Ok(result) => (result, true),
+                        Err(_) => break,
+                    }
+                }
             };
             match result {
                 Ok(reply) => {
@@ -257,6 +272,9 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
                         };
                     });
                 }
+            }
+            if stopping {
+                break;
             }
             continue;
         }
@@ -383,5 +401,48 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::test_link;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    const LIMIT: Duration = Duration::from_secs(5);
+
+    /// A torrent that stops before its tracker's first answer (a download done in a blink)
+    /// still learns how that answer went, so the summary at exit can say so.
+    #[tokio::test]
+    async fn a_first_answer_that_comes_after_the_stop_is_still_recorded() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/announce", listener.local_addr().unwrap());
+        let (link, driver) = test_link::magnet(InfoHash([2; 20]));
+        let (board, seen) = watch::channel(Vec::new());
+        let task = tokio::spawn(run(link, vec![vec![url.clone()]], board));
+        let (mut conn, _) = tokio::time::timeout(LIMIT, listener.accept())
+            .await
+            .expect("announced within 5 s")
+            .unwrap();
+        let mut request = [0u8; 512];
+        let _ = conn.read(&mut request).await.unwrap();
+        // The torrent stops while the announce waits; only then does the tracker answer.
+        drop(driver);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!task.is_finished(), "gave up on the first answer at once");
+        conn.write_all(b"garbage\r\n\r\n").await.unwrap();
+        drop(conn);
+        tokio::time::timeout(LIMIT, task)
+            .await
+            .expect("the tracker task ends within 5 s of the stop")
+            .unwrap();
+        let statuses = seen.borrow().clone();
+        assert_eq!(statuses.len(), 1);
+        assert!(
+            matches!(&statuses[0].state, TrackerState::Failed(r) if r.contains("not an HTTP response")),
+            "{statuses:?}"
+        );
     }
 }
