@@ -19,10 +19,12 @@ import subprocess
 import time
 
 from clients import DIRECT, LEECHERS, PAIRS, SEEDERS
-from procs import SAMPLE_INTERVAL, Proc
+from procs import SAMPLE_INTERVAL, Proc, wait_machine_quiet
 from tracker import Tracker
 
 PIECE = 1 << 20
+# Longest wait for a quiet machine before each timed transfer, in seconds.
+QUIET_TIMEOUT = 20
 
 
 def file_sha1(path):
@@ -101,6 +103,7 @@ def measure(setup, ways, pair, label, out_dir, out_file):
         if tracker is not None:
             tracker.wait_seeder(seed.proc)
         peer = seed.addr if how == DIRECT else None
+        wait_machine_quiet(QUIET_TIMEOUT)
         seed_cpu_before = seed.proc.cpu_seconds()
         started = time.monotonic()
         leech = LEECHERS[leecher](setup, net, label + "-leech", torrent, out_dir, peer)
@@ -139,6 +142,7 @@ def measure(setup, ways, pair, label, out_dir, out_file):
 def one_hwlimit(hwlimit, source, want_pieces_sha1, work, log_dir, run):
     """The hardware limit, timed like a leecher: start to exit plus fsync."""
     out = os.path.join(work, "hwlimit.out")
+    wait_machine_quiet(QUIET_TIMEOUT)
     started = time.monotonic()
     proc = Proc("hwlimit-%d" % run, [hwlimit, source, out, "--no-fsync"], log_dir)
     status = proc.wait(600)

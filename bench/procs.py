@@ -28,6 +28,39 @@ def port_open(port):
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _cpu_times():
+    """(busy, total) jiffies of all CPUs from /proc/stat; idle and iowait are not busy."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _dirty_kib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Dirty:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_machine_quiet(timeout, window=0.5, max_busy=0.10, max_dirty_kib=64 * 1024):
+    """Wait until the machine is quiet: under `max_busy` of all CPUs busy for `window`
+    seconds and little dirty page cache left to write back. What the previous transfer
+    left behind (writeback, freeing a deleted gigabyte) then lands on no one's clock;
+    a seeder that starts fast would otherwise pay for it and one that starts slowly not.
+    False on timeout (the run goes on, measured as it is)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy0, total0 = _cpu_times()
+        time.sleep(window)
+        busy1, total1 = _cpu_times()
+        busy = (busy1 - busy0) / max(1, total1 - total0)
+        if busy <= max_busy and _dirty_kib() <= max_dirty_kib:
+            return True
+    return False
+
+
 class Proc:
     """One child process with its output in `log_dir/label.{out,err}`."""
 
