@@ -190,11 +190,11 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         if let Some(due) = announcer.poll(Instant::now()) {
             let params = params_for(&link, &stats, due.event, key);
             let started = Instant::now();
-            let mut first_answer = false;
+            let mut not_answered_yet = false;
             update(&board, &due.url, |s| {
                 if !matches!(s.state, TrackerState::Working { .. }) {
                     s.state = TrackerState::Announcing;
-                    first_answer = true;
+                    not_answered_yet = true;
                 }
             });
             // A UDP tracker with nobody after it in the round gets BEP 15's full schedule
@@ -213,7 +213,7 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
                     // A download can end before a tracker's first answer (a fast peer
                     // hint); wait a little for it, so the exit summary says how the
                     // tracker did (a TLS failure, say) rather than "no answer yet".
-                    if !first_answer {
+                    if !not_answered_yet {
                         break;
                     }
                     match tokio::time::timeout(STOPPED_TIMEOUT, &mut announce).await {
