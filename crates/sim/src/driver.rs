@@ -21,6 +21,9 @@ const TRANSMIT_RING_BYTES: u64 = 16 * 1024;
 /// Small messages (`Have`, `Request`...) may overfill the ring by this much, so that a
 /// burst of them behind a block leaves in one go instead of one event each.
 const SMALL_MESSAGE_SLACK_BYTES: u64 = 2 * 1024;
+/// Most bytes of small messages one connection commits in its turn: about what a
+/// connection sending blocks gets (one block).
+const TURN_BYTES: u64 = 16 * 1024;
 
 impl Shard {
     /// Drains `node`'s actions, then re-arms its timer.
@@ -280,64 +283,70 @@ impl Shard {
         self.pump(cx, sender);
     }
 
-    /// Commits queued messages to the wire, one per ready connection in turn, while the
-    /// transmit ring has room; then arranges to be called again when it has room.
+    /// Commits queued messages to the wire, a turn per ready connection, while the transmit
+    /// ring has room; then arranges to be called again when it has room. A turn is one
+    /// message, or a run of small ones up to `TURN_BYTES` (they share a TCP segment), so
+    /// the pipe is fair in bytes: requests and `Have`s queued on a connection do not wait
+    /// a round of every other connection's blocks each.
     pub(crate) fn pump(&mut self, cx: &Ctx, node: NodeId) {
         let up_rate = cx.info(node).spec.link.up;
         let ring = transfer_nanos(TRANSMIT_RING_BYTES, up_rate);
         let small_ring = ring + transfer_nanos(SMALL_MESSAGE_SLACK_BYTES, up_rate);
         let now = self.now;
         let i = self.local(node);
-        loop {
+        'turns: loop {
             let n = &mut self.nodes[i];
             let Some(&key) = n.up.ready.front() else {
                 break;
             };
-            let h = &mut n.halves[conn::slot(key)];
-            let Some(next) = h.queue.front() else {
-                n.up.ready.pop_front();
-                h.in_ready = false;
-                continue;
-            };
-            let limit = if wire_len(&next.msg) <= SMALL_MESSAGE_BYTES {
-                small_ring
-            } else {
-                ring
-            };
-            if n.up.busy_until > now + limit {
-                break;
-            }
-            n.up.ready.pop_front();
-            let Some(out) = h.queue.pop_front() else {
-                continue;
-            };
-            if h.queue.is_empty() {
-                h.in_ready = false;
-            } else {
-                n.up.ready.push_back(key);
-            }
-            let (to, remote, latency) = (h.peer, h.remote, h.latency);
-            let size = wire_len(&out.msg);
-            let done = n.up.busy_until.max(now) + transfer_nanos(size, up_rate);
-            n.up.busy_until = done;
-            if let Some(len) = out.block_len {
-                n.up.sent_blocks.push((key, len));
-                n.up.payload_sent += u64::from(len);
-                self.payload_sent += u64::from(len);
-                if let (Some(log), Message::Piece { index, begin, .. }) = (&mut n.served, &out.msg)
-                {
-                    log.record(*index, *begin, now);
+            let mut turn_bytes = 0;
+            loop {
+                let n = &mut self.nodes[i];
+                let h = &mut n.halves[conn::slot(key)];
+                let Some(next) = h.queue.front() else {
+                    n.up.ready.pop_front();
+                    h.in_ready = false;
+                    continue 'turns;
+                };
+                let size = wire_len(&next.msg);
+                let small = size <= SMALL_MESSAGE_BYTES;
+                if turn_bytes > 0 && (!small || turn_bytes + size > TURN_BYTES) {
+                    // This connection had its turn: to the back of the line.
+                    n.up.ready.pop_front();
+                    n.up.ready.push_back(key);
+                    continue 'turns;
                 }
+                let limit = if small { small_ring } else { ring };
+                if n.up.busy_until > now + limit {
+                    break 'turns;
+                }
+                let Some(out) = h.queue.pop_front() else {
+                    continue 'turns;
+                };
+                turn_bytes += size;
+                let (to, remote, latency) = (h.peer, h.remote, h.latency);
+                let done = n.up.busy_until.max(now) + transfer_nanos(size, up_rate);
+                n.up.busy_until = done;
+                if let Some(len) = out.block_len {
+                    n.up.sent_blocks.push((key, len));
+                    n.up.payload_sent += u64::from(len);
+                    self.payload_sent += u64::from(len);
+                    if let (Some(log), Message::Piece { index, begin, .. }) =
+                        (&mut n.served, &out.msg)
+                    {
+                        log.record(*index, *begin, now);
+                    }
+                }
+                self.push(
+                    done + latency,
+                    Event::Arrived {
+                        node: to,
+                        key: remote,
+                        msg: out.msg,
+                        size,
+                    },
+                );
             }
-            self.push(
-                done + latency,
-                Event::Arrived {
-                    node: to,
-                    key: remote,
-                    msg: out.msg,
-                    size,
-                },
-            );
         }
         let n = self.node(node);
         if !n.up.ready.is_empty() && !n.up.kick_pending {

@@ -4,9 +4,12 @@
 //! latency. A message from A to B goes through three stages:
 //!
 //! 1. **A's upload pipe.** A serialises messages at its upload rate. Messages wait in
-//!    per-connection queues and the pipe takes one message from each busy connection in
-//!    turn (round-robin), the way a host's TCP stack shares its uplink between sockets, so a
-//!    `Have` on one connection does not wait behind a backlog of blocks on another. Messages
+//!    per-connection queues and the pipe gives each busy connection a turn in order
+//!    (round-robin), the way a host's TCP stack shares its uplink between sockets, so a
+//!    `Have` on one connection does not wait behind a backlog of blocks on another. A turn
+//!    is one block, or a run of small messages up to a block's size (they would share a
+//!    segment): byte-fair, so twenty requests queued on one connection leave in one turn,
+//!    not in twenty rounds of everyone else's blocks. Messages
 //!    are committed to the wire while less than 16 KiB of serialisation is ahead of them
 //!    (a transmit ring), small ones (at most 256 bytes) while less than 18 KiB is: a burst
 //!    of small messages leaves together (and costs the simulator one event), blocks leave

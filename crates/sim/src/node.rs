@@ -89,8 +89,8 @@ pub struct NodeLog {
 }
 
 /// A node's upload pipe. Messages wait in per-connection queues; connections with queued
-/// messages wait in `ready` and are served round-robin, one message each, whenever the
-/// transmit ring has room (see [`crate::model`]).
+/// messages wait in `ready` and are served round-robin, a block or a run of small messages
+/// each, whenever the transmit ring has room (see [`crate::model`]).
 #[derive(Debug, Default)]
 pub(crate) struct UploadPipe {
     /// When the last message committed to the wire finishes serialising.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_all_have_original, assert_no_anomalies, swarm};
+use common::{assert_all_have_original, assert_no_anomalies, swarm, SEEDER_UP};
 use shoal_sim::{Limits, NodeId, StopReason};
 use std::time::Duration;
 
@@ -108,7 +108,8 @@ fn check_corrupt_peer_swarm(seed: u64) {
 }
 
 /// Initial seeding: the only seed sends no block twice before every block went out once,
-/// since anything it repeats in that phase delays the whole swarm.
+/// since anything it repeats in that phase delays the whole swarm, and it sends that
+/// first copy at nearly its full rate.
 #[test]
 fn the_seed_sends_every_block_once_before_any_twice() {
     for seed in 1..=3 {
@@ -125,6 +126,15 @@ fn the_seed_sends_every_block_once_before_any_twice() {
             served.sent_before_first_copy,
             u64::from(served.total),
             "seed {seed}: blocks repeated before the first full copy"
+        );
+        // ... and its upload does not sit idle meanwhile: the requests for those blocks
+        // reach it although the leechers' uplinks are full of blocks for each other.
+        let content = s.swarm.content().data.len() as f64;
+        let one_copy = content / SEEDER_UP as f64;
+        let first_copy = served.first_copy_at.unwrap_or(u64::MAX) as f64 / 1e9;
+        assert!(
+            first_copy <= 1.3 * one_copy,
+            "seed {seed}: first full copy out at {first_copy:.2} s, one copy takes {one_copy:.2} s"
         );
     }
 }

@@ -23,9 +23,12 @@ pub struct Setup {
     pub bad: Option<NodeId>,
 }
 
+/// The seeder's upload (and download) rate in `swarm`, bytes per second.
+pub const SEEDER_UP: u64 = 2_000_000;
+
 pub fn swarm(seed: u64, leechers: usize, corrupt: bool) -> Setup {
     let mut swarm = Swarm::new(seed);
-    let seeder = swarm.add_seeder(Link::symmetric(2_000_000, Duration::from_millis(20)));
+    let seeder = swarm.add_seeder(Link::symmetric(SEEDER_UP, Duration::from_millis(20)));
     let leechers: Vec<NodeId> = (0..leechers as u64)
         .map(|i| swarm.add_leecher(varied_link(i)))
         .collect();
