@@ -623,3 +623,93 @@ fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_on
         .iter()
         .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == PEER)));
 }
+
+/// Requests `count` distinct blocks of `piece` (lengths differ, so none is a duplicate).
+fn request_many(t: &mut Torrent, now: Instant, piece: u32, count: u32) {
+    for i in 0..count {
+        let b = BlockInfo {
+            index: piece,
+            begin: 0,
+            length: 16384 - i,
+        };
+        t.handle_message(now, PEER, Message::Request(b));
+    }
+}
+
+fn reads(actions: &[Action]) -> Vec<(u32, u32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ReadBlock { block, .. } => Some((block.piece.get(), block.offset)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_rarest_piece_asked_for_is_sent_first() {
+    // No BEP 6, so initial seeding (which refuses repeats) stays out of the way.
+    let (mut t, now) = engine(true, false);
+    let other = PeerKey(8);
+    let other_addr = SocketAddr::from(([10, 9, 9, 9], 5000));
+    let reserved = {
+        let mut r = our_reserved_bits();
+        r[7] = 0;
+        r
+    };
+    assert!(t.handle_peer_connected(now, other, other_addr, PeerId([8; 20]), reserved, false));
+    // The other peer has piece 0 already; nobody but us has piece 7.
+    t.handle_message(now, other, Message::Have(0));
+    t.handle_message(now, PEER, Message::Interested);
+    drain(&mut t);
+    request_many(&mut t, now, 0, 32);
+    assert_eq!(
+        reads(&drain(&mut t)).len(),
+        32,
+        "the first reads go out at once"
+    );
+    // Queued behind them, in this order: a block of the common piece, then of the rare one.
+    for index in [0, 7] {
+        let b = BlockInfo {
+            index,
+            begin: 16384,
+            length: 16384,
+        };
+        t.handle_message(now, PEER, Message::Request(b));
+    }
+    assert!(
+        reads(&drain(&mut t)).is_empty(),
+        "reads in flight are capped"
+    );
+    t.handle_block_sent(now, PEER, 16384);
+    assert_eq!(
+        reads(&drain(&mut t)),
+        vec![(7, 16384)],
+        "the rare piece jumps the queue"
+    );
+    t.handle_block_sent(now, PEER, 16384);
+    assert_eq!(reads(&drain(&mut t)), vec![(0, 16384)]);
+}
+
+#[test]
+fn a_slow_peer_gets_few_blocks_handed_ahead() {
+    let (mut t, now) = engine(true, false);
+    t.handle_message(now, PEER, Message::Interested);
+    drain(&mut t);
+    // 32 blocks in the first second: 512 KiB/s.
+    request_many(&mut t, now, 0, 32);
+    assert_eq!(reads(&drain(&mut t)).len(), 32, "the rate is unknown yet");
+    for _ in 0..32 {
+        t.handle_block_sent(now, PEER, 16384);
+    }
+    let later = now + std::time::Duration::from_secs(1);
+    t.handle_timeout(later);
+    drain(&mut t);
+    request_many(&mut t, later, 1, 32);
+    let handed = reads(&drain(&mut t)).len();
+    // A tenth of a second at 512 KiB/s is about three blocks; the floor is four.
+    assert_eq!(
+        handed, 4,
+        "the rest wait in the engine, where the rarest go first"
+    );
+}

@@ -85,6 +85,11 @@ impl Picker {
         !self.have.get(piece.get()) && !self.verifying.get(piece.get())
     }
 
+    /// How many connected peers have `piece`.
+    pub fn availability(&self, piece: PieceIndex) -> u32 {
+        self.availability[piece.get() as usize]
+    }
+
     pub fn peer_has(&mut self, piece: PieceIndex) {
         self.availability[piece.get() as usize] += 1;
     }
