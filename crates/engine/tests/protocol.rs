@@ -713,3 +713,69 @@ fn a_slow_peer_gets_few_blocks_handed_ahead() {
         "the rest wait in the engine, where the rarest go first"
     );
 }
+
+/// Blocks as (piece, offset).
+type Blocks = Vec<(u32, u32)>;
+
+/// Every block requested of `peer`, and every one cancelled.
+fn asked(actions: &[Action], peer: PeerKey) -> (Blocks, Blocks) {
+    let (mut requests, mut cancels) = (Vec::new(), Vec::new());
+    for a in actions {
+        match a {
+            Action::Send {
+                peer: to,
+                msg: Message::Request(b),
+            } if *to == peer => requests.push((b.index, b.begin)),
+            Action::Send {
+                peer: to,
+                msg: Message::Cancel(b),
+            } if *to == peer => cancels.push((b.index, b.begin)),
+            _ => {}
+        }
+    }
+    (requests, cancels)
+}
+
+#[test]
+fn an_idle_unchoker_is_given_requests_from_the_back_of_a_deep_queue() {
+    let (mut t, now, _) = engine_with_have(Bitfield::new(PIECES), true);
+    t.handle_message(now, PEER, Message::HaveAll);
+    t.handle_message(now, PEER, Message::Unchoke);
+    let (first, _) = asked(&drain(&mut t), PEER);
+    assert!(!first.is_empty());
+    // The seed answers fast, so the pipeline deepens to everything left.
+    let soon = now + std::time::Duration::from_millis(10);
+    for (index, begin) in first {
+        let data = Bytes::from(vec![7u8; 16384]);
+        t.handle_message(soon, PEER, Message::Piece { index, begin, data });
+    }
+    let (rest, _) = asked(&drain(&mut t), PEER);
+    assert!(rest.len() > 8, "a deep queue at the seed: {rest:?}");
+    // Another peer has the two pieces asked of the seed last, and unchokes us.
+    let other = PeerKey(8);
+    let other_addr = SocketAddr::from(([10, 9, 9, 9], 5000));
+    assert!(t.handle_peer_connected(
+        soon,
+        other,
+        other_addr,
+        PeerId([8; 20]),
+        our_reserved_bits(),
+        false
+    ));
+    drain(&mut t);
+    let (last_piece, _) = rest[rest.len() - 1];
+    t.handle_message(soon, other, Message::HaveNone);
+    t.handle_message(soon, other, Message::Have(last_piece));
+    t.handle_message(soon, other, Message::Unchoke);
+    let actions = drain(&mut t);
+    let (mut to_other, _) = asked(&actions, other);
+    let (_, mut cancelled) = asked(&actions, PEER);
+    to_other.sort();
+    cancelled.sort();
+    assert!(!to_other.is_empty(), "the idle peer is asked for something");
+    assert_eq!(
+        to_other, cancelled,
+        "what it is asked for was cancelled at the seed, not asked twice"
+    );
+    assert!(to_other.iter().all(|&(i, _)| i == last_piece));
+}

@@ -6,7 +6,7 @@ use crate::peer::PeerPieces;
 use crate::picker::Picker;
 use crate::{Action, DisconnectReason};
 use bytes::Bytes;
-use shoal_core::{Bitfield, Info, InfoHash, PieceIndex, BLOCK_SIZE};
+use shoal_core::{Bitfield, BlockRef, Info, InfoHash, PieceIndex, BLOCK_SIZE};
 use shoal_wire::ext::MetadataMsg;
 use shoal_wire::{BlockInfo, Message};
 use std::sync::Arc;
@@ -31,6 +31,14 @@ const ENDGAME_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Strikes for a piece that failed its hash with one peer as the only source.
 const SOLE_FAILURE_STRIKES: u32 = 2;
 
+/// How topping up a pipeline went.
+#[derive(PartialEq, Eq)]
+enum Filled {
+    /// The peer unchokes us, nothing is asked of it, and nothing it has could be asked.
+    Starved,
+    Other,
+}
+
 impl Torrent {
     /// Sends Interested / NotInterested when the peer's usefulness changed.
     pub(super) fn update_interest(&mut self, now: Instant, key: PeerKey) {
@@ -54,18 +62,80 @@ impl Torrent {
 
     /// Tops up the peer's request pipeline.
     pub(super) fn request_more(&mut self, now: Instant, key: PeerKey) {
-        let Some(meta) = &mut self.meta else { return };
+        if self.fill_pipeline(now, key) == Filled::Starved && self.move_requests_to(key) {
+            self.fill_pipeline(now, key);
+        }
+    }
+
+    /// `key` unchokes us and has pieces we lack, but every one of them is already asked of
+    /// someone else, so its upload to us would sit idle while those blocks wait behind a
+    /// second of others in another peer's queue. Cancels the requests furthest back in the
+    /// deepest queues, for pieces `key` has, so that it can be asked instead. Returns
+    /// whether any was cancelled.
+    fn move_requests_to(&mut self, key: PeerKey) -> bool {
+        let Some(meta) = &mut self.meta else {
+            return false;
+        };
+        if meta.picker.in_endgame() {
+            return false;
+        }
+        let Some(idle) = self.peers.get(&key) else {
+            return false;
+        };
+        let has = |i: u32| idle.pieces.has(i);
+        let mut moved: Vec<(PeerKey, BlockRef)> = Vec::new();
+        // Deepest queues first; the blocks at their backs are the furthest from arriving.
+        let mut queues: Vec<(usize, PeerKey)> = self
+            .peers
+            .iter()
+            .filter(|(k, p)| **k != key && p.requests.len() > MIN_DEPTH)
+            .map(|(k, p)| (p.requests.len(), *k))
+            .collect();
+        queues.sort_by_key(|&(len, k)| (std::cmp::Reverse(len), k));
+        for (_, other) in queues {
+            let Some(p) = self.peers.get(&other) else {
+                continue;
+            };
+            for (b, _) in p.requests.iter().skip(MIN_DEPTH).rev() {
+                if moved.len() >= MIN_DEPTH {
+                    break;
+                }
+                if has(b.piece.get()) {
+                    moved.push((other, *b));
+                }
+            }
+        }
+        for (other, b) in &moved {
+            if let Some(p) = self.peers.get_mut(other) {
+                p.take_request(b);
+            }
+            meta.picker.request_dropped(b, *other);
+            let msg = Message::Cancel(BlockInfo {
+                index: b.piece.get(),
+                begin: b.offset,
+                length: b.len,
+            });
+            self.actions.push_back(Action::Send { peer: *other, msg });
+        }
+        !moved.is_empty()
+    }
+
+    /// Tops up the peer's request pipeline and says how that went.
+    fn fill_pipeline(&mut self, now: Instant, key: PeerKey) -> Filled {
+        let Some(meta) = &mut self.meta else {
+            return Filled::Other;
+        };
         let Some(p) = self.peers.get_mut(&key) else {
-            return;
+            return Filled::Other;
         };
         if !p.am_interested || (p.peer_choking && p.allowed_fast.is_empty()) {
-            return;
+            return Filled::Other;
         }
         let rate = p.download_rate_estimate(now);
         let by_rate = (rate as f64 * DEPTH_SECONDS / BLOCK_SIZE as f64).ceil() as usize;
         let depth = by_rate.max(MIN_DEPTH).min(p.max_requests);
         if p.requests.len() >= depth {
-            return;
+            return Filled::Other;
         }
         let mut blocks = std::mem::take(&mut self.scratch);
         blocks.clear();
@@ -114,6 +184,7 @@ impl Torrent {
                 &mut blocks,
             );
         }
+        let starved = blocks.is_empty() && p.requests.is_empty() && !choked;
         for b in &blocks {
             p.requests.push_back((*b, now));
         }
@@ -130,6 +201,11 @@ impl Torrent {
             self.actions.push_back(Action::Send { peer: key, msg });
         }
         self.scratch = blocks;
+        if starved {
+            Filled::Starved
+        } else {
+            Filled::Other
+        }
     }
 
     pub(super) fn on_choke(&mut self, now: Instant, key: PeerKey) {
