@@ -20,6 +20,7 @@ mod unique;
 
 pub use delivery::BlockReceived;
 
+use crate::PeerKey;
 use partial::PartialPiece;
 use shoal_core::{Bitfield, Lengths, PieceIndex, Rng};
 use std::collections::BTreeMap;
@@ -83,6 +84,14 @@ impl Picker {
     /// Whether we lack `piece` (and it is not already fully received).
     pub fn wants(&self, piece: PieceIndex) -> bool {
         !self.have.get(piece.get()) && !self.verifying.get(piece.get())
+    }
+
+    /// Whether `piece` is being fetched from one other peer only (after it failed its hash),
+    /// so that `peer` may not be asked for it.
+    pub fn reserved_for_other(&self, piece: PieceIndex, peer: PeerKey) -> bool {
+        self.partial
+            .get(&piece)
+            .is_some_and(|p| p.owner.is_some_and(|o| o != peer))
     }
 
     /// How many connected peers have `piece`.

@@ -82,7 +82,12 @@ impl Torrent {
         let Some(idle) = self.peers.get(&key) else {
             return false;
         };
-        let has = |i: u32| idle.pieces.has(i);
+        let picker = &meta.picker;
+        let movable = |b: &BlockRef| {
+            idle.pieces.has(b.piece.get()) && !picker.reserved_for_other(b.piece, key)
+        };
+        // As many as a fresh pipeline holds, and never the first few of a queue (they are
+        // about to arrive).
         let mut moved: Vec<(PeerKey, BlockRef)> = Vec::new();
         // Deepest queues first; the blocks at their backs are the furthest from arriving.
         let mut queues: Vec<(usize, PeerKey)> = self
@@ -96,13 +101,15 @@ impl Torrent {
             let Some(p) = self.peers.get(&other) else {
                 continue;
             };
-            for (b, _) in p.requests.iter().skip(MIN_DEPTH).rev() {
+            let backs = p.requests.iter().skip(MIN_DEPTH).rev();
+            for (b, _) in backs.filter(|(b, _)| movable(b)) {
                 if moved.len() >= MIN_DEPTH {
                     break;
                 }
-                if has(b.piece.get()) {
-                    moved.push((other, *b));
-                }
+                moved.push((other, *b));
+            }
+            if moved.len() >= MIN_DEPTH {
+                break;
             }
         }
         for (other, b) in &moved {
