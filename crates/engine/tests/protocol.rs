@@ -14,6 +14,7 @@ use std::time::Instant;
 const PIECES: u32 = 10;
 const PIECE_LEN: u32 = 32_768;
 const PEER: PeerKey = PeerKey(7);
+const OTHER: PeerKey = PeerKey(8);
 
 fn info() -> (Arc<Info>, Bytes, InfoHash) {
     let data = vec![7u8; (PIECES * PIECE_LEN) as usize];
@@ -67,6 +68,17 @@ fn engine_with_have(have: Bitfield, fast: bool) -> (Torrent, Instant, Vec<Action
     assert!(t.handle_peer_connected(now, PEER, addr(), PeerId([9; 20]), reserved, false));
     let opening = drain(&mut t);
     (t, now, opening)
+}
+
+/// Connects a second peer, `OTHER`, from `ip` (BEP 6 on if `fast`).
+fn connect_other(t: &mut Torrent, now: Instant, ip: [u8; 4], fast: bool) -> PeerKey {
+    let mut reserved = our_reserved_bits();
+    if !fast {
+        reserved[7] = 0;
+    }
+    let addr = SocketAddr::from((ip, 5000));
+    assert!(t.handle_peer_connected(now, OTHER, addr, PeerId([8; 20]), reserved, false));
+    OTHER
 }
 
 fn offered_fast(opening: &[Action]) -> Vec<u32> {
@@ -555,16 +567,7 @@ fn a_late_bitfield_with_spare_bits_or_wrong_length_still_drops_the_peer() {
 #[test]
 fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_once() {
     let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
-    let other = PeerKey(8);
-    let addr = SocketAddr::from(([10, 1, 2, 4], 5000));
-    assert!(t.handle_peer_connected(
-        now,
-        other,
-        addr,
-        PeerId([4; 20]),
-        our_reserved_bits(),
-        false
-    ));
+    let other = connect_other(&mut t, now, [10, 1, 2, 4], true);
     for key in [PEER, other] {
         t.handle_message(now, key, Message::Interested);
     }
@@ -650,14 +653,7 @@ fn reads(actions: &[Action]) -> Vec<(u32, u32)> {
 fn the_rarest_piece_asked_for_is_sent_first() {
     // No BEP 6, so initial seeding (which refuses repeats) stays out of the way.
     let (mut t, now) = engine(true, false);
-    let other = PeerKey(8);
-    let other_addr = SocketAddr::from(([10, 9, 9, 9], 5000));
-    let reserved = {
-        let mut r = our_reserved_bits();
-        r[7] = 0;
-        r
-    };
-    assert!(t.handle_peer_connected(now, other, other_addr, PeerId([8; 20]), reserved, false));
+    let other = connect_other(&mut t, now, [10, 9, 9, 9], false);
     // The other peer has piece 0 already; nobody but us has piece 7.
     t.handle_message(now, other, Message::Have(0));
     t.handle_message(now, PEER, Message::Interested);
@@ -751,17 +747,8 @@ fn an_idle_unchoker_is_given_requests_from_the_back_of_a_deep_queue() {
     }
     let (rest, _) = asked(&drain(&mut t), PEER);
     assert!(rest.len() > 8, "a deep queue at the seed: {rest:?}");
-    // Another peer has the two pieces asked of the seed last, and unchokes us.
-    let other = PeerKey(8);
-    let other_addr = SocketAddr::from(([10, 9, 9, 9], 5000));
-    assert!(t.handle_peer_connected(
-        soon,
-        other,
-        other_addr,
-        PeerId([8; 20]),
-        our_reserved_bits(),
-        false
-    ));
+    // Another peer has the piece asked of the seed last, and unchokes us.
+    let other = connect_other(&mut t, soon, [10, 9, 9, 9], true);
     drain(&mut t);
     let (last_piece, _) = rest[rest.len() - 1];
     t.handle_message(soon, other, Message::HaveNone);
