@@ -156,6 +156,7 @@ impl Torrent {
             meta.picker.pick_suggested(
                 key,
                 want,
+                seed,
                 &p.suggested,
                 |i| pieces.has(i) && usable(i),
                 &mut blocks,
