@@ -627,6 +627,52 @@ fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_on
         .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == PEER)));
 }
 
+#[test]
+fn initial_seeding_lets_a_choked_peer_finish_the_piece_it_started() {
+    let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
+    let other = connect_other(&mut t, now, [10, 1, 2, 4], true);
+    for key in [PEER, other] {
+        t.handle_message(now, key, Message::Interested);
+    }
+    drain(&mut t);
+    let block = |index, begin| BlockInfo {
+        index,
+        begin,
+        length: 16384,
+    };
+    t.handle_message(now, PEER, Message::Request(block(0, 0)));
+    drain(&mut t);
+    t.handle_block_sent(now, PEER, 16384);
+    // Choked (here: it lost interest) with the rest of piece 0 not yet asked for.
+    t.handle_message(now, PEER, Message::NotInterested);
+    let a = drain(&mut t);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Choke } if *peer == PEER)),
+        "{a:?}"
+    );
+    assert!(
+        a.iter().any(
+            |a| matches!(a, Action::Send { peer, msg: Message::AllowedFast(0) } if *peer == PEER)
+        ),
+        "{a:?}"
+    );
+    // The piece stays its own: the other peer is refused, the choked owner served.
+    t.handle_message(now, other, Message::Request(block(0, 16384)));
+    assert!(drain(&mut t)
+        .iter()
+        .any(|a| matches!(a, Action::Send { peer, msg: Message::Reject(_) } if *peer == other)));
+    t.handle_message(now, PEER, Message::Request(block(0, 16384)));
+    assert!(drain(&mut t)
+        .iter()
+        .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == PEER)));
+    // Nothing else is open to it while choked.
+    t.handle_message(now, PEER, Message::Request(block(1, 0)));
+    assert!(drain(&mut t)
+        .iter()
+        .any(|a| matches!(a, Action::Send { peer, msg: Message::Reject(_) } if *peer == PEER)));
+}
+
 /// Requests `count` distinct blocks of `piece` (lengths differ, so none is a duplicate).
 fn request_many(t: &mut Torrent, now: Instant, piece: u32, count: u32) {
     for i in 0..count {

@@ -15,7 +15,7 @@ use super::initial::SUGGEST_ON_UNCHOKE;
 use super::{PeerKey, Torrent};
 use crate::choker::Candidate;
 use crate::Action;
-use shoal_core::BLOCK_SIZE;
+use shoal_core::{BlockRef, BLOCK_SIZE};
 use shoal_wire::{BlockInfo, Message};
 use std::time::{Duration, Instant};
 
@@ -129,7 +129,9 @@ impl Torrent {
             crate::peer::PeerPieces::Known(bits) => bits.count() < crate::fast::ALLOWED_FAST_COUNT,
             crate::peer::PeerPieces::Unknown { .. } => true,
         };
-        let choked = p.am_choking && !(starting && p.offered_fast.contains(&b.index));
+        let allowed_fast = (starting && p.offered_fast.contains(&b.index))
+            || (p.fast && self.initial.as_ref().is_some_and(|i| i.owns(key, b.index)));
+        let choked = p.am_choking && !allowed_fast;
         if choked || !have || p.upload_queue.len() >= MAX_UPLOAD_QUEUE {
             return self.reject(now, key, b);
         }
@@ -259,20 +261,38 @@ impl Torrent {
             p.unchoked_at = now;
             self.unchoked.push(key);
         }
+        // Initial seeding: a BEP 6 peer keeps the pieces it started and may finish them
+        // while choked (`InitialSeeding::give_up`).
+        let mut finish = Vec::new();
+        let mut suggest = Vec::new();
+        if let Some(initial) = &mut self.initial {
+            if choke {
+                finish = initial.give_up(key);
+                if !p.fast {
+                    finish.clear();
+                }
+            } else if p.fast {
+                let pieces = &p.pieces;
+                suggest = initial.untouched_for(|i| pieces.has(i), SUGGEST_ON_UNCHOKE);
+            }
+        }
         let dropped: Vec<_> = if choke {
-            p.upload_queue.drain(..).collect()
+            let (kept, dropped): (Vec<BlockRef>, Vec<BlockRef>) = p
+                .upload_queue
+                .drain(..)
+                .partition(|b| finish.contains(&b.piece.get()));
+            p.upload_queue = kept.into();
+            dropped
         } else {
             Vec::new()
         };
-        let mut suggest = Vec::new();
         if let Some(initial) = &mut self.initial {
             for block in &dropped {
                 initial.take_back(key, block);
             }
-            if !choke && p.fast {
-                let pieces = &p.pieces;
-                suggest = initial.untouched_for(|i| pieces.has(i), SUGGEST_ON_UNCHOKE);
-            }
+        }
+        for piece in finish {
+            self.send(now, key, Message::AllowedFast(piece));
         }
         // Suggestions first, so that the requests the unchoke triggers already follow them.
         for piece in suggest {
