@@ -2,7 +2,8 @@
 //!
 //! Every round (10 s) the regular slots go to the interested peers that are best for us:
 //! while downloading, those that gave us the most data in the last round (tit-for-tat),
-//! skipping snubbed peers; while seeding, those we could upload to fastest. Every third round
+//! skipping snubbed peers; while seeding, those we could upload to fastest, and more of
+//! them (a seed trades nothing; see `Config::seed_upload_slots`). Every third round
 //! the optimistic slot moves to a random choked interested peer, so newcomers get a chance
 //! to prove themselves. The choker is a pure function of its inputs and its seeded RNG.
 
@@ -25,6 +26,7 @@ pub struct Candidate {
 #[derive(Debug)]
 pub struct Choker {
     slots: usize,
+    seed_slots: usize,
     rounds: u64,
     optimistic: Option<PeerKey>,
 }
@@ -33,16 +35,23 @@ pub struct Choker {
 const OPTIMISTIC_EVERY: u64 = 3;
 
 impl Choker {
-    pub fn new(slots: usize) -> Choker {
+    /// `slots` regular slots while downloading, `seed_slots` while seeding.
+    pub fn new(slots: usize, seed_slots: usize) -> Choker {
         Choker {
             slots,
+            seed_slots,
             rounds: 0,
             optimistic: None,
         }
     }
 
-    pub fn slots(&self) -> usize {
-        self.slots
+    /// Regular slots (besides the optimistic one).
+    pub fn slots(&self, seeding: bool) -> usize {
+        if seeding {
+            self.seed_slots
+        } else {
+            self.slots
+        }
     }
 
     /// Runs one round and returns the peers to have unchoked (all others are choked).
@@ -62,7 +71,8 @@ impl Choker {
                 c.key,
             )
         });
-        let mut unchoked: Vec<PeerKey> = ranked.iter().take(self.slots).map(|c| c.key).collect();
+        let slots = self.slots(seeding);
+        let mut unchoked: Vec<PeerKey> = ranked.iter().take(slots).map(|c| c.key).collect();
 
         let rotate = self.rounds % OPTIMISTIC_EVERY == 0;
         self.rounds += 1;
@@ -104,7 +114,7 @@ mod tests {
 
     #[test]
     fn leeching_rewards_best_uploaders_plus_one_optimistic() {
-        let mut c = Choker::new(2);
+        let mut c = Choker::new(2, 2);
         let peers = vec![
             cand(1, true, 10, 0),
             cand(2, true, 30, 0),
@@ -124,7 +134,7 @@ mod tests {
 
     #[test]
     fn seeding_ranks_by_upload_rate() {
-        let mut c = Choker::new(1);
+        let mut c = Choker::new(1, 1);
         let peers = vec![cand(1, true, 0, 5), cand(2, true, 0, 50)];
         let u = c.round(&peers, true, &mut Rng::new(1));
         assert_eq!(u[0], PeerKey(2));
@@ -132,7 +142,7 @@ mod tests {
 
     #[test]
     fn snubbed_peers_lose_regular_slots() {
-        let mut c = Choker::new(1);
+        let mut c = Choker::new(1, 1);
         let mut fast = cand(1, true, 1000, 0);
         fast.snubbed = true;
         let peers = vec![fast, cand(2, true, 1, 0)];
@@ -143,7 +153,7 @@ mod tests {
     #[test]
     fn optimistic_slot_rotates_every_third_round() {
         let peers: Vec<Candidate> = (1..=20).map(|k| cand(k, true, 0, 0)).collect();
-        let mut c = Choker::new(0);
+        let mut c = Choker::new(0, 0);
         let mut rng = Rng::new(3);
         let first = c.round(&peers, false, &mut rng);
         assert_eq!(c.round(&peers, false, &mut rng), first);

@@ -10,8 +10,14 @@ pub struct Config {
     pub listen_port: Option<u16>,
     /// Seed for the engine's RNG (tie-breaks, optimistic unchoke).
     pub rng_seed: u64,
-    /// Upload slots besides the optimistic one.
+    /// Upload slots besides the optimistic one, while downloading (tit-for-tat).
     pub upload_slots: usize,
+    /// Upload slots besides the optimistic one, while seeding. More than while downloading:
+    /// a seed trades nothing, and spreading its upload over more peers spreads more
+    /// different pieces at once. In the simulator's 1,000-peer swarm the last leecher
+    /// finished at 2.06x of the bound with 4, 1.86x with 8, 1.82x with 12 and 1.84x with 16
+    /// (Transmission unchokes 14 per torrent).
+    pub seed_upload_slots: usize,
     /// Most connected peers for this torrent.
     pub max_peers: usize,
     /// Outstanding requests per peer at most (our pipeline depth cap).
@@ -39,6 +45,7 @@ impl Config {
             listen_port: None,
             rng_seed: u64::from_le_bytes(peer_id.0[12..20].try_into().unwrap_or([0; 8])),
             upload_slots: 4,
+            seed_upload_slots: 12,
             max_peers: 80,
             max_requests_per_peer: 500,
             max_half_open: 16,

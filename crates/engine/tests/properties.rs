@@ -130,7 +130,8 @@ proptest! {
 
     #[test]
     fn choker_unchokes_only_interested_peers_within_its_slots(
-        slots in 0usize..6,
+        leech_slots in 0usize..6,
+        seed_slots in 0usize..16,
         peers in proptest::collection::vec((any::<bool>(), 0u64..1000, 0u64..1000, any::<bool>()), 0..30),
         seeding in any::<bool>(),
         seed in any::<u64>(),
@@ -147,7 +148,8 @@ proptest! {
                 snubbed,
             })
             .collect();
-        let mut choker = Choker::new(slots);
+        let mut choker = Choker::new(leech_slots, seed_slots);
+        let slots = if seeding { seed_slots } else { leech_slots };
         let mut rng = Rng::new(seed);
         for _ in 0..rounds {
             let unchoked = choker.round(&candidates, seeding, &mut rng);

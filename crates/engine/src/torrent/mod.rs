@@ -140,7 +140,7 @@ impl Torrent {
             .filter(|m| m.picker.is_complete())
             .map(|m| initial::InitialSeeding::new(&m.info.lengths));
         Torrent {
-            choker: Choker::new(config.upload_slots),
+            choker: Choker::new(config.upload_slots, config.seed_upload_slots),
             initial,
             config,
             info_hash,

@@ -72,7 +72,7 @@ impl Torrent {
         if self.shut_down {
             return;
         }
-        let slots = self.choker.slots() + 1;
+        let slots = self.choker.slots(self.is_complete()) + 1;
         let (mut busy, mut unchoked) = (0, 0);
         for p in self.unchoked.iter().filter_map(|k| self.peers.get(k)) {
             if p.peer_interested {
