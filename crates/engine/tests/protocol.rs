@@ -756,6 +756,39 @@ fn a_slow_peer_gets_few_blocks_handed_ahead() {
     );
 }
 
+#[test]
+fn with_nobody_interested_a_leecher_unchokes_peers_ahead_of_their_interest() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::HaveNone);
+    let seed = connect_other(&mut t, now, [10, 1, 2, 4], true);
+    t.handle_message(now, seed, Message::HaveAll);
+    drain(&mut t);
+    let later = now + std::time::Duration::from_secs(1);
+    t.handle_timeout(later);
+    let unchoked = |a: &[Action], key: PeerKey| {
+        a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Unchoke } if *peer == key))
+    };
+    let a = drain(&mut t);
+    assert!(unchoked(&a, PEER), "{a:?}");
+    assert!(!unchoked(&a, seed), "a seed never wants anything: {a:?}");
+    // The next round leaves it unchoked while nobody is interested.
+    for s in 2..=12 {
+        t.handle_timeout(now + std::time::Duration::from_secs(s));
+    }
+    let a = drain(&mut t);
+    assert!(
+        !a.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                msg: Message::Choke,
+                ..
+            }
+        )),
+        "{a:?}"
+    );
+}
+
 /// Blocks as (piece, offset).
 type Blocks = Vec<(u32, u32)>;
 
