@@ -564,19 +564,30 @@ fn a_late_bitfield_with_spare_bits_or_wrong_length_still_drops_the_peer() {
     }
 }
 
-#[test]
-fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_once() {
+/// A seed that started complete (so in initial seeding), with `PEER` and another BEP 6 peer
+/// connected and interested; returns the other peer's key.
+fn seed_with_two_interested_peers() -> (Torrent, Instant, PeerKey) {
     let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
     let other = connect_other(&mut t, now, [10, 1, 2, 4], true);
     for key in [PEER, other] {
         t.handle_message(now, key, Message::Interested);
     }
     drain(&mut t);
-    let block = |index, begin| BlockInfo {
+    (t, now, other)
+}
+
+/// The standard-size block at `begin` of piece `index`.
+fn block(index: u32, begin: u32) -> BlockInfo {
+    BlockInfo {
         index,
         begin,
         length: 16384,
-    };
+    }
+}
+
+#[test]
+fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_once() {
+    let (mut t, now, other) = seed_with_two_interested_peers();
     // The first to ask for a block of piece 0 gets the piece; the other is steered away.
     t.handle_message(now, PEER, Message::Request(block(0, 0)));
     drain(&mut t);
@@ -629,17 +640,7 @@ fn initial_seeding_gives_a_piece_whole_to_one_peer_until_every_block_was_sent_on
 
 #[test]
 fn initial_seeding_lets_a_choked_peer_finish_the_piece_it_started() {
-    let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
-    let other = connect_other(&mut t, now, [10, 1, 2, 4], true);
-    for key in [PEER, other] {
-        t.handle_message(now, key, Message::Interested);
-    }
-    drain(&mut t);
-    let block = |index, begin| BlockInfo {
-        index,
-        begin,
-        length: 16384,
-    };
+    let (mut t, now, other) = seed_with_two_interested_peers();
     t.handle_message(now, PEER, Message::Request(block(0, 0)));
     drain(&mut t);
     t.handle_block_sent(now, PEER, 16384);

@@ -14,6 +14,7 @@
 use super::initial::SUGGEST_ON_UNCHOKE;
 use super::{PeerKey, Torrent};
 use crate::choker::Candidate;
+use crate::peer::Peer;
 use crate::Action;
 use shoal_core::{BlockRef, BLOCK_SIZE};
 use shoal_wire::{BlockInfo, Message};
@@ -88,24 +89,9 @@ impl Torrent {
         if free == 0 {
             return;
         }
-        let seeding = self.is_complete();
-        let mut waiting: Vec<(u64, PeerKey)> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.am_choking && p.peer_interested && !p.snubbed)
-            .map(|(k, p)| {
-                let rate = if seeding {
-                    p.upload.per_second()
-                } else {
-                    p.download.per_second()
-                };
-                (rate, *k)
-            })
-            .collect();
-        // Best rate first; equal rates in key order so the outcome depends only on inputs.
-        waiting.sort_by_key(|&(rate, key)| (std::cmp::Reverse(rate), key));
+        let waiting = self.choked_best_first(|p| p.peer_interested && !p.snubbed);
         let unchoking = waiting.len().min(free);
-        for (_, key) in waiting.into_iter().take(free) {
+        for key in waiting.into_iter().take(free) {
             self.set_choke(now, key, false);
         }
         if unchoked + unchoking == 0 {
@@ -122,11 +108,22 @@ impl Torrent {
     /// the simulator's swarms slower: peers that came to want something took slots ahead
     /// of the ones tit-for-tat would pick.)
     fn unchoke_ahead(&mut self, now: Instant, slots: usize) {
+        let idle = self.choked_best_first(|p| !p.peer_interested && !p.pieces.is_seed());
+        let free = slots.saturating_sub(self.unchoked.len());
+        for key in idle.into_iter().take(free) {
+            self.set_choke(now, key, false);
+        }
+    }
+
+    /// The peers we choke that `eligible` allows, best rate for us first (what they gave us
+    /// while we download, what we could send them while we seed); equal rates in key order,
+    /// so the outcome depends only on the inputs.
+    fn choked_best_first(&self, eligible: impl Fn(&Peer) -> bool) -> Vec<PeerKey> {
         let seeding = self.is_complete();
-        let mut idle: Vec<(u64, PeerKey)> = self
+        let mut choked: Vec<(u64, PeerKey)> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.am_choking && !p.peer_interested && !p.pieces.is_seed())
+            .filter(|(_, p)| p.am_choking && eligible(p))
             .map(|(k, p)| {
                 let rate = if seeding {
                     p.upload.per_second()
@@ -136,11 +133,8 @@ impl Torrent {
                 (rate, *k)
             })
             .collect();
-        idle.sort_by_key(|&(rate, key)| (std::cmp::Reverse(rate), key));
-        let free = slots.saturating_sub(self.unchoked.len());
-        for (_, key) in idle.into_iter().take(free) {
-            self.set_choke(now, key, false);
-        }
+        choked.sort_by_key(|&(rate, key)| (std::cmp::Reverse(rate), key));
+        choked.into_iter().map(|(_, key)| key).collect()
     }
 
     pub(super) fn on_request(&mut self, now: Instant, key: PeerKey, b: BlockInfo) {
