@@ -773,21 +773,30 @@ fn with_nobody_interested_a_leecher_unchokes_peers_ahead_of_their_interest() {
     let a = drain(&mut t);
     assert!(unchoked(&a, PEER), "{a:?}");
     assert!(!unchoked(&a, seed), "a seed never wants anything: {a:?}");
+    let choked = |a: &[Action]| {
+        a.iter().any(|a| {
+            matches!(
+                a,
+                Action::Send {
+                    msg: Message::Choke,
+                    ..
+                }
+            )
+        })
+    };
     // The next round leaves it unchoked while nobody is interested.
     for s in 2..=12 {
         t.handle_timeout(now + std::time::Duration::from_secs(s));
     }
     let a = drain(&mut t);
-    assert!(
-        !a.iter().any(|a| matches!(
-            a,
-            Action::Send {
-                msg: Message::Choke,
-                ..
-            }
-        )),
-        "{a:?}"
-    );
+    assert!(!choked(&a), "{a:?}");
+    // Nor is it choked (to be unchoked again) when it stops wanting something while nobody
+    // else wants anything.
+    let later = now + std::time::Duration::from_secs(13);
+    t.handle_message(later, PEER, Message::Interested);
+    t.handle_message(later, PEER, Message::NotInterested);
+    let a = drain(&mut t);
+    assert!(!choked(&a), "{a:?}");
 }
 
 /// Blocks as (piece, offset).

@@ -54,8 +54,20 @@ impl Torrent {
         match (interested, p.am_choking) {
             (true, true) => self.fill_upload_slots(now),
             (false, false) => {
-                // An unchoked peer that wants nothing holds a slot someone else could use.
-                self.set_choke(now, key, true);
+                // An unchoked peer that wants nothing holds a slot someone else could use,
+                // unless nobody else wants anything either: then it stays unchoked ahead of
+                // its interest (`unchoke_ahead`) rather than being choked and unchoked again.
+                let others_want = self
+                    .unchoked
+                    .iter()
+                    .any(|k| *k != key && self.peers.get(k).is_some_and(|p| p.peer_interested));
+                let waiting = self
+                    .peers
+                    .values()
+                    .any(|p| p.am_choking && p.peer_interested && !p.snubbed);
+                if others_want || waiting {
+                    self.set_choke(now, key, true);
+                }
                 self.fill_upload_slots(now);
             }
             _ => {}
