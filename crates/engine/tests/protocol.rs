@@ -257,6 +257,26 @@ fn requests_while_choked_are_rejected_unless_allowed_fast() {
 }
 
 #[test]
+fn an_allowed_fast_piece_refused_while_choked_is_not_asked_again_until_unchoked() {
+    let (mut t, now) = engine(false, true);
+    t.handle_message(now, PEER, Message::HaveAll);
+    t.handle_message(now, PEER, Message::AllowedFast(3));
+    let first = requested_pieces(&drain(&mut t));
+    assert!(
+        !first.is_empty() && first.iter().all(|&i| i == 3),
+        "{first:?}"
+    );
+    // The peer refuses the piece; asking for it again would get the same answer.
+    for begin in [0, 16384] {
+        t.handle_message(now, PEER, Message::Reject(block(3, begin)));
+    }
+    let again = requested_pieces(&drain(&mut t));
+    assert!(again.is_empty(), "asked again while choked: {again:?}");
+    t.handle_message(now, PEER, Message::Unchoke);
+    assert!(!requested_pieces(&drain(&mut t)).is_empty());
+}
+
+#[test]
 fn interested_peer_is_unchoked_and_served_with_bounded_reads() {
     let (mut t, now) = engine(true, true);
     t.handle_message(now, PEER, Message::Interested);
@@ -657,6 +677,11 @@ fn initial_seeding_lets_a_choked_peer_finish_the_piece_it_started() {
             |a| matches!(a, Action::Send { peer, msg: Message::AllowedFast(0) } if *peer == PEER)
         ),
         "{a:?}"
+    );
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Unchoke } if *peer == PEER)),
+        "choked, not unchoked again at once: {a:?}"
     );
     // The piece stays its own: the other peer is refused, the choked owner served.
     t.handle_message(now, other, Message::Request(block(0, 16384)));

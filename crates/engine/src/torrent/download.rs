@@ -179,7 +179,7 @@ impl Torrent {
             meta.picker
                 .pick(key, more, false, |i| pieces.has(i), usable, &mut blocks);
         }
-        if blocks.is_empty() && !p.rejected.is_empty() {
+        if blocks.is_empty() && !p.rejected.is_empty() && !choked {
             // Only what the peer once refused is left: it may serve it now (a seed past its
             // initial phase), so ask again rather than stall.
             p.rejected.clear();
@@ -248,8 +248,9 @@ impl Torrent {
         if freed {
             meta.picker.request_dropped(&block, key);
             // Asking again at once would likely get the same answer (a seed steering us to
-            // other pieces, a peer that lost the piece): ask others until it unchokes anew.
-            if !p.peer_choking && p.rejected.len() < crate::peer::MAX_REJECTED {
+            // other pieces, a peer that lost the piece, an allowed-fast piece refused while
+            // choked): ask others until it unchokes anew.
+            if p.rejected.len() < crate::peer::MAX_REJECTED {
                 p.rejected.insert(b.index);
             }
             // Ask others first: this peer just said no (to this piece; it may have suggested
@@ -367,6 +368,8 @@ impl Torrent {
             // A peer that has the piece cannot use our Have (it never asks us for that
             // piece, and its interest in us does not change), so it is not sent: in a big
             // swarm Haves are most of the messages (libtorrent: `send_redundant_have` off).
+            // An allowed-fast piece we now have is of no more use (the set is capped).
+            p.allowed_fast.remove(&piece.get());
             if p.pieces.has(piece.get()) {
                 p.interesting = p.interesting.saturating_sub(1);
             } else {

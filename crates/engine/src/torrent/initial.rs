@@ -18,8 +18,9 @@
 //!
 //! The phase ends for good once the driver reported every block sent once. A peer that
 //! leaves gives up the pieces it owns, so that another can fetch them; one that is choked
-//! gives up those it has no block of yet and may finish the others while choked (they are
-//! offered to it as BEP 6 allowed-fast pieces). Peers without BEP 6 are served as usual,
+//! gives up those it was handed no block of yet and may finish the others while choked
+//! (they are offered to it as BEP 6 allowed-fast pieces), until a choke round finds it
+//! still choked with nothing of them queued or on its way. Peers without BEP 6 are served as usual,
 //! since they cannot be told no without a choke.
 
 use crate::PeerKey;
@@ -38,6 +39,9 @@ pub(super) struct InitialSeeding {
     sent: Bitfield,
     /// Blocks sent per piece.
     sent_in_piece: Vec<u32>,
+    /// Per piece, blocks handed to the driver for its current owner (a block handed twice
+    /// counts twice; at most `blocks_per_piece`).
+    handed_to_owner: Vec<u32>,
     /// Per peer, the blocks handed to the driver and not yet reported sent, in the order the
     /// driver sends them.
     on_its_way: BTreeMap<PeerKey, VecDeque<BlockRef>>,
@@ -56,6 +60,7 @@ impl InitialSeeding {
             owner: vec![None; n as usize],
             sent: Bitfield::new(n * blocks_per_piece),
             sent_in_piece: vec![0; n as usize],
+            handed_to_owner: vec![0; n as usize],
             on_its_way: BTreeMap::new(),
             remaining: lengths.pieces().map(|p| lengths.blocks_in_piece(p)).sum(),
             cursor: 0,
@@ -74,11 +79,12 @@ impl InitialSeeding {
     /// Whether `peer` may have `block`: it owns the block's piece, or nobody did and now it
     /// does.
     pub fn claim(&mut self, peer: PeerKey, block: &BlockRef) -> bool {
-        let owner = &mut self.owner[block.piece.get() as usize];
-        match owner {
-            Some(o) => *o == peer,
+        let i = block.piece.get() as usize;
+        match self.owner[i] {
+            Some(o) => o == peer,
             None => {
-                *owner = Some(peer);
+                self.owner[i] = Some(peer);
+                self.handed_to_owner[i] = 0;
                 true
             }
         }
@@ -87,6 +93,10 @@ impl InitialSeeding {
     /// Notes that `block` left our queues for the driver, to be sent to `peer`.
     pub fn sending(&mut self, peer: PeerKey, block: &BlockRef) {
         self.on_its_way.entry(peer).or_default().push_back(*block);
+        let i = block.piece.get() as usize;
+        if self.owner[i] == Some(peer) {
+            self.handed_to_owner[i] = (self.handed_to_owner[i] + 1).min(self.blocks_per_piece);
+        }
     }
 
     /// The driver reported the oldest block handed to it for `peer` sent.
@@ -106,12 +116,14 @@ impl InitialSeeding {
         }
     }
 
-    /// A block queued for `peer` was dropped before it was sent (choke, cancel): the peer
-    /// gives up the piece, so that another can fetch it.
-    pub fn take_back(&mut self, peer: PeerKey, block: &BlockRef) {
-        let owner = &mut self.owner[block.piece.get() as usize];
-        if *owner == Some(peer) {
-            *owner = None;
+    /// A block queued for `peer` was cancelled before it was sent. If the peer was handed
+    /// nothing of the piece and has no other block of it queued (`still_queued`), it gives
+    /// the piece up, so that another can fetch it; otherwise it keeps it (it may yet take
+    /// the rest, and a second owner would be sent what the first is being sent).
+    pub fn take_back(&mut self, peer: PeerKey, block: &BlockRef, still_queued: bool) {
+        let i = block.piece.get() as usize;
+        if self.owner[i] == Some(peer) && self.handed_to_owner[i] == 0 && !still_queued {
+            self.owner[i] = None;
         }
     }
 
@@ -134,23 +146,35 @@ impl InitialSeeding {
     /// for 13 s, refused the rest; it was the phase's last, the seed's upload idle around
     /// it.)
     pub fn give_up(&mut self, peer: PeerKey) -> Vec<u32> {
-        let mut on_its_way = vec![0u32; self.owner.len()];
-        for block in self.on_its_way.get(&peer).into_iter().flatten() {
-            on_its_way[block.piece.get() as usize] += 1;
-        }
         let mut kept = Vec::new();
         for (i, owner) in self.owner.iter_mut().enumerate() {
             if *owner != Some(peer) {
                 continue;
             }
-            let started = self.sent_in_piece[i] + on_its_way[i];
-            if started == 0 {
+            let handed = self.handed_to_owner[i];
+            if handed == 0 {
                 *owner = None;
-            } else if started < self.blocks_per_piece {
+            } else if handed < self.blocks_per_piece {
                 kept.push(i as u32);
             }
         }
         kept
+    }
+
+    /// `peer` has stayed choked for a round: it gives up every piece it owns of which it
+    /// has no block `queued(piece)` with us or on its way to it. A peer that does not take
+    /// the rest of a piece it kept (`give_up`) holds it from others one round at most.
+    pub fn give_up_idle(&mut self, peer: PeerKey, queued: impl Fn(u32) -> bool) {
+        let on_its_way = self.on_its_way.get(&peer);
+        for (i, owner) in self.owner.iter_mut().enumerate() {
+            let busy = || {
+                queued(i as u32)
+                    || on_its_way.is_some_and(|q| q.iter().any(|b| b.piece.get() as usize == i))
+            };
+            if *owner == Some(peer) && !busy() {
+                *owner = None;
+            }
+        }
     }
 
     /// Whether `peer` owns `piece` (it may fetch it while choked).
@@ -214,12 +238,17 @@ mod tests {
         );
         assert!(!s.claim(b, &blocks[0]), "nobody else does");
         assert_eq!(s.untouched_for(|_| false, 5), vec![1]);
-        s.take_back(b, &blocks[0]);
+        s.take_back(b, &blocks[0], false);
         assert!(
             !s.claim(b, &blocks[0]),
             "only the owner can give a piece up"
         );
-        s.take_back(a, &blocks[0]);
+        s.take_back(a, &blocks[0], true);
+        assert!(
+            !s.claim(b, &blocks[0]),
+            "not while it has another block queued"
+        );
+        s.take_back(a, &blocks[0], false);
         assert!(s.claim(b, &blocks[0]));
         assert!(s.claim(a, &blocks[2]));
         s.peer_gone(a);
@@ -287,8 +316,8 @@ mod tests {
         let mut s = InitialSeeding::new(&lengths);
         let blocks: Vec<BlockRef> = lengths.pieces().flat_map(|p| lengths.blocks(p)).collect();
         let (a, b) = (PeerKey(1), PeerKey(2));
-        // A owns piece 0 (both blocks on their way), piece 1 (one block sent) and piece 2
-        // (asked for, nothing sent).
+        // A owns piece 0 (both blocks handed over, one sent), piece 1 (one block sent) and
+        // piece 2 (asked for, nothing sent).
         for i in [0, 1, 2, 4] {
             assert!(s.claim(a, &blocks[i]));
         }
@@ -296,9 +325,38 @@ mod tests {
             s.sending(a, &blocks[i]);
         }
         s.sent(a);
+        s.sent(a);
+        s.sent(a);
         assert_eq!(s.give_up(a), vec![1], "it may finish piece 1 while choked");
         assert!(s.owns(a, 0) && s.owns(a, 1));
         assert!(!s.claim(b, &blocks[3]), "piece 1 stays A's");
         assert!(s.claim(b, &blocks[4]), "piece 2 is free");
+        // A round later, with nothing of piece 1 queued or on its way, A lets it go.
+        s.give_up_idle(a, |_| false);
+        assert!(s.claim(b, &blocks[3]));
+    }
+
+    #[test]
+    fn a_second_owner_is_judged_by_what_it_was_handed() {
+        let lengths = Lengths::new(4 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE).unwrap();
+        let mut s = InitialSeeding::new(&lengths);
+        let blocks: Vec<BlockRef> = lengths.pieces().flat_map(|p| lengths.blocks(p)).collect();
+        let (a, b, c) = (PeerKey(1), PeerKey(2), PeerKey(3));
+        // A gets block 0 of piece 0 and leaves; B takes the piece over and gets block 1.
+        assert!(s.claim(a, &blocks[0]));
+        s.sending(a, &blocks[0]);
+        s.sent(a);
+        s.peer_gone(a);
+        assert!(s.claim(b, &blocks[1]));
+        s.sending(b, &blocks[1]);
+        s.sent(b);
+        // Every block left once, but B lacks block 0: choked, it keeps the piece to finish.
+        assert_eq!(s.give_up(b), vec![0]);
+        assert!(!s.claim(c, &blocks[0]));
+        // A new owner handed nothing yet gives the piece up, whatever the first one got.
+        s.peer_gone(b);
+        assert!(s.claim(c, &blocks[0]));
+        assert_eq!(s.give_up(c), Vec::<u32>::new());
+        assert!(s.claim(a, &blocks[0]));
     }
 }

@@ -106,7 +106,7 @@ impl Torrent {
         for key in waiting.into_iter().take(free) {
             self.set_choke(now, key, false);
         }
-        if unchoked + unchoking == 0 {
+        if unchoked + unchoking == 0 && !self.is_complete() {
             self.unchoke_ahead(now, slots);
         }
     }
@@ -199,19 +199,19 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        let before = p.upload_queue.len();
-        let initial = &mut self.initial;
-        p.upload_queue.retain(|q| {
-            let cancelled = q.piece.get() == b.index && q.offset == b.begin && q.len == b.length;
-            if let (true, Some(initial)) = (cancelled, initial.as_mut()) {
-                initial.take_back(key, q);
-            }
-            !cancelled
-        });
-        // BEP 6: every request gets exactly one answer; a cancelled one gets a reject.
-        if p.upload_queue.len() != before {
-            self.reject(now, key, b);
+        let position = p
+            .upload_queue
+            .iter()
+            .position(|q| q.piece.get() == b.index && q.offset == b.begin && q.len == b.length);
+        let Some(cancelled) = position.and_then(|i| p.upload_queue.remove(i)) else {
+            return;
+        };
+        if let Some(initial) = &mut self.initial {
+            let still_queued = p.upload_queue.iter().any(|q| q.piece == cancelled.piece);
+            initial.take_back(key, &cancelled, still_queued);
         }
+        // BEP 6: every request gets exactly one answer; a cancelled one gets a reject.
+        self.reject(now, key, b);
     }
 
     fn reject(&mut self, now: Instant, key: PeerKey, b: BlockInfo) {
@@ -326,11 +326,6 @@ impl Torrent {
         } else {
             Vec::new()
         };
-        if let Some(initial) = &mut self.initial {
-            for block in &dropped {
-                initial.take_back(key, block);
-            }
-        }
         for piece in finish {
             self.send(now, key, Message::AllowedFast(piece));
         }
@@ -372,12 +367,29 @@ impl Torrent {
             .collect();
         let seeding = self.is_complete();
         let unchoke = self.choker.round(&candidates, seeding, &mut self.rng);
+        let was_choked: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.am_choking)
+            .map(|(k, _)| *k)
+            .collect();
         for c in candidates {
             // With nobody interested, those unchoked ahead stay so (`unchoke_ahead`).
-            if unchoke.is_empty() && !c.interested {
+            let ahead = self.peers.get(&c.key).is_some_and(|p| !p.pieces.is_seed());
+            if unchoke.is_empty() && !c.interested && ahead && !seeding {
                 continue;
             }
             self.set_choke(now, c.key, !unchoke.contains(&c.key));
+        }
+        // Initial seeding: what a peer choked for a whole round kept but does not fetch goes
+        // to others.
+        if let Some(initial) = &mut self.initial {
+            for key in was_choked {
+                if let Some(p) = self.peers.get(&key).filter(|p| p.am_choking) {
+                    let queue = &p.upload_queue;
+                    initial.give_up_idle(key, |i| queue.iter().any(|b| b.piece.get() == i));
+                }
+            }
         }
         self.fill_upload_slots(now);
     }
