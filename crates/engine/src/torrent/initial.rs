@@ -20,8 +20,8 @@
 //! leaves gives up the pieces it owns, so that another can fetch them; one that is choked
 //! gives up those it was handed no block of yet and may finish the others while choked
 //! (they are offered to it as BEP 6 allowed-fast pieces), until a choke round finds it
-//! still choked with nothing of them queued or on its way. Peers without BEP 6 are served as usual,
-//! since they cannot be told no without a choke.
+//! still choked with nothing of them queued or on its way. Peers without BEP 6 are served
+//! as usual, since they cannot be told no without a choke.
 
 use crate::PeerKey;
 use shoal_core::{Bitfield, BlockRef, Lengths};
@@ -137,8 +137,8 @@ impl InitialSeeding {
         }
     }
 
-    /// `peer` was choked: the pieces it owns that it has no block of yet are free again.
-    /// It keeps those it has started, to finish while choked (the caller allows it that,
+    /// `peer` was choked: the pieces it owns that it was handed no block of yet are free
+    /// again. It keeps those it has started, to finish while choked (the caller allows it that,
     /// BEP 6 allowed-fast): its requests for the rest may be on the wire already, and a
     /// piece it holds a part of is of use to nobody until someone has it whole. Returns
     /// the pieces it keeps and still lacks blocks of. (Until this kept them, a peer choked
