@@ -3,6 +3,7 @@
 //! `main` parses the command line, sets up logging, runs the chosen command on a tokio
 //! runtime and turns its outcome into one of the documented exit codes.
 
+mod allocator;
 mod cli;
 mod commands;
 mod exit;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = cli::Cli::parse();
     logging::init(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
