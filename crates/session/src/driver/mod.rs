@@ -125,6 +125,10 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
         }
         if add.data_complete {
             have = Some(Bitfield::full(info.lengths.num_pieces()));
+        } else if !disk::any_file_exists(&add.download_dir, info) {
+            // A fresh download: nothing to check (the check would look for every piece's
+            // files in turn and find none).
+            have = Some(Bitfield::new(info.lengths.num_pieces()));
         } else if let Some(storage) = &storage {
             let stats_tx = chans.stats_tx.clone();
             let outcome = check::check_existing(
