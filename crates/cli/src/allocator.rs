@@ -7,13 +7,15 @@
 //! system. So receive buffers were spread over several arenas, each holding its own free
 //! space, and nearly every one came with page faults and zeroed pages (6-7% of a 1 GiB
 //! loopback leecher's samples were the kernel's fault path under `recv`). One arena, with
-//! such buffers kept in the heap and its freed memory kept mapped, lets every thread reuse
-//! the same few buffers as they are. shoal allocates little per block (payloads are slices
+//! such buffers kept in the heap and a few MiB of its freed memory kept mapped, lets every
+//! thread reuse the same few buffers as they are. shoal allocates little per block (payloads are slices
 //! of the receive buffer), so one arena's lock is not contended.
 //!
 //! Measured (6 interleaved 1 GiB shoal->shoal runs on loopback, leecher, medians): CPU
 //! 1.68 -> 1.55 s, peak anonymous memory 27.1 -> 21.2 MiB. The arena limit alone gave
 //! 1.59 s and 21.3 MiB in another such run; the thresholds alone 1.57 s but 32 MiB.
+//!
+//! These override `MALLOC_ARENA_MAX` and the like from the environment.
 
 /// Arenas: one, shared by every thread.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -21,10 +23,11 @@ const ARENAS: libc::c_int = 1;
 /// Allocations below this come from the heap rather than a mapping of their own.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: libc::c_int = 4 * 1024 * 1024;
-/// Free memory at the top of the heap is given back only beyond this. What stays mapped
-/// is at most what was once in use, and shoal's use is bounded (docs/performance.md).
+/// Free memory at the top of the heap is given back beyond this, so a burst (many
+/// connections at once) does not stay resident for good. 8 MiB keeps the receive buffers'
+/// churn mapped: against 64 MiB it gave the same leecher CPU (1.51 and 1.52 s, 6 runs).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const TRIM_THRESHOLD: libc::c_int = 64 * 1024 * 1024;
+const TRIM_THRESHOLD: libc::c_int = 8 * 1024 * 1024;
 
 /// Applies the settings; call before any other thread starts. Elsewhere than glibc it
 /// does nothing.
