@@ -38,10 +38,12 @@ pub(crate) enum DriverEvent {
     PeerClosed {
         key: PeerKey,
     },
-    /// A peer's writer sent a block we read from disk.
-    BlockSent {
+    /// A peer's writer sent blocks we read from disk, one length per block in the order
+    /// sent. One event per batch written: an event per block kept the writer waiting on
+    /// the driver's queue for each (it waits while hashing is behind).
+    BlocksSent {
         key: PeerKey,
-        bytes: u32,
+        lens: Vec<u32>,
     },
     /// A piece was hashed; `Ok(true)` means it matched and is written. `generation` names the
     /// engine that asked (see the driver's magnet-resume restart).

@@ -76,9 +76,11 @@ impl Driver {
                     }
                 }
             }
-            DriverEvent::BlockSent { key, bytes } => {
+            DriverEvent::BlocksSent { key, lens } => {
                 if self.peers.get(&key).is_some_and(|p| p.connected) {
-                    self.engine.handle_block_sent(now, key, bytes);
+                    for bytes in lens {
+                        self.engine.handle_block_sent(now, key, bytes);
+                    }
                 }
             }
             DriverEvent::PieceVerified {

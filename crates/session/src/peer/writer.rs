@@ -94,7 +94,8 @@ pub(crate) async fn run(
 }
 
 /// Reads the blocks on a blocking thread into the connection's reused `scratch` buffer,
-/// sends them in one vectored write, and reports each to the driver for upload accounting.
+/// sends them in one vectored write, and reports them to the driver in one event for upload
+/// accounting.
 async fn send_blocks(
     wr: &mut OwnedWriteHalf,
     storage: SharedStorage,
@@ -137,14 +138,12 @@ async fn send_blocks(
         at += len;
     }
     write_all(wr, &mut slices).await?;
-    for r in &reads {
-        let sent = DriverEvent::BlockSent {
-            key,
-            bytes: r.block.len,
-        };
-        if events.send(sent).await.is_err() {
-            return Err(PeerError::DriverGone);
-        }
+    let sent = DriverEvent::BlocksSent {
+        key,
+        lens: reads.iter().map(|r| r.block.len).collect(),
+    };
+    if events.send(sent).await.is_err() {
+        return Err(PeerError::DriverGone);
     }
     Ok(())
 }
