@@ -38,13 +38,6 @@ pub(crate) enum DriverEvent {
     PeerClosed {
         key: PeerKey,
     },
-    /// A peer's writer sent blocks we read from disk, one length per block in the order
-    /// sent. One event per batch written: an event per block kept the writer waiting on
-    /// the driver's queue for each (it waits while hashing is behind).
-    BlocksSent {
-        key: PeerKey,
-        lens: Vec<u32>,
-    },
     /// A piece was hashed; `Ok(true)` means it matched and is written. `generation` names the
     /// engine that asked (see the driver's magnet-resume restart).
     PieceVerified {
@@ -76,4 +69,17 @@ pub(crate) enum Outgoing {
         offset: u64,
         storage: SharedStorage,
     },
+}
+
+/// A peer's writer sent blocks we read from disk: one length per block, in the order sent.
+///
+/// These travel on a channel of their own, which the driver reads even while it leaves peer
+/// messages unread (hashing behind): a writer waiting to report would stop uploading to its
+/// peer, though uploads need nothing from hashing. The channel is unbounded but its contents
+/// are not: a writer reports only blocks the engine handed it, and the engine hands a peer
+/// at most 32 before their reports are taken.
+#[derive(Debug)]
+pub(crate) struct BlocksSent {
+    pub key: PeerKey,
+    pub lens: Vec<u32>,
 }

@@ -114,9 +114,12 @@ impl Session {
             trackers: trackers_rx,
             events: events_tx.clone(),
         };
+        let (sent_tx, sent_rx) = mpsc::unbounded_channel();
         let chans = DriverChannels {
             events_tx,
             events_rx,
+            sent_tx,
+            sent_rx,
             stats_tx,
             metadata_tx,
         };

@@ -1,8 +1,8 @@
 //! Feeding the driver's channel events into the engine.
 
 use super::{Driver, PeerLink, PEER_QUEUE};
-use crate::event::DriverEvent;
 use crate::event::Outgoing;
+use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
 use crate::TorrentError;
@@ -17,6 +17,17 @@ use tokio::time::timeout;
 use tracing::{debug, info_span, Instrument};
 
 impl Driver {
+    /// A writer's report of blocks it sent; ignored once the peer is gone.
+    pub(super) fn on_blocks_sent(&mut self, sent: BlocksSent) {
+        if !self.peers.get(&sent.key).is_some_and(|p| p.connected) {
+            return;
+        }
+        let now = Instant::now();
+        for bytes in sent.lens {
+            self.engine.handle_block_sent(now, sent.key, bytes);
+        }
+    }
+
     pub(super) fn on_event(&mut self, event: DriverEvent) {
         let now = Instant::now();
         match event {
@@ -73,13 +84,6 @@ impl Driver {
                         self.engine.handle_peer_closed(now, key);
                     } else if link.outbound {
                         self.engine.handle_connect_failed(now, link.addr);
-                    }
-                }
-            }
-            DriverEvent::BlocksSent { key, lens } => {
-                if self.peers.get(&key).is_some_and(|p| p.connected) {
-                    for bytes in lens {
-                        self.engine.handle_block_sent(now, key, bytes);
                     }
                 }
             }
@@ -222,6 +226,7 @@ impl Driver {
             }
             .with_dht(self.dht().is_some()),
             events: self.chans.events_tx.clone(),
+            sent: self.chans.sent_tx.clone(),
             outgoing,
             connect_timeout: self.ctx.connect_timeout,
             handshake_timeout: self.ctx.handshake_timeout,

@@ -11,7 +11,7 @@ mod own_addr;
 
 use crate::config::AddTorrent;
 use crate::disk::{self, PendingPieces, SharedStorage, VerifyQueue};
-use crate::event::DriverEvent;
+use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::{TorrentState, TorrentStats};
 use crate::listener::Registry;
 use crate::rates::RateMeter;
@@ -54,6 +54,8 @@ pub(crate) struct DriverContext {
 pub(crate) struct DriverChannels {
     pub events_tx: mpsc::Sender<DriverEvent>,
     pub events_rx: mpsc::Receiver<DriverEvent>,
+    pub sent_tx: mpsc::UnboundedSender<BlocksSent>,
+    pub sent_rx: mpsc::UnboundedReceiver<BlocksSent>,
     pub stats_tx: watch::Sender<TorrentStats>,
     pub metadata_tx: watch::Sender<Option<(Arc<Info>, Bytes)>>,
 }
@@ -292,6 +294,8 @@ impl Driver {
                         self.start_verify(slot);
                     }
                 }
+                // Read whatever hashing is doing: see `BlocksSent`.
+                Some(sent) = self.chans.sent_rx.recv() => self.on_blocks_sent(sent),
                 event = self.chans.events_rx.recv(), if take_events => match event {
                     Some(event) => self.on_event(event),
                     // Unreachable while the driver holds a sender, but stop cleanly anyway.

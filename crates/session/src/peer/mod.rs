@@ -8,7 +8,7 @@ mod writer;
 
 pub(crate) use handshake::read_handshake;
 
-use crate::event::{DriverEvent, Outgoing};
+use crate::event::{BlocksSent, DriverEvent, Outgoing};
 use shoal_engine::PeerKey;
 use shoal_wire::{Handshake, WireError};
 use std::io;
@@ -50,6 +50,8 @@ pub(crate) struct PeerSetup {
     /// Our side of the handshake.
     pub ours: Handshake,
     pub events: mpsc::Sender<DriverEvent>,
+    /// Where the writer reports blocks sent (see `BlocksSent`).
+    pub sent: mpsc::UnboundedSender<BlocksSent>,
     pub outgoing: mpsc::Receiver<Outgoing>,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
@@ -130,7 +132,7 @@ async fn run_connected(stream: TcpStream, theirs: Handshake, setup: &mut PeerSet
     let (rd, wr) = stream.into_split();
     let ended = tokio::select! {
         r = reader::run(rd, key, &setup.events) => r,
-        r = writer::run(wr, key, &mut setup.outgoing, &setup.events) => r,
+        r = writer::run(wr, key, &mut setup.outgoing, &setup.events, &setup.sent) => r,
     };
     match ended {
         Ok(()) => debug!("closed"),

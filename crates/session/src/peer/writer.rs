@@ -4,7 +4,7 @@
 
 use super::PeerError;
 use crate::disk::{self, SharedStorage};
-use crate::event::{DriverEvent, Outgoing};
+use crate::event::{BlocksSent, DriverEvent, Outgoing};
 use bytes::BytesMut;
 use shoal_core::BlockRef;
 use shoal_engine::PeerKey;
@@ -36,6 +36,7 @@ pub(crate) async fn run(
     key: PeerKey,
     outgoing: &mut mpsc::Receiver<Outgoing>,
     events: &mpsc::Sender<DriverEvent>,
+    sent: &mpsc::UnboundedSender<BlocksSent>,
 ) -> Result<(), PeerError> {
     let mut batch = BytesMut::with_capacity(BATCH_BYTES);
     // Blocks read from storage for this peer; kept and reused from batch to batch.
@@ -76,7 +77,7 @@ pub(crate) async fn run(
                     }
                 }
                 flush(&mut wr, &mut batch).await?;
-                send_blocks(&mut wr, storage, reads, &mut scratch, key, events).await?;
+                send_blocks(&mut wr, storage, reads, &mut scratch, key, events, sent).await?;
             }
         }
         if carried.is_none() && batch.len() < BATCH_BYTES {
@@ -103,6 +104,7 @@ async fn send_blocks(
     scratch: &mut Vec<u8>,
     key: PeerKey,
     events: &mpsc::Sender<DriverEvent>,
+    sent: &mpsc::UnboundedSender<BlocksSent>,
 ) -> Result<(), PeerError> {
     let ranges: Vec<(u64, u32)> = reads.iter().map(|r| (r.offset, r.block.len)).collect();
     let mut buf = std::mem::take(scratch);
@@ -138,14 +140,11 @@ async fn send_blocks(
         at += len;
     }
     write_all(wr, &mut slices).await?;
-    let sent = DriverEvent::BlocksSent {
+    let report = BlocksSent {
         key,
         lens: reads.iter().map(|r| r.block.len).collect(),
     };
-    if events.send(sent).await.is_err() {
-        return Err(PeerError::DriverGone);
-    }
-    Ok(())
+    sent.send(report).map_err(|_| PeerError::DriverGone)
 }
 
 fn len_u32(data: &[u8]) -> Result<u32, PeerError> {
