@@ -156,12 +156,18 @@ impl Session {
         let mut stopped = Vec::new();
         for driver in self.registry.all() {
             let (done, rx) = oneshot::channel();
-            if driver
-                .send(DriverEvent::Shutdown { done: Some(done) })
-                .await
-                .is_ok()
-            {
-                stopped.push(rx);
+            match driver.try_send(DriverEvent::Shutdown { done: Some(done) }) {
+                Ok(()) => stopped.push(rx),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                // Its queue is full: it reads none while hashing is behind, and not at all
+                // if a write hangs. Deliver from a task of its own, so that the grace below
+                // bounds the wait and the other torrents still hear of the shutdown.
+                Err(mpsc::error::TrySendError::Full(shutdown)) => {
+                    tokio::spawn(async move {
+                        let _ = driver.send(shutdown).await;
+                    });
+                    stopped.push(rx);
+                }
             }
         }
         let drivers =
