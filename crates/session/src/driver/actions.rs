@@ -84,7 +84,12 @@ impl Driver {
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("piece check failed: {e}"))),
-                None => Ok(false),
+                None => {
+                    // The slot must not wait with the answer below: while the driver's queue
+                    // is full it reads nothing until a slot frees.
+                    drop(slot);
+                    Ok(false)
+                }
             };
             let _ = events
                 .send(DriverEvent::PieceVerified {
