@@ -72,13 +72,25 @@ pub fn engine_with_have(have: Bitfield, fast: bool) -> (Torrent, Instant, Vec<Ac
 
 /// Connects a second peer, `OTHER`, from `ip` (BEP 6 on if `fast`).
 pub fn connect_other(t: &mut Torrent, now: Instant, ip: [u8; 4], fast: bool) -> PeerKey {
+    connect_peer(t, now, OTHER, ip, 8, fast)
+}
+
+/// Connects peer `key` from `ip` with a peer id of bytes `id` (BEP 6 on if `fast`).
+pub fn connect_peer(
+    t: &mut Torrent,
+    now: Instant,
+    key: PeerKey,
+    ip: [u8; 4],
+    id: u8,
+    fast: bool,
+) -> PeerKey {
     let mut reserved = our_reserved_bits();
     if !fast {
         reserved[7] = 0;
     }
     let addr = SocketAddr::from((ip, 5000));
-    assert!(t.handle_peer_connected(now, OTHER, addr, PeerId([8; 20]), reserved, false));
-    OTHER
+    assert!(t.handle_peer_connected(now, key, addr, PeerId([id; 20]), reserved, false));
+    key
 }
 
 pub fn offered_fast(opening: &[Action]) -> Vec<u32> {

@@ -125,30 +125,14 @@ fn allowed_fast_goes_to_one_peer_per_subnet_at_a_time() {
         !offered_fast(&opening).is_empty(),
         "the first peer of 10.1.2.0/24 gets the offer"
     );
-    let neighbour = SocketAddr::from(([10, 1, 2, 4], 5000));
-    assert!(t.handle_peer_connected(
-        now,
-        PeerKey(8),
-        neighbour,
-        PeerId([8; 20]),
-        our_reserved_bits(),
-        false
-    ));
+    connect_peer(&mut t, now, PeerKey(8), [10, 1, 2, 4], 8, true);
     assert!(
         offered_fast(&drain(&mut t)).is_empty(),
         "its neighbour does not"
     );
     t.handle_peer_closed(now, PEER);
     drain(&mut t);
-    let later = SocketAddr::from(([10, 1, 2, 5], 5000));
-    assert!(t.handle_peer_connected(
-        now,
-        PeerKey(9),
-        later,
-        PeerId([7; 20]),
-        our_reserved_bits(),
-        false
-    ));
+    connect_peer(&mut t, now, PeerKey(9), [10, 1, 2, 5], 7, true);
     assert!(
         !offered_fast(&drain(&mut t)).is_empty(),
         "once the first leaves, the subnet may have it again"
