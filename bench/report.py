@@ -8,6 +8,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 
 GIB = 1 << 30
@@ -29,7 +30,27 @@ def machine():
     if speeds:
         text += ("; writing memory: %.1f GB/s to fresh pages (first touch: page fault and "
                  "zeroing), %.1f GB/s to pages already touched" % speeds)
+    disk = disk_write_speed()
+    if disk:
+        text += "; writing 256 MiB to a file in /tmp and fdatasync: %.0f MB/s" % disk
     return text
+
+
+def disk_write_speed(size=256 << 20):
+    """MB/s of writing `size` bytes to a new file where the suite works (/tmp) and making
+    them durable: every loopback row ends with its download on disk, so a slow disk caps
+    them all, the hardware limit included."""
+    chunk = b"\x5a" * (1 << 20)
+    try:
+        with tempfile.NamedTemporaryFile(prefix="shoal-bench-disk-") as out:
+            start = time.perf_counter()
+            for _ in range(size // len(chunk)):
+                out.write(chunk)
+            out.flush()
+            os.fdatasync(out.fileno())
+            return size / (time.perf_counter() - start) / 1e6
+    except OSError:
+        return None
 
 
 def memory_speeds(size=256 << 20, runs=3):
