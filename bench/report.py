@@ -13,6 +13,8 @@ import time
 
 GIB = 1 << 30
 MIB = 1 << 20
+# Bytes written by each of the machine probes below.
+PROBE_BYTES = 256 * MIB
 
 
 def machine():
@@ -32,11 +34,12 @@ def machine():
                  "zeroing), %.1f GB/s to pages already touched" % speeds)
     disk = disk_write_speed()
     if disk:
-        text += "; writing 256 MiB to a file in /tmp and fdatasync: %.0f MB/s" % disk
+        text += "; writing %d MiB to a file in /tmp and fdatasync: %.0f MB/s" % (
+            PROBE_BYTES // MIB, disk)
     return text
 
 
-def disk_write_speed(size=256 << 20):
+def disk_write_speed(size=PROBE_BYTES):
     """MB/s of writing `size` bytes to a new file where the suite works (/tmp) and making
     them durable: every loopback row ends with its download on disk, so a slow disk caps
     them all, the hardware limit included."""
@@ -53,7 +56,7 @@ def disk_write_speed(size=256 << 20):
         return None
 
 
-def memory_speeds(size=256 << 20, runs=3):
+def memory_speeds(size=PROBE_BYTES, runs=3):
     """Median GB/s of memset over fresh private anonymous pages and then over the same pages
     again.
 
