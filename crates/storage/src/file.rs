@@ -144,7 +144,7 @@ impl FileStorage {
             }
         }
         // Open without holding the lock: it may create folders and touch the disk.
-        let file = if write {
+        let new_handles = if write {
             let opened = open_for_write(&self.root, &slot.rel)?;
             let path = self.root.join(&slot.rel);
             let len = opened
@@ -185,12 +185,12 @@ impl FileStorage {
         open.by_index.insert(
             index,
             OpenFile {
-                handles: file.clone(),
+                handles: new_handles.clone(),
                 writable: write,
                 last_used: now,
             },
         );
-        Ok(file)
+        Ok(new_handles)
     }
 
     /// Creates the files no piece ever writes (zero-length ones).
