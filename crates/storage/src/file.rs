@@ -9,7 +9,7 @@
 use crate::layout::Layout;
 use crate::paths::{open_for_read, open_for_write, relative_path};
 use crate::writeback::Writeback;
-use crate::{direct, sys, Storage, StorageError};
+use crate::{sys, Storage, StorageError};
 use shoal_core::Info;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -54,17 +54,9 @@ struct OpenFiles {
 }
 
 struct OpenFile {
-    handles: Handles,
+    file: Arc<File>,
     writable: bool,
     last_used: u64,
-}
-
-/// An open file, and for writing also its `O_DIRECT` descriptor where the file system
-/// allows one (`direct.rs`).
-#[derive(Clone)]
-struct Handles {
-    file: Arc<File>,
-    direct: Option<Arc<File>>,
 }
 
 impl FileStorage {
@@ -122,11 +114,6 @@ impl FileStorage {
     /// The open handle for file `index`, opening (and for writing, creating and sizing) it
     /// if needed.
     fn handle(&self, index: usize, write: bool) -> Result<Arc<File>, StorageError> {
-        self.handles(index, write).map(|h| h.file)
-    }
-
-    /// [`FileStorage::handle`], with the direct descriptor when writing.
-    fn handles(&self, index: usize, write: bool) -> Result<Handles, StorageError> {
         let Some(slot) = self.files.get(index) else {
             return Err(StorageError::Layout {
                 total: self.layout.total(),
@@ -139,12 +126,12 @@ impl FileStorage {
             if let Some(entry) = open.by_index.get_mut(&index) {
                 if entry.writable || !write {
                     entry.last_used = now;
-                    return Ok(entry.handles.clone());
+                    return Ok(entry.file.clone());
                 }
             }
         }
         // Open without holding the lock: it may create folders and touch the disk.
-        let new_handles = if write {
+        let file = if write {
             let opened = open_for_write(&self.root, &slot.rel)?;
             let path = self.root.join(&slot.rel);
             let len = opened
@@ -159,17 +146,11 @@ impl FileStorage {
                     .map_err(|e| StorageError::io("resize", &path, e))?;
             }
             lock(&self.dirs_to_sync).extend(opened.changed_dirs);
-            let direct = direct::reopen(&opened.file).map(Arc::new);
-            Handles {
-                file: Arc::new(opened.file),
-                direct,
-            }
+            opened.file
         } else {
-            Handles {
-                file: Arc::new(open_for_read(&self.root, &slot.rel)?),
-                direct: None,
-            }
+            open_for_read(&self.root, &slot.rel)?
         };
+        let file = Arc::new(file);
         let mut open = lock(&self.open);
         open.clock += 1;
         let now = open.clock;
@@ -177,7 +158,7 @@ impl FileStorage {
             // Another thread opened it meanwhile; keep whichever handle can write.
             if entry.writable || !write {
                 entry.last_used = now;
-                return Ok(entry.handles.clone());
+                return Ok(entry.file.clone());
             }
         } else if open.by_index.len() >= MAX_OPEN_FILES {
             evict_least_recent(&mut open.by_index);
@@ -185,12 +166,12 @@ impl FileStorage {
         open.by_index.insert(
             index,
             OpenFile {
-                handles: new_handles.clone(),
+                file: file.clone(),
                 writable: write,
                 last_used: now,
             },
         );
-        Ok(new_handles)
+        Ok(file)
     }
 
     /// Creates the files no piece ever writes (zero-length ones).
@@ -246,33 +227,16 @@ impl Storage for FileStorage {
             if seg.pad {
                 continue;
             }
-            let handles = self.handles(seg.file, true)?;
-            // The chunks of one segment are contiguous in the file: one write.
+            let file = self.handle(seg.file, true)?;
+            // The chunks of one segment are contiguous in the file: one vectored write.
             let chunks: Vec<&[u8]> = chunks_in(bufs, seg.range_offset, seg.len)
                 .map(|(_, chunk)| chunk)
                 .collect();
-            let direct = handles
-                .direct
-                .filter(|_| direct::eligible(seg.file_offset, seg.len));
             let writing = lock(&slot.writing);
-            let buffered = || sys::write_all_vectored_at(&handles.file, &chunks, seg.file_offset);
-            let written = match &direct {
-                // A file system may take the flag at open and refuse the write itself.
-                Some(direct) => direct::write(direct, &chunks, seg.file_offset).or_else(|e| {
-                    if e.raw_os_error() == Some(libc::EINVAL) {
-                        buffered()
-                    } else {
-                        Err(e)
-                    }
-                }),
-                None => buffered(),
-            };
-            written.map_err(|e| StorageError::io("write", &self.path_of(seg.file), e))?;
+            sys::write_all_vectored_at(&file, &chunks, seg.file_offset)
+                .map_err(|e| StorageError::io("write", &self.path_of(seg.file), e))?;
             drop(writing);
-            // Pages written directly are on their way to the disk already.
-            if direct.is_none() {
-                self.writeback.start(handles.file, seg.file_offset, seg.len);
-            }
+            self.writeback.start(file, seg.file_offset, seg.len);
             slot.dirty.store(true, Ordering::Release);
         }
         Ok(())

@@ -13,7 +13,6 @@
 //! then (e.g. before recording resume state), and [`Storage::finish`] once the download is
 //! complete (it creates zero-length files, which no piece ever writes).
 
-mod direct;
 mod error;
 pub mod faults;
 mod file;

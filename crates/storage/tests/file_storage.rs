@@ -283,37 +283,3 @@ fn a_file_in_the_way_of_a_folder_gives_a_clear_error() {
     assert!(msg.contains("t/sub"), "{msg}");
     assert!(!msg.contains('\n'));
 }
-
-/// Large aligned parts of pieces are written around the page cache (`O_DIRECT` where the
-/// temp dir's file system allows it), the rest buffered; either way, and read back through
-/// the storage or straight from the files, the bytes are the torrent's. Pieces are written
-/// in blocks of 16 KiB, as from the network, so a part's bytes come from several buffers
-/// and cross the 1 MiB staging size.
-#[test]
-fn big_pieces_round_trip_whatever_way_each_part_is_written() {
-    let fx = Fixture::new(
-        &[
-            (&["big", "a.bin"], 1280 * 1024, false),
-            (&["big", "b.bin"], 3 * 1024 * 1024 + 5, false),
-        ],
-        2 * 1024 * 1024,
-    );
-    let dir = TempDir::new("big");
-    let s = FileStorage::open(dir.path(), &fx.info).unwrap();
-    for i in (0..fx.num_pieces()).rev() {
-        let (offset, data) = fx.piece(i);
-        let blocks: Vec<&[u8]> = data.chunks(16 * 1024).collect();
-        s.write_at(offset, &blocks).unwrap();
-        // A verified piece is served to peers at once: reads must see what was written.
-        let mut back = vec![0; data.len()];
-        s.read_at(offset, &mut back).unwrap();
-        assert!(back == data, "piece {i} reads back different bytes");
-    }
-    s.finish().unwrap();
-    let on_disk = [
-        fs::read(dir.path().join("big/a.bin")).unwrap(),
-        fs::read(dir.path().join("big/b.bin")).unwrap(),
-    ]
-    .concat();
-    assert!(on_disk == fx.data, "the files hold different bytes");
-}
