@@ -1,7 +1,8 @@
 """Scenario 1: one seeder to one leecher over 127.0.0.1, plus the hardware
 limit (the `hwlimit` program, bench/hwlimit) on the same bytes. Runs are
-interleaved (every pair once, then again) so that drift in a shared machine
-hits all pairs alike.
+interleaved (every pair once, then again, every other round in reverse order)
+so that drift in a shared machine, and whatever one transfer leaves behind for
+the next, hits all pairs alike.
 
 Timing rule, the same for every row: the clock starts when the leecher (or
 `hwlimit`) is started and stops once it has reported completion (for these
@@ -192,10 +193,19 @@ def run(setup, ways, hwlimit, source, runs, log, pairs=PAIRS):
     for pair in pairs:
         results[pair_name(pair)] = []
     for number in range(1, runs + 1):
-        result = one_hwlimit(hwlimit, source, want_pieces_sha1, setup.work, setup.log_dir, number)
-        log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
-        results["hwlimit"].append(result)
-        for pair in pairs:
+        # Every other round walks the rows backwards, so that no row always follows the
+        # same one: a transfer can leave the disk busy (writeback, freeing the last
+        # download's blocks) for whatever runs next.
+        order = [None] + list(pairs)
+        if number % 2 == 0:
+            order.reverse()
+        for pair in order:
+            if pair is None:
+                result = one_hwlimit(hwlimit, source, want_pieces_sha1, setup.work,
+                                     setup.log_dir, number)
+                log("run %d hwlimit: %.2f s" % (number, result["seconds"]))
+                results["hwlimit"].append(result)
+                continue
             if number > 1 and is_slow(pair):
                 continue
             try:

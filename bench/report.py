@@ -184,7 +184,9 @@ Versions: {versions}.
 These machines are shared and noisy: read the ratios between rows of one
 run, not the absolute figures. Every figure is the median of {runs} runs with
 the minimum–maximum in brackets; runs are interleaved (every row once, then
-again) so that drift hits all rows alike. MB/s is 10^6 bytes per second.
+again, every other round in reverse order) so that drift, and whatever one
+transfer leaves behind for the next, hits all rows alike. MB/s is 10^6 bytes
+per second.
 
 ## 1. Loopback, one seeder to one leecher
 
