@@ -1,5 +1,6 @@
 //! What the engine knows about one connected peer.
 
+use crate::shared::Capabilities;
 use bytes::Bytes;
 use shoal_core::{Bitfield, BlockRef, PeerId};
 use std::collections::{BTreeSet, VecDeque};
@@ -117,6 +118,8 @@ pub struct Peer {
     pub outbound: bool,
     pub fast: bool,
     pub extensions: bool,
+    /// Set the DHT bit (BEP 5): gets our `PORT` once we know it.
+    pub dht: bool,
 
     pub am_choking: bool,
     pub am_interested: bool,
@@ -178,15 +181,15 @@ impl Peer {
         addr: SocketAddr,
         peer_id: PeerId,
         outbound: bool,
-        fast: bool,
-        extensions: bool,
+        caps: Capabilities,
     ) -> Peer {
         Peer {
             addr,
             peer_id,
             outbound,
-            fast,
-            extensions,
+            fast: caps.fast,
+            extensions: caps.extensions,
+            dht: caps.dht,
             am_choking: true,
             am_interested: false,
             peer_choking: true,

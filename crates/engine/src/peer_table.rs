@@ -138,7 +138,13 @@ mod tests {
 
     fn peer(tag: u16) -> Peer {
         let addr = SocketAddr::from(([10, 0, 0, 1], tag));
-        Peer::new(Instant::now(), addr, PeerId([0; 20]), true, true, true)
+        Peer::new(
+            Instant::now(),
+            addr,
+            PeerId([0; 20]),
+            true,
+            crate::shared::Capabilities::of(crate::our_reserved_bits()),
+        )
     }
 
     #[test]

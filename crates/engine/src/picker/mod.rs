@@ -18,7 +18,7 @@ mod pick;
 mod suggested;
 mod unique;
 
-pub use delivery::BlockReceived;
+pub(crate) use delivery::BlockReceived;
 
 use crate::PeerKey;
 use partial::PartialPiece;

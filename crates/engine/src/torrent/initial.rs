@@ -141,10 +141,9 @@ impl InitialSeeding {
     /// again. It keeps those it has started, to finish while choked (the caller allows it that,
     /// BEP 6 allowed-fast): its requests for the rest may be on the wire already, and a
     /// piece it holds a part of is of use to nobody until someone has it whole. Returns
-    /// the pieces it keeps and still lacks blocks of. (Until this kept them, a peer choked
-    /// in the first round of the simulator's 24-peer swarm held a piece at 4 of 16 blocks
-    /// for 13 s, refused the rest; it was the phase's last, the seed's upload idle around
-    /// it.)
+    /// the pieces it keeps and still lacks blocks of. (Taking its started pieces away too
+    /// left them part-held by a peer that could neither finish nor pass them on, while
+    /// others were refused them and the seed's upload idled; see docs/performance.md.)
     pub fn give_up(&mut self, peer: PeerKey) -> Vec<u32> {
         let mut kept = Vec::new();
         for (i, owner) in self.owner.iter_mut().enumerate() {
