@@ -1,7 +1,7 @@
 //! Connections: known addresses and dialing with back-off, accepting and refusing peers,
 //! peers leaving, PEX (BEP 11), keep-alives and idle time-outs.
 
-use super::bans::{identity, Identity};
+use super::bans::identity;
 use super::opening::ipv4_subnet;
 use super::{PeerKey, Torrent};
 use crate::peer::{Peer, PeerPieces};
@@ -39,7 +39,7 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    pub fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.state == DialState::Idle
     }
 }
