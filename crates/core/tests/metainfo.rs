@@ -62,7 +62,10 @@ fn single_file_torrent() {
     assert_eq!(m.info.total_length(), 2 * 16384 + 1);
     assert_eq!(m.info.lengths.num_pieces(), 3);
     let second_piece = &data[PIECE as usize..2 * PIECE as usize];
-    assert_eq!(m.info.pieces[1], <[u8; 20]>::from(Sha1::digest(second_piece)));
+    assert_eq!(
+        m.info.pieces[1],
+        <[u8; 20]>::from(Sha1::digest(second_piece))
+    );
     assert_eq!(m.trackers, vec![vec!["http://t/a".to_string()]]);
     assert_eq!(m.comment.as_deref(), Some("hi"));
     assert_eq!(m.created_by.as_deref(), Some("test"));

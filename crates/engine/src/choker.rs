@@ -55,7 +55,12 @@ impl Choker {
     }
 
     /// Runs one round and returns the peers to have unchoked (all others are choked).
-    pub(crate) fn round(&mut self, peers: &[Candidate], seeding: bool, rng: &mut Rng) -> Vec<PeerKey> {
+    pub(crate) fn round(
+        &mut self,
+        peers: &[Candidate],
+        seeding: bool,
+        rng: &mut Rng,
+    ) -> Vec<PeerKey> {
         let mut ranked: Vec<&Candidate> = peers
             .iter()
             .filter(|c| c.interested && !c.snubbed)

@@ -7,8 +7,8 @@
 
 use bytes::Bytes;
 use shoal_core::Metainfo;
-use shoal_testkit::{content, TorrentBuilder};
 use shoal_session::{AddTorrent, Session, SessionConfig, TorrentHandle};
+use shoal_testkit::{content, TorrentBuilder};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

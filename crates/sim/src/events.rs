@@ -198,7 +198,8 @@ impl Shard {
         let engine = &mut self.nodes[i].engine;
         engine.handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), outbound);
         let queued = self.scratch.len();
-        self.scratch.extend(std::iter::from_fn(|| engine.poll_action()));
+        self.scratch
+            .extend(std::iter::from_fn(|| engine.poll_action()));
         let refusal = self.scratch[queued..]
             .iter()
             .position(|a| matches!(a, Action::Disconnect { peer, .. } if *peer == key));

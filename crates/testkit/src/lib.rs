@@ -118,7 +118,11 @@ impl TorrentBuilder {
     /// The info dictionary, not yet encoded, for tests that change a field before parsing.
     #[must_use]
     pub fn info_dict(&self) -> DictBuilder {
-        let data: Vec<u8> = self.files.iter().flat_map(|f| f.data.iter().copied()).collect();
+        let data: Vec<u8> = self
+            .files
+            .iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect();
         let pieces: Vec<u8> = data
             .chunks(self.piece_length as usize)
             .flat_map(|piece| Sha1::digest(piece).to_vec())
@@ -193,7 +197,10 @@ impl TestTorrent {
     /// The payload: every file's content, in order.
     #[must_use]
     pub fn data(&self) -> Vec<u8> {
-        self.files.iter().flat_map(|f| f.data.iter().copied()).collect()
+        self.files
+            .iter()
+            .flat_map(|f| f.data.iter().copied())
+            .collect()
     }
 
     /// Where file `index` lies once the torrent is downloaded into `dir`.

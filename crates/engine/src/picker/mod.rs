@@ -18,7 +18,6 @@ mod pick;
 mod suggested;
 mod unique;
 
-
 use crate::PeerKey;
 use partial::PartialPiece;
 use shoal_core::{Bitfield, Lengths, PieceIndex, Rng};

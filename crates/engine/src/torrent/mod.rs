@@ -23,8 +23,8 @@ use crate::picker::Picker;
 use crate::{Action, Config, DisconnectReason, PeerKey};
 use bans::Identity;
 use bytes::Bytes;
-use shoal_core::{Bitfield, Info, InfoHash};
 use shoal_core::Rng;
+use shoal_core::{Bitfield, Info, InfoHash};
 use shoal_wire::Message;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -47,7 +47,6 @@ const TICK: Duration = Duration::from_secs(1);
 const CHOKE_EVERY: u64 = 10;
 /// PEX messages every this many ticks (BEP 11 asks for at most one a minute).
 const PEX_EVERY: u64 = 60;
-
 
 /// The state machine of one torrent: its peers, the pieces we have and want, and what we
 /// owe whom. It performs no I/O and reads no clock. A *driver* (the runtime's task for the
@@ -81,17 +80,25 @@ const PEX_EVERY: u64 = 60;
 ///
 /// # What each action asks of the driver
 ///
-/// | Action | The driver | Then reports |
-/// |---|---|---|
-/// | [`Connect`](Action::Connect) | dials the address; both sides send a handshake (ours with [`our_reserved_bits`](crate::our_reserved_bits)) | [`handle_peer_connected`](Torrent::handle_peer_connected) with a new key, or [`handle_connect_failed`](Torrent::handle_connect_failed) |
-/// | [`Send`](Action::Send) | queues the message on that connection, in order | nothing |
-/// | [`Disconnect`](Action::Disconnect) | closes the connection once its queue is written | nothing: the engine has forgotten the peer |
-/// | [`StoreBlock`](Action::StoreBlock) | keeps the block until its piece is verified | nothing |
-/// | [`VerifyPiece`](Action::VerifyPiece) | hashes the piece's stored blocks, writes them if the hash matches, drops them either way | [`handle_piece_verified`](Torrent::handle_piece_verified) |
-/// | [`ReadBlock`](Action::ReadBlock) | reads the block from verified data and sends it as a `Piece` message, in order with that peer's `Send`s | [`handle_block_sent`](Torrent::handle_block_sent) once written |
-/// | [`DhtNode`](Action::DhtNode) | adds the address to its DHT node, if it runs one | nothing |
-/// | [`MetadataReady`](Action::MetadataReady) | opens storage for the torrent's files | nothing |
-/// | [`Completed`](Action::Completed) | makes the data durable and tells the user | nothing |
+/// - [`Connect`](Action::Connect): dial the address and exchange handshakes (ours with
+///   [`our_reserved_bits`](crate::our_reserved_bits)). Answer with
+///   [`handle_peer_connected`](Torrent::handle_peer_connected) under a new key, or with
+///   [`handle_connect_failed`](Torrent::handle_connect_failed).
+/// - [`Send`](Action::Send): queue the message on that connection, in order. No answer.
+/// - [`Disconnect`](Action::Disconnect): close the connection once its queue is written.
+///   No answer: the engine has already forgotten the peer.
+/// - [`StoreBlock`](Action::StoreBlock): keep the block until its piece is verified. No
+///   answer.
+/// - [`VerifyPiece`](Action::VerifyPiece): hash the piece's stored blocks, write them if
+///   the hash matches, drop them either way. Answer with
+///   [`handle_piece_verified`](Torrent::handle_piece_verified).
+/// - [`ReadBlock`](Action::ReadBlock): read the block from verified data and send it as a
+///   `Piece` message, in order with that peer's `Send`s. Answer with
+///   [`handle_block_sent`](Torrent::handle_block_sent) once it is written.
+/// - [`DhtNode`](Action::DhtNode): add the address to the DHT node, if one runs. No answer.
+/// - [`MetadataReady`](Action::MetadataReady): open storage for the torrent's files. No
+///   answer.
+/// - [`Completed`](Action::Completed): make the data durable and tell the user. No answer.
 ///
 /// Besides those answers the driver reports what happens on its own: addresses from
 /// trackers, the DHT, LSD or the user ([`handle_peers_found`](Torrent::handle_peers_found)),
@@ -140,9 +147,9 @@ const PEX_EVERY: u64 = 60;
 ///             }
 ///             Action::VerifyPiece { piece } => {
 ///                 let i = piece.get();
-///                 let blocks: Vec<Bytes> = side.stored.range((i, 0)..(i + 1, 0)).map(|(_, b)| b.clone()).collect();
+///                 let blocks = side.stored.range((i, 0)..(i + 1, 0));
+///                 let bytes: Vec<u8> = blocks.flat_map(|(_, b)| b.to_vec()).collect();
 ///                 side.stored.retain(|(p, _), _| *p != i);
-///                 let bytes = blocks.concat();
 ///                 let ok = sha1_of(&bytes) == info.pieces[i as usize];
 ///                 if ok {
 ///                     let at = info.lengths.piece_offset(piece) as usize;
@@ -151,7 +158,8 @@ const PEX_EVERY: u64 = 60;
 ///                 side.engine.handle_piece_verified(now, piece, ok); // an input mid-drain
 ///             }
 ///             Action::ReadBlock { peer, block } => {
-///                 let at = (info.lengths.piece_offset(block.piece) + u64::from(block.offset)) as usize;
+///                 let piece_at = info.lengths.piece_offset(block.piece);
+///                 let at = (piece_at + u64::from(block.offset)) as usize;
 ///                 let data = Bytes::copy_from_slice(&side.data[at..at + block.len as usize]);
 ///                 let (index, begin) = (block.piece.get(), block.offset);
 ///                 to_other.push_back(Message::Piece { index, begin, data });
@@ -159,7 +167,9 @@ const PEX_EVERY: u64 = 60;
 ///             }
 ///             Action::Completed => side.complete = true,
 ///             // A magnet download, a DHT node, a dropped peer: not in this exchange.
-///             Action::MetadataReady { .. } | Action::DhtNode { .. } | Action::Disconnect { .. } => {}
+///             Action::MetadataReady { .. }
+///             | Action::DhtNode { .. }
+///             | Action::Disconnect { .. } => {}
 ///         }
 ///     }
 /// }
@@ -199,7 +209,9 @@ const PEX_EVERY: u64 = 60;
 /// let mut leecher = side(None, 2, vec![0; content.len()]);
 ///
 /// // An input: the leecher hears of the seeder (its first drain will ask to dial it).
-/// leecher.engine.handle_peers_found(now, &["192.0.2.1:6881".parse().unwrap()], PeerSource::Tracker);
+/// let seed_addr = "192.0.2.1:6881".parse().unwrap();
+/// let leech_addr = "192.0.2.2:50000".parse().unwrap();
+/// leecher.engine.handle_peers_found(now, &[seed_addr], PeerSource::Tracker);
 /// let mut connected = false;
 /// while !leecher.complete {
 ///     drain(&mut seeder, &info, now, &mut leecher.inbox);
@@ -209,9 +221,9 @@ const PEX_EVERY: u64 = 60;
 ///     let key = PeerKey(1); // each side's name for its only connection
 ///     if leecher.dialing && !connected {
 ///         connected = true;
-///         let (seed_addr, leech_addr) = ("192.0.2.1:6881".parse().unwrap(), "192.0.2.2:50000".parse().unwrap());
-///         leecher.engine.handle_peer_connected(now, key, seed_addr, PeerId([1; 20]), reserved, true);
-///         seeder.engine.handle_peer_connected(now, key, leech_addr, PeerId([2; 20]), reserved, false);
+///         let (seed_id, leech_id) = (PeerId([1; 20]), PeerId([2; 20]));
+///         leecher.engine.handle_peer_connected(now, key, seed_addr, seed_id, reserved, true);
+///         seeder.engine.handle_peer_connected(now, key, leech_addr, leech_id, reserved, false);
 ///     } else if let Some(msg) = seeder.inbox.pop_front() {
 ///         seeder.engine.handle_message(now, key, msg);
 ///     } else if let Some(msg) = leecher.inbox.pop_front() {

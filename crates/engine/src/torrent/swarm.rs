@@ -174,7 +174,10 @@ impl Torrent {
                 .push_back(Action::Disconnect { peer: key, reason });
         };
         if self.peers.contains_key(&key) {
-            tracing::warn!(peer = key.0, "handle_peer_connected for a key already connected");
+            tracing::warn!(
+                peer = key.0,
+                "handle_peer_connected for a key already connected"
+            );
             return;
         }
         if self.shut_down {
@@ -198,7 +201,11 @@ impl Torrent {
             let we_dial_the_keeper = self.config.peer_id.0 < peer_id.0;
             let new_is_keeper = outbound == we_dial_the_keeper && old_outbound != outbound;
             if !new_is_keeper {
-                return refuse(self, Some(DialState::Connected), DisconnectReason::Duplicate);
+                return refuse(
+                    self,
+                    Some(DialState::Connected),
+                    DisconnectReason::Duplicate,
+                );
             }
             self.disconnect(now, existing, DisconnectReason::Duplicate);
             // The peer stays connected through the new connection: do not redial it.

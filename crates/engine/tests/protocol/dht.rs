@@ -47,7 +47,13 @@ fn port_follows_the_opening_messages_of_a_dht_peer_only() {
     let opening = drain(&mut t);
     assert_eq!(ports_sent(&opening, PEER), [6881]);
     assert!(
-        matches!(opening.last(), Some(Action::Send { msg: Message::Port(6881), .. })),
+        matches!(
+            opening.last(),
+            Some(Action::Send {
+                msg: Message::Port(6881),
+                ..
+            })
+        ),
         "PORT comes after the bitfield and the extension handshake: {opening:?}"
     );
     let other = SocketAddr::from(([10, 1, 2, 4], 5000));
@@ -100,6 +106,16 @@ fn shutdown_drops_every_peer_and_stops_the_clock() {
         }]
     ));
     assert_eq!(t.poll_timeout(), None);
-    t.handle_peer_connected(now, OTHER, addr(), PeerId([8; 20]), our_reserved_bits(), false);
-    assert!(refused(&drain(&mut t), OTHER), "no peer is taken after shutdown");
+    t.handle_peer_connected(
+        now,
+        OTHER,
+        addr(),
+        PeerId([8; 20]),
+        our_reserved_bits(),
+        false,
+    );
+    assert!(
+        refused(&drain(&mut t), OTHER),
+        "no peer is taken after shutdown"
+    );
 }

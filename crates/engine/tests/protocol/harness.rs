@@ -78,7 +78,11 @@ pub fn connect_peer(
     let addr = SocketAddr::from((ip, 5000));
     let before = t.stats().connected_peers;
     t.handle_peer_connected(now, key, addr, PeerId([id; 20]), reserved, false);
-    assert_eq!(t.stats().connected_peers, before + 1, "peer {key:?} accepted");
+    assert_eq!(
+        t.stats().connected_peers,
+        before + 1,
+        "peer {key:?} accepted"
+    );
     key
 }
 
