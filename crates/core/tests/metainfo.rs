@@ -1,7 +1,9 @@
 //! Parsing `.torrent` files: shapes, the exact info-hash, and refusal of hostile input.
 
+use sha1::{Digest, Sha1};
 use shoal_bencode::{DictBuilder, Owned};
 use shoal_core::{Info, InfoHash, Metainfo, MetainfoError};
+use shoal_testkit::{content, TorrentBuilder};
 
 const PIECE: i64 = 16384;
 
@@ -37,22 +39,20 @@ fn parse_info(info: DictBuilder) -> Result<Info, MetainfoError> {
 
 #[test]
 fn single_file_torrent() {
-    let info = Owned::dict()
-        .with("name", "movie.mkv")
-        .with("piece length", PIECE)
-        .with("length", PIECE * 2 + 1)
-        .with("pieces", hashes(3))
-        .with("private", 1);
-    let bytes = Owned::dict()
-        .with("announce", "http://t/a")
+    let data = content(1, PIECE as usize * 2 + 1);
+    let built = TorrentBuilder::single_file("movie.mkv", data.clone())
+        .piece_length(PIECE as u32)
+        .private()
+        .announce("http://t/a");
+    let bytes = built
+        .torrent_dict()
         .with("comment", "hi")
         .with("created by", "test")
         .with("creation date", 1_700_000_000)
-        .with("info", info.clone())
         .build()
         .encode();
     let m = Metainfo::from_bytes(&bytes).unwrap();
-    let raw_info = info.build().encode();
+    let raw_info = built.info_dict().build().encode();
     assert_eq!(&m.info_bytes[..], &raw_info[..]);
     assert_eq!(m.info_hash, InfoHash::from_info_bytes(&raw_info));
     assert_eq!(m.info.name, "movie.mkv");
@@ -61,9 +61,10 @@ fn single_file_torrent() {
     assert_eq!(m.info.files[0].path, vec!["movie.mkv"]);
     assert_eq!(m.info.total_length(), 2 * 16384 + 1);
     assert_eq!(m.info.lengths.num_pieces(), 3);
+    let second_piece = &data[PIECE as usize..2 * PIECE as usize];
     assert_eq!(
         m.info.pieces[1],
-        <[u8; 20]>::try_from(&hashes(3)[20..40]).unwrap()
+        <[u8; 20]>::from(Sha1::digest(second_piece))
     );
     assert_eq!(m.trackers, vec![vec!["http://t/a".to_string()]]);
     assert_eq!(m.comment.as_deref(), Some("hi"));
@@ -147,12 +148,13 @@ fn refuses_paths_that_escape_or_collide() {
 
 #[test]
 fn refuses_bad_shapes() {
+    // A valid single-file info dictionary whose fields each case then spoils.
     let base = || {
-        Owned::dict()
-            .with("name", "n")
-            .with("piece length", PIECE)
-            .with("length", PIECE * 2)
+        TorrentBuilder::single_file("n", content(2, PIECE as usize * 2))
+            .piece_length(PIECE as u32)
+            .info_dict()
     };
+    assert!(parse_info(base()).is_ok(), "the unspoilt dictionary parses");
     assert_eq!(
         parse_info(base().with("pieces", hashes(3))),
         Err(MetainfoError::PieceCount {

@@ -12,7 +12,7 @@ use shoal_core::Rng;
 
 /// What the choker needs to know about one peer.
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub key: PeerKey,
     pub interested: bool,
     /// Payload bytes per second the peer sent us recently.
@@ -24,7 +24,7 @@ pub struct Candidate {
 }
 
 #[derive(Debug)]
-pub struct Choker {
+pub(crate) struct Choker {
     slots: usize,
     seed_slots: usize,
     rounds: u64,
@@ -36,7 +36,7 @@ const OPTIMISTIC_EVERY: u64 = 3;
 
 impl Choker {
     /// `slots` regular slots while downloading, `seed_slots` while seeding.
-    pub fn new(slots: usize, seed_slots: usize) -> Choker {
+    pub(crate) fn new(slots: usize, seed_slots: usize) -> Choker {
         Choker {
             slots,
             seed_slots,
@@ -46,7 +46,7 @@ impl Choker {
     }
 
     /// Regular slots (besides the optimistic one).
-    pub fn slots(&self, seeding: bool) -> usize {
+    pub(crate) fn slots(&self, seeding: bool) -> usize {
         if seeding {
             self.seed_slots
         } else {
@@ -55,7 +55,12 @@ impl Choker {
     }
 
     /// Runs one round and returns the peers to have unchoked (all others are choked).
-    pub fn round(&mut self, peers: &[Candidate], seeding: bool, rng: &mut Rng) -> Vec<PeerKey> {
+    pub(crate) fn round(
+        &mut self,
+        peers: &[Candidate],
+        seeding: bool,
+        rng: &mut Rng,
+    ) -> Vec<PeerKey> {
         let mut ranked: Vec<&Candidate> = peers
             .iter()
             .filter(|c| c.interested && !c.snubbed)

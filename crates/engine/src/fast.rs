@@ -6,10 +6,15 @@ use shoal_core::InfoHash;
 use std::net::Ipv4Addr;
 
 /// How many pieces we let a choked newcomer fetch.
-pub const ALLOWED_FAST_COUNT: u32 = 10;
+pub(crate) const ALLOWED_FAST_COUNT: u32 = 10;
 
 /// The first `k` pieces of the canonical allowed-fast set for a peer at `ip`.
-pub fn allowed_fast_set(ip: Ipv4Addr, info_hash: &InfoHash, num_pieces: u32, k: u32) -> Vec<u32> {
+pub(crate) fn allowed_fast_set(
+    ip: Ipv4Addr,
+    info_hash: &InfoHash,
+    num_pieces: u32,
+    k: u32,
+) -> Vec<u32> {
     let k = k.min(num_pieces);
     let mut set = Vec::with_capacity(k as usize);
     if k == 0 {

@@ -9,7 +9,7 @@ use shoal_wire::ext::METADATA_PIECE_LEN;
 use std::time::{Duration, Instant};
 
 /// Largest metadata we accept; real torrents stay far below (a 16 MiB info holds ~800k pieces).
-pub const MAX_METADATA_SIZE: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_METADATA_SIZE: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -19,7 +19,7 @@ enum Slot {
 }
 
 #[derive(Debug, Default)]
-pub struct MetadataFetch {
+pub(crate) struct MetadataFetch {
     size: usize,
     buf: Vec<u8>,
     slots: Vec<Slot>,
@@ -27,7 +27,7 @@ pub struct MetadataFetch {
 
 /// What a `Data` message did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum DataOutcome {
+pub(crate) enum DataOutcome {
     Ignored,
     Stored,
     /// Every piece is in: the full buffer, to be hashed.
@@ -35,12 +35,12 @@ pub enum DataOutcome {
 }
 
 impl MetadataFetch {
-    pub fn size_known(&self) -> bool {
+    pub(crate) fn size_known(&self) -> bool {
         self.size > 0
     }
 
     /// Adopts the size a peer announced, if none is known yet and it is sane.
-    pub fn offer_size(&mut self, size: u64) {
+    pub(crate) fn offer_size(&mut self, size: u64) {
         if self.size_known() || size == 0 || size > MAX_METADATA_SIZE {
             return;
         }
@@ -50,13 +50,13 @@ impl MetadataFetch {
     }
 
     /// The next piece to ask `peer` for, if any is missing.
-    pub fn next_request(&mut self, peer: PeerKey, now: Instant) -> Option<u32> {
+    pub(crate) fn next_request(&mut self, peer: PeerKey, now: Instant) -> Option<u32> {
         let i = self.slots.iter().position(|s| *s == Slot::Missing)?;
         self.slots[i] = Slot::Requested(peer, now);
         Some(i as u32)
     }
 
-    pub fn on_data(
+    pub(crate) fn on_data(
         &mut self,
         peer: PeerKey,
         piece: u32,
@@ -91,7 +91,7 @@ impl MetadataFetch {
     }
 
     /// Frees the peer's requested pieces (reject, disconnect).
-    pub fn release_peer(&mut self, peer: PeerKey) {
+    pub(crate) fn release_peer(&mut self, peer: PeerKey) {
         for s in &mut self.slots {
             if matches!(s, Slot::Requested(p, _) if *p == peer) {
                 *s = Slot::Missing;
@@ -99,7 +99,7 @@ impl MetadataFetch {
         }
     }
 
-    pub fn release_piece(&mut self, peer: PeerKey, piece: u32) {
+    pub(crate) fn release_piece(&mut self, peer: PeerKey, piece: u32) {
         if let Some(s) = self.slots.get_mut(piece as usize) {
             if matches!(s, Slot::Requested(p, _) if *p == peer) {
                 *s = Slot::Missing;
@@ -108,7 +108,7 @@ impl MetadataFetch {
     }
 
     /// Frees requests older than `timeout`; returns the peers that were too slow.
-    pub fn expire(&mut self, now: Instant, timeout: Duration) -> Vec<PeerKey> {
+    pub(crate) fn expire(&mut self, now: Instant, timeout: Duration) -> Vec<PeerKey> {
         let mut slow = Vec::new();
         for s in &mut self.slots {
             if let Slot::Requested(p, at) = *s {

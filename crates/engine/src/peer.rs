@@ -1,5 +1,6 @@
 //! What the engine knows about one connected peer.
 
+use crate::shared::Capabilities;
 use bytes::Bytes;
 use shoal_core::{Bitfield, BlockRef, PeerId};
 use std::collections::{BTreeSet, VecDeque};
@@ -7,9 +8,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Most suggested pieces remembered per peer (the oldest are forgotten).
-pub const MAX_SUGGESTED: usize = 16;
+pub(crate) const MAX_SUGGESTED: usize = 16;
 /// Most rejected pieces remembered per peer.
-pub const MAX_REJECTED: usize = 1024;
+pub(crate) const MAX_REJECTED: usize = 1024;
 
 /// How long after the first request the average since then backs the smoothed rate.
 const RATE_WARMUP: Duration = Duration::from_secs(3);
@@ -20,7 +21,7 @@ const MAX_EARLY_HAVES: usize = 100_000;
 /// The pieces a peer has. Before the metadata is known the bitfield cannot be validated,
 /// so it is kept raw.
 #[derive(Debug, Clone)]
-pub enum PeerPieces {
+pub(crate) enum PeerPieces {
     Unknown {
         bitfield: Option<Bytes>,
         haves: Vec<u32>,
@@ -30,21 +31,21 @@ pub enum PeerPieces {
 }
 
 impl PeerPieces {
-    pub fn has(&self, i: u32) -> bool {
+    pub(crate) fn has(&self, i: u32) -> bool {
         match self {
             PeerPieces::Known(b) => b.get(i),
             PeerPieces::Unknown { .. } => false,
         }
     }
 
-    pub fn is_seed(&self) -> bool {
+    pub(crate) fn is_seed(&self) -> bool {
         matches!(self, PeerPieces::Known(b) if b.is_full())
     }
 
     /// Before the metadata: folds a later bitfield (or, with `all`, a have-all) into what the
     /// peer is remembered to have. Bitfields of different lengths cannot be merged; the newer
     /// one wins, and the length is checked once the metadata arrives.
-    pub fn merge_unknown(&mut self, bits: Bytes, all: bool) {
+    pub(crate) fn merge_unknown(&mut self, bits: Bytes, all: bool) {
         let PeerPieces::Unknown {
             bitfield,
             all: had_all,
@@ -68,7 +69,7 @@ impl PeerPieces {
         });
     }
 
-    pub fn remember_have(&mut self, index: u32) {
+    pub(crate) fn remember_have(&mut self, index: u32) {
         if let PeerPieces::Unknown { haves, .. } = self {
             if haves.len() < MAX_EARLY_HAVES {
                 haves.push(index);
@@ -79,7 +80,7 @@ impl PeerPieces {
 
 /// A rolling byte-rate estimate over whole seconds.
 #[derive(Debug, Clone, Default)]
-pub struct Rate {
+pub(crate) struct Rate {
     /// Bytes counted since the last `tick`.
     current: u64,
     /// Exponentially smoothed bytes per second.
@@ -88,13 +89,13 @@ pub struct Rate {
 }
 
 impl Rate {
-    pub fn add(&mut self, bytes: u64) {
+    pub(crate) fn add(&mut self, bytes: u64) {
         self.current += bytes;
         self.total += bytes;
     }
 
     /// Folds the bytes of the last `elapsed` into the estimate.
-    pub fn tick(&mut self, elapsed: Duration) {
+    pub(crate) fn tick(&mut self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64().max(0.001);
         let sample = self.current as f64 / secs;
         self.smoothed = if self.smoothed == 0.0 {
@@ -105,18 +106,20 @@ impl Rate {
         self.current = 0;
     }
 
-    pub fn per_second(&self) -> u64 {
+    pub(crate) fn per_second(&self) -> u64 {
         self.smoothed as u64
     }
 }
 
 #[derive(Debug)]
-pub struct Peer {
+pub(crate) struct Peer {
     pub addr: SocketAddr,
     pub peer_id: PeerId,
     pub outbound: bool,
     pub fast: bool,
     pub extensions: bool,
+    /// Set the DHT bit (BEP 5): gets our `PORT` once we know it.
+    pub dht: bool,
 
     pub am_choking: bool,
     pub am_interested: bool,
@@ -173,20 +176,20 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(
+    pub(crate) fn new(
         now: Instant,
         addr: SocketAddr,
         peer_id: PeerId,
         outbound: bool,
-        fast: bool,
-        extensions: bool,
+        caps: Capabilities,
     ) -> Peer {
         Peer {
             addr,
             peer_id,
             outbound,
-            fast,
-            extensions,
+            fast: caps.fast,
+            extensions: caps.extensions,
+            dht: caps.dht,
             am_choking: true,
             am_interested: false,
             peer_choking: true,
@@ -224,7 +227,7 @@ impl Peer {
     }
 
     /// The address others can dial to reach this peer.
-    pub fn dialable_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn dialable_addr(&self) -> Option<SocketAddr> {
         if self.outbound {
             Some(self.addr)
         } else {
@@ -238,7 +241,7 @@ impl Peer {
     /// one-second samples lag far behind (a small torrent may be done by then), so the
     /// average since our first request counts too; it includes the first round trip and so
     /// errs low.
-    pub fn download_rate_estimate(&self, now: Instant) -> u64 {
+    pub(crate) fn download_rate_estimate(&self, now: Instant) -> u64 {
         let smoothed = self.download.per_second();
         let Some(start) = self.first_request else {
             return smoothed;
@@ -253,7 +256,7 @@ impl Peer {
 
     /// Whether we unchoke this interested peer and it uses the slot: it has requests with us,
     /// or we unchoked it less than `grace` ago.
-    pub fn upload_slot_busy(&self, now: Instant, grace: Duration) -> bool {
+    pub(crate) fn upload_slot_busy(&self, now: Instant, grace: Duration) -> bool {
         !self.am_choking
             && self.peer_interested
             && (!self.upload_queue.is_empty()
@@ -262,7 +265,7 @@ impl Peer {
     }
 
     /// Removes and returns the request for `block`, if we made one.
-    pub fn take_request(&mut self, block: &BlockRef) -> Option<Instant> {
+    pub(crate) fn take_request(&mut self, block: &BlockRef) -> Option<Instant> {
         // Blocks mostly arrive in request order, so the front is the usual hit.
         let pos = self.requests.iter().position(|(b, _)| b == block)?;
         self.requests.remove(pos).map(|(_, t)| t)

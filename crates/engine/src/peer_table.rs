@@ -35,7 +35,7 @@ fn hash(key: u64, mask: usize) -> usize {
 }
 
 impl PeerTable {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
@@ -57,20 +57,20 @@ impl PeerTable {
         }
     }
 
-    pub fn get(&self, key: &PeerKey) -> Option<&Peer> {
+    pub(crate) fn get(&self, key: &PeerKey) -> Option<&Peer> {
         self.position(key).map(|i| &self.entries[i].1)
     }
 
-    pub fn get_mut(&mut self, key: &PeerKey) -> Option<&mut Peer> {
+    pub(crate) fn get_mut(&mut self, key: &PeerKey) -> Option<&mut Peer> {
         self.position(key).map(|i| &mut self.entries[i].1)
     }
 
-    pub fn contains_key(&self, key: &PeerKey) -> bool {
+    pub(crate) fn contains_key(&self, key: &PeerKey) -> bool {
         self.position(key).is_some()
     }
 
     /// Adds or replaces the peer under `key`; returns the one replaced.
-    pub fn insert(&mut self, key: PeerKey, peer: Peer) -> Option<Peer> {
+    pub(crate) fn insert(&mut self, key: PeerKey, peer: Peer) -> Option<Peer> {
         match self.entries.binary_search_by_key(&key, |e| e.0) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, peer)),
             Err(i) => {
@@ -81,7 +81,7 @@ impl PeerTable {
         }
     }
 
-    pub fn remove(&mut self, key: &PeerKey) -> Option<Peer> {
+    pub(crate) fn remove(&mut self, key: &PeerKey) -> Option<Peer> {
         let i = self.position(key)?;
         let (_, peer) = self.entries.remove(i);
         self.reindex();
@@ -106,24 +106,24 @@ impl PeerTable {
     }
 
     /// Keys in ascending order.
-    pub fn keys(&self) -> impl Iterator<Item = &PeerKey> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &PeerKey> {
         self.entries.iter().map(|e| &e.0)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &Peer> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Peer> {
         self.entries.iter().map(|e| &e.1)
     }
 
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Peer> {
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Peer> {
         self.entries.iter_mut().map(|e| &mut e.1)
     }
 
     /// `(key, peer)` in ascending key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&PeerKey, &Peer)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&PeerKey, &Peer)> {
         self.entries.iter().map(|e| (&e.0, &e.1))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&PeerKey, &mut Peer)> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&PeerKey, &mut Peer)> {
         self.entries.iter_mut().map(|e| (&e.0, &mut e.1))
     }
 }
@@ -138,7 +138,13 @@ mod tests {
 
     fn peer(tag: u16) -> Peer {
         let addr = SocketAddr::from(([10, 0, 0, 1], tag));
-        Peer::new(Instant::now(), addr, PeerId([0; 20]), true, true, true)
+        Peer::new(
+            Instant::now(),
+            addr,
+            PeerId([0; 20]),
+            true,
+            crate::shared::Capabilities::of(crate::our_reserved_bits()),
+        )
     }
 
     #[test]

@@ -5,32 +5,13 @@
 
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
-use shoal_bencode::Owned;
-use shoal_core::{Bitfield, Info, InfoHash, PeerId, Rng};
+use shoal_core::{Bitfield, Info, PeerId, Rng};
 use shoal_engine::{our_reserved_bits, Action, Config, PeerKey, PeerSource, Torrent};
+use shoal_testkit::{content, TorrentBuilder};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn make_torrent(len: usize, piece_len: u32, seed: u64) -> (Vec<u8>, Arc<Info>, Bytes, InfoHash) {
-    let mut rng = Rng::new(seed);
-    let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-    let mut pieces = Vec::new();
-    for chunk in data.chunks(piece_len as usize) {
-        pieces.extend_from_slice(&Sha1::digest(chunk));
-    }
-    let info = Owned::dict()
-        .with("length", len as i64)
-        .with("name", "data.bin")
-        .with("piece length", piece_len as i64)
-        .with("pieces", pieces)
-        .build()
-        .encode();
-    let hash = InfoHash::from_info_bytes(&info);
-    let parsed = Arc::new(Info::from_bytes(&info).expect("valid info"));
-    (data, parsed, Bytes::from(info), hash)
-}
 
 struct Node {
     torrent: Torrent,
@@ -103,7 +84,8 @@ fn run(nodes: &mut [Node; 2], mut now: Instant, limit: Duration) -> Instant {
                         nodes[n].info = Some(info);
                     }
                     Action::Completed => nodes[n].completed = true,
-                    Action::Connect { .. } | Action::Disconnect { .. } => {}
+                    Action::Connect { .. } | Action::Disconnect { .. } | Action::DhtNode { .. } => {
+                    }
                 }
             }
         }
@@ -125,7 +107,10 @@ fn run(nodes: &mut [Node; 2], mut now: Instant, limit: Duration) -> Instant {
 
 fn pair(leecher_has_info: bool, corrupt: bool) -> ([Node; 2], Vec<u8>) {
     let now = Instant::now();
-    let (data, info, info_bytes, hash) = make_torrent(300_000, 32_768, 5);
+    let t = TorrentBuilder::single_file("data.bin", content(5, 300_000))
+        .piece_length(32_768)
+        .build();
+    let (data, info, info_bytes, hash) = (t.data(), t.info, t.info_bytes, t.info_hash);
     let mut rng = Rng::new(1);
     let seed_cfg = Config::new(PeerId::generate(&mut rng));
     let leech_cfg = Config::new(PeerId::generate(&mut rng));
@@ -160,17 +145,20 @@ fn pair(leecher_has_info: bool, corrupt: bool) -> ([Node; 2], Vec<u8>) {
     ];
     nodes[1]
         .torrent
-        .add_peers(now, &[addr(1)], PeerSource::Hint);
+        .handle_peers_found(now, &[addr(1)], PeerSource::Hint);
     assert!(
         matches!(nodes[1].torrent.poll_action(), Some(Action::Connect { addr: a }) if a == addr(1))
     );
     let r = our_reserved_bits();
-    assert!(nodes[0]
+    nodes[0]
         .torrent
-        .handle_peer_connected(now, PeerKey(1), addr(2), leech_id, r, false));
-    assert!(nodes[1]
+        .handle_peer_connected(now, PeerKey(1), addr(2), leech_id, r, false);
+    nodes[1]
         .torrent
-        .handle_peer_connected(now, PeerKey(1), addr(1), seed_id, r, true));
+        .handle_peer_connected(now, PeerKey(1), addr(1), seed_id, r, true);
+    for n in &nodes {
+        assert_eq!(n.torrent.stats().connected_peers, 1, "both sides accept");
+    }
     (nodes, data)
 }
 

@@ -6,9 +6,9 @@
 //! what the stats count is the limit at work, not transfers coming and going.
 
 use bytes::Bytes;
-use shoal_bencode::Owned;
 use shoal_core::Metainfo;
 use shoal_session::{AddTorrent, Session, SessionConfig, TorrentHandle};
+use shoal_testkit::{content, TorrentBuilder};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,15 +21,10 @@ const WATCH: Duration = Duration::from_secs(3);
 
 /// A one-file torrent named `name` (its data is never written: nobody has it).
 fn torrent(name: &str) -> Metainfo {
-    let length = 64 * 1024;
-    let pieces = vec![0xAB; 20 * 2];
-    let info = Owned::dict()
-        .with("name", name)
-        .with("length", length)
-        .with("piece length", 32 * 1024)
-        .with("pieces", pieces)
-        .build();
-    Metainfo::from_bytes(&Owned::dict().with("info", info).build().encode()).unwrap()
+    TorrentBuilder::single_file(name, content(0, 64 * 1024))
+        .piece_length(32 * 1024)
+        .build()
+        .metainfo
 }
 
 async fn session(max_connections: usize) -> Session {

@@ -3,9 +3,9 @@
 //! resuming from a partial, partly corrupted download.
 
 use bytes::Bytes;
-use shoal_bencode::Owned;
 use shoal_core::{Info, InfoHash, Metainfo};
 use shoal_session::{AddTorrent, Session, SessionConfig, TorrentHandle, TorrentState};
+use shoal_testkit::{content, TorrentBuilder};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,48 +25,19 @@ const NAME: &str = "odd";
 /// Upper bound for any transfer in these tests; they take well under a second when working.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn content(file_index: usize, len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9u32.wrapping_mul(file_index as u32 + 1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-/// Writes the files under `root/NAME` and returns the parsed torrent.
+/// Writes the files under `root/NAME` and returns the parsed torrent; file `i` holds
+/// `content(i, len)`.
 fn make_torrent(root: &Path) -> Metainfo {
-    let mut all = Vec::new();
-    let mut files = Vec::new();
-    for (i, (path, len)) in FILES.iter().enumerate() {
-        let data = content(i, *len);
-        let mut full = root.join(NAME);
-        full.extend(path.iter());
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(&full, &data).unwrap();
-        all.extend_from_slice(&data);
-        files.push(
-            Owned::dict()
-                .with("length", *len as i64)
-                .with("path", Owned::list(path.iter().copied()))
-                .build(),
-        );
-    }
-    let pieces: Vec<u8> = all
-        .chunks(PIECE_LENGTH as usize)
-        .flat_map(|c| shoal_storage::sha1_of(&[c]))
+    let files = FILES
+        .iter()
+        .enumerate()
+        .map(|(i, &(path, len))| (path, content(i as u64, len)))
         .collect();
-    let info = Owned::dict()
-        .with("name", NAME)
-        .with("piece length", PIECE_LENGTH)
-        .with("pieces", pieces)
-        .with("files", Owned::List(files))
+    let torrent = TorrentBuilder::multi_file(NAME, files)
+        .piece_length(PIECE_LENGTH)
         .build();
-    let torrent = Owned::dict().with("info", info).build().encode();
-    Metainfo::from_bytes(&torrent).unwrap()
+    torrent.write_files(root);
+    torrent.metainfo
 }
 
 fn assert_same_files(seeder: &Path, leecher: &Path) {

@@ -5,7 +5,7 @@ use crate::model::{transfer_nanos, SMALL_MESSAGE_BYTES};
 use crate::node::{Behaviour, NodeId};
 use crate::queue::Event;
 use crate::shard::{half_of, Ctx, Shard};
-use shoal_engine::{our_reserved_bits, PeerKey};
+use shoal_engine::{our_reserved_bits, Action, PeerKey};
 use shoal_wire::Message;
 
 impl Shard {
@@ -132,9 +132,8 @@ impl Shard {
         let mut half = Half::new(key, remote, dialer, latency);
         half.open = true;
         n.halves.push(half);
-        let accepted =
-            n.engine
-                .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), false);
+        let accepted = self.connect(listener, now, key, addr, peer_id, false);
+        let n = self.node(listener);
         if accepted {
             self.push(
                 back,
@@ -171,10 +170,8 @@ impl Shard {
         }
         h.open = true;
         let (addr, peer_id) = (cx.info(listener).addr, cx.info(listener).peer_id);
-        if !n
-            .engine
-            .handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), true)
-        {
+        if !self.connect(dialer, now, key, addr, peer_id, true) {
+            let n = self.node(dialer);
             n.log.refused.push(listener);
             if let Some(h) = half_of(n, key) {
                 h.close();
@@ -182,6 +179,34 @@ impl Shard {
             self.close_remote(dialer, key);
         }
         self.drain(cx, dialer);
+    }
+
+    /// Hands a finished handshake to `node`'s engine; false if the engine refused the peer.
+    /// The engine refuses with a `Disconnect` for `key`: that action is taken out here,
+    /// since the caller closes a refused connection its own way (as a failed dial, to the
+    /// dialer), and the other actions queued wait for the drain that follows, in order.
+    fn connect(
+        &mut self,
+        node: NodeId,
+        now: std::time::Instant,
+        key: PeerKey,
+        addr: std::net::SocketAddr,
+        peer_id: shoal_core::PeerId,
+        outbound: bool,
+    ) -> bool {
+        let i = self.local(node);
+        let engine = &mut self.nodes[i].engine;
+        engine.handle_peer_connected(now, key, addr, peer_id, our_reserved_bits(), outbound);
+        let queued = self.scratch.len();
+        self.scratch
+            .extend(std::iter::from_fn(|| engine.poll_action()));
+        let refusal = self.scratch[queued..]
+            .iter()
+            .position(|a| matches!(a, Action::Disconnect { peer, .. } if *peer == key));
+        if let Some(at) = refusal {
+            self.scratch.remove(queued + at);
+        }
+        refusal.is_none()
     }
 
     fn trace_event(&self, event: &Event) {

@@ -42,8 +42,8 @@
 //!
 //! Connections: `Action::Connect` reaches the listener after 1.5 round trips (its engine
 //! gets `handle_peer_connected`, inbound, with the dialer's listen address), and the dialer
-//! 2 round trips after dialing. A refused handshake reaches the dialer as
-//! `handle_connect_failed`; `Action::Disconnect` reaches the other side as
+//! 2 round trips after dialing. A refused handshake (the engine's `Disconnect` for the new
+//! key, queued by `handle_peer_connected`) reaches the dialer as `handle_connect_failed`; `Action::Disconnect` reaches the other side as
 //! `handle_peer_closed` after the path latency. The two ends learn of each other only
 //! through these events: a listener that drops a connection before its handshake reaches
 //! the dialer is seen by the dialer as connecting, then closing.

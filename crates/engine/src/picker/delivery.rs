@@ -9,7 +9,7 @@ use shoal_core::{BlockRef, PieceIndex};
 
 /// What receiving a block changed.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct BlockReceived {
+pub(crate) struct BlockReceived {
     /// False when the block was already received (a duplicate from endgame); drop it.
     pub fresh: bool,
     /// Every block of the piece is now received: verify it.
@@ -20,7 +20,7 @@ pub struct BlockReceived {
 
 impl Picker {
     /// Whether `peer` currently has `block` requested (so a delivery is expected).
-    pub fn is_requested_by(&self, block: &BlockRef, peer: PeerKey) -> bool {
+    pub(crate) fn is_requested_by(&self, block: &BlockRef, peer: PeerKey) -> bool {
         self.partial
             .get(&block.piece)
             .and_then(|p| p.blocks.get(block.block_index() as usize))
@@ -28,7 +28,7 @@ impl Picker {
     }
 
     /// Records a delivered block.
-    pub fn block_received(&mut self, block: &BlockRef, from: PeerKey) -> BlockReceived {
+    pub(crate) fn block_received(&mut self, block: &BlockRef, from: PeerKey) -> BlockReceived {
         let Some(partial) = self.partial.get_mut(&block.piece) else {
             return BlockReceived::default();
         };
@@ -59,7 +59,7 @@ impl Picker {
     }
 
     /// A request of ours to `peer` will not be answered (rejected, choked, timed out, gone).
-    pub fn request_dropped(&mut self, block: &BlockRef, peer: PeerKey) {
+    pub(crate) fn request_dropped(&mut self, block: &BlockRef, peer: PeerKey) {
         let Some(partial) = self.partial.get_mut(&block.piece) else {
             return;
         };
@@ -85,7 +85,7 @@ impl Picker {
     }
 
     /// The peers that sent blocks of an unfinished or unverified piece.
-    pub fn contributors(&self, piece: PieceIndex) -> Vec<PeerKey> {
+    pub(crate) fn contributors(&self, piece: PieceIndex) -> Vec<PeerKey> {
         self.partial
             .get(&piece)
             .map(|p| p.contributors.clone())
@@ -94,7 +94,7 @@ impl Picker {
 
     /// Result of hashing a fully received piece. On failure returns the peers that sent its
     /// blocks; the piece starts over.
-    pub fn piece_verified(&mut self, piece: PieceIndex, ok: bool) -> Vec<PeerKey> {
+    pub(crate) fn piece_verified(&mut self, piece: PieceIndex, ok: bool) -> Vec<PeerKey> {
         self.verifying.clear(piece.get());
         let partial = self.partial.remove(&piece);
         if ok {
@@ -106,8 +106,9 @@ impl Picker {
         }
     }
 
-    /// Marks a piece as had without a download (e.g. verified from disk later).
-    pub fn set_have(&mut self, piece: PieceIndex) {
+    /// Marks a piece as had without a download (tests set up a picker this way).
+    #[cfg(test)]
+    pub(crate) fn set_have(&mut self, piece: PieceIndex) {
         self.partial.remove(&piece);
         self.verifying.clear(piece.get());
         self.have.set(piece.get());

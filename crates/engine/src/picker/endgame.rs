@@ -12,7 +12,7 @@ const MAX_ENDGAME_REQUESTERS: usize = 3;
 
 impl Picker {
     /// Endgame starts when every missing piece is in progress and none has a free block.
-    pub fn in_endgame(&self) -> bool {
+    pub(crate) fn in_endgame(&self) -> bool {
         let missing = self.lengths.num_pieces() - self.have.count() - self.verifying.count();
         missing as usize == self.partial.len()
             && self

@@ -18,14 +18,12 @@ mod pick;
 mod suggested;
 mod unique;
 
-pub use delivery::BlockReceived;
-
 use crate::PeerKey;
 use partial::PartialPiece;
 use shoal_core::{Bitfield, Lengths, PieceIndex, Rng};
 use std::collections::BTreeMap;
 
-pub struct Picker {
+pub(crate) struct Picker {
     lengths: Lengths,
     have: Bitfield,
     availability: Vec<u32>,
@@ -39,7 +37,7 @@ pub struct Picker {
 }
 
 impl Picker {
-    pub fn new(lengths: Lengths, have: Bitfield, rng: &mut Rng) -> Picker {
+    pub(crate) fn new(lengths: Lengths, have: Bitfield, rng: &mut Rng) -> Picker {
         let n = lengths.num_pieces();
         let mut priority: Vec<u32> = (0..n).collect();
         rng.shuffle(&mut priority);
@@ -54,20 +52,21 @@ impl Picker {
         }
     }
 
-    pub fn lengths(&self) -> &Lengths {
+    #[cfg(test)]
+    pub(crate) fn lengths(&self) -> &Lengths {
         &self.lengths
     }
 
-    pub fn have(&self) -> &Bitfield {
+    pub(crate) fn have(&self) -> &Bitfield {
         &self.have
     }
 
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.have.is_full()
     }
 
     /// Bytes of verified data.
-    pub fn have_bytes(&self) -> u64 {
+    pub(crate) fn have_bytes(&self) -> u64 {
         let mut bytes = self.have.count() as u64 * self.lengths.piece_length() as u64;
         if let Some(last) = self.lengths.num_pieces().checked_sub(1) {
             if self.have.get(last) {
@@ -82,48 +81,38 @@ impl Picker {
     }
 
     /// Whether we lack `piece` (and it is not already fully received).
-    pub fn wants(&self, piece: PieceIndex) -> bool {
+    pub(crate) fn wants(&self, piece: PieceIndex) -> bool {
         !self.have.get(piece.get()) && !self.verifying.get(piece.get())
     }
 
     /// Whether `piece` is being fetched from one other peer only (after it failed its hash),
     /// so that `peer` may not be asked for it.
-    pub fn reserved_for_other(&self, piece: PieceIndex, peer: PeerKey) -> bool {
+    pub(crate) fn reserved_for_other(&self, piece: PieceIndex, peer: PeerKey) -> bool {
         self.partial
             .get(&piece)
             .is_some_and(|p| p.owner.is_some_and(|o| o != peer))
     }
 
     /// How many connected peers have `piece`.
-    pub fn availability(&self, piece: PieceIndex) -> u32 {
+    pub(crate) fn availability(&self, piece: PieceIndex) -> u32 {
         self.availability[piece.get() as usize]
     }
 
-    pub fn peer_has(&mut self, piece: PieceIndex) {
+    pub(crate) fn peer_has(&mut self, piece: PieceIndex) {
         self.availability[piece.get() as usize] += 1;
     }
 
-    pub fn peer_lost(&mut self, piece: PieceIndex) {
-        let a = &mut self.availability[piece.get() as usize];
-        *a = a.saturating_sub(1);
-    }
-
-    pub fn peer_has_bitfield(&mut self, bits: &Bitfield) {
+    pub(crate) fn peer_has_bitfield(&mut self, bits: &Bitfield) {
         for i in bits.iter_ones() {
             self.availability[i as usize] += 1;
         }
     }
 
-    pub fn peer_lost_bitfield(&mut self, bits: &Bitfield) {
+    pub(crate) fn peer_lost_bitfield(&mut self, bits: &Bitfield) {
         for i in bits.iter_ones() {
             let a = &mut self.availability[i as usize];
             *a = a.saturating_sub(1);
         }
-    }
-
-    /// Number of pieces currently in progress (for stats and tests).
-    pub fn in_progress(&self) -> usize {
-        self.partial.len()
     }
 }
 

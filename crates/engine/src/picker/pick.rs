@@ -12,7 +12,7 @@ impl Picker {
     /// choked); `only_unique` takes only pieces no other connected peer has (from a seed,
     /// see `unique.rs`), and no endgame duplicates. Returned blocks are marked requested by
     /// `peer`.
-    pub fn pick(
+    pub(crate) fn pick(
         &mut self,
         peer: PeerKey,
         max: usize,

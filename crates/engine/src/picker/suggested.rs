@@ -16,7 +16,7 @@ impl Picker {
     /// in initial seeding suggests a new piece with every refusal, and starting one per
     /// suggestion (one block each, as the pipeline refills a block at a time) had a leecher
     /// holding the first block of fifteen pieces, each finished seconds later.
-    pub fn pick_suggested(
+    pub(crate) fn pick_suggested(
         &mut self,
         peer: PeerKey,
         max: usize,

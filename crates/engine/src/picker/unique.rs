@@ -4,8 +4,8 @@
 //! no other connected peer has (`only_unique` in [`Picker::pick`]), then for the rest. In a
 //! young swarm the seed's upload is what limits everyone, and each of its blocks spent
 //! finishing a piece that another leecher could forward is a block of a never-sent piece the
-//! swarm waits for (the namespace swarm measured the seed sending two copies of the content
-//! before the last leecher finished; this brought it to about 1.5).
+//! swarm waits for, so without this pass the seed ends up sending much of the content twice
+//! before the last leecher finishes (figures in docs/performance.md).
 
 use super::Picker;
 use crate::PeerKey;

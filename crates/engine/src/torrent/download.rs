@@ -326,7 +326,11 @@ impl Torrent {
         self.request_more(now, key);
     }
 
-    pub(super) fn on_piece_verified(&mut self, now: Instant, piece: PieceIndex, ok: bool) {
+    /// The answer to [`Action::VerifyPiece`]: `ok` if the piece matched its hash and is
+    /// written, so it can be served. A good piece is announced (`Have`) and may complete
+    /// the torrent (`Completed`); a bad one is requested again, and the peers that fed it
+    /// may be banned (`Disconnect`). An answer for a piece we have already is ignored.
+    pub fn handle_piece_verified(&mut self, now: Instant, piece: PieceIndex, ok: bool) {
         let Some(meta) = &mut self.meta else { return };
         if meta.picker.have().get(piece.get()) {
             return;

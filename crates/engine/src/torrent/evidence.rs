@@ -35,7 +35,7 @@ pub(super) struct Evidence {
 
 impl Evidence {
     /// Notes a fresh block of a piece in progress.
-    pub fn block(&mut self, piece: u32, offset: u32, from: PeerKey, data: Bytes) {
+    pub(super) fn block(&mut self, piece: u32, offset: u32, from: PeerKey, data: Bytes) {
         self.current
             .entry(piece)
             .or_default()
@@ -43,7 +43,7 @@ impl Evidence {
     }
 
     /// The piece failed its hash check: keep its blocks until a good copy arrives.
-    pub fn failed(&mut self, piece: u32) {
+    pub(super) fn failed(&mut self, piece: u32) {
         let blocks = self.current.remove(&piece).unwrap_or_default();
         if blocks.is_empty() {
             return;
@@ -65,7 +65,7 @@ impl Evidence {
 
     /// The piece passed its hash check: returns the peers whose earlier blocks of it differ
     /// from the good ones (each once, in the order first seen).
-    pub fn passed(&mut self, piece: u32) -> Vec<PeerKey> {
+    pub(super) fn passed(&mut self, piece: u32) -> Vec<PeerKey> {
         let good = self.current.remove(&piece).unwrap_or_default();
         let Some((_, bad)) = self.suspect.remove(&piece) else {
             return Vec::new();

@@ -52,7 +52,7 @@ pub(super) struct InitialSeeding {
 }
 
 impl InitialSeeding {
-    pub fn new(lengths: &Lengths) -> InitialSeeding {
+    pub(super) fn new(lengths: &Lengths) -> InitialSeeding {
         let blocks_per_piece = lengths.piece_length().div_ceil(shoal_core::BLOCK_SIZE);
         let n = lengths.num_pieces();
         InitialSeeding {
@@ -68,7 +68,7 @@ impl InitialSeeding {
     }
 
     /// Whether every block was reported sent once (the phase is over).
-    pub fn done(&self) -> bool {
+    pub(super) fn done(&self) -> bool {
         self.remaining == 0
     }
 
@@ -78,7 +78,7 @@ impl InitialSeeding {
 
     /// Whether `peer` may have `block`: it owns the block's piece, or nobody did and now it
     /// does.
-    pub fn claim(&mut self, peer: PeerKey, block: &BlockRef) -> bool {
+    pub(super) fn claim(&mut self, peer: PeerKey, block: &BlockRef) -> bool {
         let i = block.piece.get() as usize;
         match self.owner[i] {
             Some(o) => o == peer,
@@ -91,7 +91,7 @@ impl InitialSeeding {
     }
 
     /// Notes that `block` left our queues for the driver, to be sent to `peer`.
-    pub fn sending(&mut self, peer: PeerKey, block: &BlockRef) {
+    pub(super) fn sending(&mut self, peer: PeerKey, block: &BlockRef) {
         self.on_its_way.entry(peer).or_default().push_back(*block);
         let i = block.piece.get() as usize;
         if self.owner[i] == Some(peer) {
@@ -100,7 +100,7 @@ impl InitialSeeding {
     }
 
     /// The driver reported the oldest block handed to it for `peer` sent.
-    pub fn sent(&mut self, peer: PeerKey) {
+    pub(super) fn sent(&mut self, peer: PeerKey) {
         let Some(queue) = self.on_its_way.get_mut(&peer) else {
             return;
         };
@@ -120,7 +120,7 @@ impl InitialSeeding {
     /// nothing of the piece and has no other block of it queued (`still_queued`), it gives
     /// the piece up, so that another can fetch it; otherwise it keeps it (it may yet take
     /// the rest, and a second owner would be sent what the first is being sent).
-    pub fn take_back(&mut self, peer: PeerKey, block: &BlockRef, still_queued: bool) {
+    pub(super) fn take_back(&mut self, peer: PeerKey, block: &BlockRef, still_queued: bool) {
         let i = block.piece.get() as usize;
         if self.owner[i] == Some(peer) && self.handed_to_owner[i] == 0 && !still_queued {
             self.owner[i] = None;
@@ -128,7 +128,7 @@ impl InitialSeeding {
     }
 
     /// `peer` left: the pieces it owned are free again.
-    pub fn peer_gone(&mut self, peer: PeerKey) {
+    pub(super) fn peer_gone(&mut self, peer: PeerKey) {
         self.on_its_way.remove(&peer);
         for owner in &mut self.owner {
             if *owner == Some(peer) {
@@ -141,11 +141,10 @@ impl InitialSeeding {
     /// again. It keeps those it has started, to finish while choked (the caller allows it that,
     /// BEP 6 allowed-fast): its requests for the rest may be on the wire already, and a
     /// piece it holds a part of is of use to nobody until someone has it whole. Returns
-    /// the pieces it keeps and still lacks blocks of. (Until this kept them, a peer choked
-    /// in the first round of the simulator's 24-peer swarm held a piece at 4 of 16 blocks
-    /// for 13 s, refused the rest; it was the phase's last, the seed's upload idle around
-    /// it.)
-    pub fn give_up(&mut self, peer: PeerKey) -> Vec<u32> {
+    /// the pieces it keeps and still lacks blocks of. (Taking its started pieces away too
+    /// left them part-held by a peer that could neither finish nor pass them on, while
+    /// others were refused them and the seed's upload idled; see docs/performance.md.)
+    pub(super) fn give_up(&mut self, peer: PeerKey) -> Vec<u32> {
         let mut kept = Vec::new();
         for (i, owner) in self.owner.iter_mut().enumerate() {
             if *owner != Some(peer) {
@@ -164,7 +163,7 @@ impl InitialSeeding {
     /// `peer` has stayed choked for a round: it gives up every piece it owns of which it
     /// has no block `queued(piece)` with us or on its way to it. A peer that does not take
     /// the rest of a piece it kept (`give_up`) holds it from others one round at most.
-    pub fn give_up_idle(&mut self, peer: PeerKey, queued: impl Fn(u32) -> bool) {
+    pub(super) fn give_up_idle(&mut self, peer: PeerKey, queued: impl Fn(u32) -> bool) {
         let on_its_way = self.on_its_way.get(&peer);
         for (i, owner) in self.owner.iter_mut().enumerate() {
             let busy = || {
@@ -178,7 +177,7 @@ impl InitialSeeding {
     }
 
     /// Whether `peer` owns `piece` (it may fetch it while choked).
-    pub fn owns(&self, peer: PeerKey, piece: u32) -> bool {
+    pub(super) fn owns(&self, peer: PeerKey, piece: u32) -> bool {
         self.owner.get(piece as usize) == Some(&Some(peer))
     }
 
@@ -190,7 +189,7 @@ impl InitialSeeding {
     /// A piece given up halfway is nobody's: no leecher can pass it on until one has it
     /// whole. Offered after the untouched ones it would be the phase's last piece, so it is
     /// offered first, and the new owner is sent the few blocks the old one got once more.
-    pub fn untouched_for(&mut self, peer_has: impl Fn(u32) -> bool, max: usize) -> Vec<u32> {
+    pub(super) fn untouched_for(&mut self, peer_has: impl Fn(u32) -> bool, max: usize) -> Vec<u32> {
         let n = self.owner.len() as u32;
         let mut out = Vec::new();
         for untouched in [false, true] {

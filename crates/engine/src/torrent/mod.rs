@@ -1,65 +1,38 @@
 //! The per-torrent state machine: peers, the picker, the choker, metadata fetching.
 //!
-//! Split by concern: `wire` handles each incoming message, `download` requests blocks and
-//! takes in pieces, `upload` serves requests and runs the choker, `swarm` manages
-//! connections, PEX and bans.
+//! Split by concern, each file holding the inputs it answers: `swarm` manages connections
+//! (peers found, connected, closed; dialing, PEX, keep-alives), `opening` our first messages
+//! on a connection and the DHT port, `wire` each incoming message, `download` requests and
+//! verified pieces, `upload` served blocks and the choker, `bans` blame for bad data,
+//! `stats` the progress snapshot.
 
+mod bans;
 mod download;
 mod evidence;
 mod initial;
+mod opening;
+mod stats;
 mod swarm;
 mod upload;
 mod wire;
 
+use crate::choker::Choker;
 use crate::metadata::MetadataFetch;
 use crate::peer_table::PeerTable;
 use crate::picker::Picker;
-use crate::{Action, Choker, Config, DisconnectReason, PeerSource};
+use crate::{Action, Config, DisconnectReason, PeerKey};
+use bans::Identity;
 use bytes::Bytes;
-use shoal_core::{Bitfield, Info, InfoHash, PeerId, PieceIndex, Rng};
+use shoal_core::Rng;
+use shoal_core::{Bitfield, Info, InfoHash};
 use shoal_wire::Message;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use swarm::{Candidate, Identity};
+use swarm::Candidate;
 
-/// The driver's handle for one connection; unique for the torrent's lifetime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerKey(pub u64);
-
-/// A snapshot for progress display.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    /// Verified payload bytes we have.
-    pub have_bytes: u64,
-    pub total_bytes: u64,
-    pub have_pieces: u32,
-    pub total_pieces: u32,
-    /// Payload bytes received / sent since start.
-    pub downloaded: u64,
-    pub uploaded: u64,
-    /// Smoothed payload rates over all peers, bytes per second.
-    pub download_rate: u64,
-    pub upload_rate: u64,
-    pub connected_peers: usize,
-    /// Connected peers that have every piece.
-    pub connected_seeds: usize,
-    /// Connected peers interested in what we have.
-    pub interested_peers: usize,
-    /// Interested peers we unchoke (our upload slots in use).
-    pub unchoked_peers: usize,
-    /// Their requests we hold: queued plus being read or sent.
-    pub queued_requests: usize,
-    /// Peers we know but are not connected to.
-    pub known_peers: usize,
-    pub hash_failures: u32,
-    pub banned_peers: usize,
-    /// Whether the metadata is known (always true unless fetching a magnet).
-    pub has_metadata: bool,
-    /// Connected peers by where we learned of them.
-    pub peers_by_source: Vec<(PeerSource, usize)>,
-}
+pub use stats::Stats;
 
 /// Everything that exists once the info dictionary is known.
 struct Meta {
@@ -75,6 +48,197 @@ const CHOKE_EVERY: u64 = 10;
 /// PEX messages every this many ticks (BEP 11 asks for at most one a minute).
 const PEX_EVERY: u64 = 60;
 
+/// The state machine of one torrent: its peers, the pieces we have and want, and what we
+/// owe whom. It performs no I/O and reads no clock. A *driver* (the runtime's task for the
+/// torrent, the simulator, a test) feeds it what happened and carries out what it asks.
+///
+/// # Kinds of methods
+///
+/// - **Inputs**: the `handle_*` methods and [`shutdown`](Torrent::shutdown) tell the
+///   engine that something happened: addresses were found, a connection came up or closed,
+///   a message or a hash result arrived, a deadline passed. Each takes `now`, the driver's
+///   monotonic time (the engine keeps none of its own), and returns nothing. Whatever the
+///   engine wants done in answer is queued as [`Action`]s.
+/// - **Outputs**: [`poll_action`](Torrent::poll_action) hands out the queued actions one
+///   at a time, in the order they must be carried out, and
+///   [`poll_timeout`](Torrent::poll_timeout) says when
+///   [`handle_timeout`](Torrent::handle_timeout) is next due. Nothing leaves the engine
+///   any other way.
+/// - **Queries**: [`stats`](Torrent::stats), [`is_complete`](Torrent::is_complete),
+///   [`info`](Torrent::info) and [`info_hash`](Torrent::info_hash) read the state and
+///   change nothing.
+///
+/// # The drain rule
+///
+/// After every input, call `poll_action` until it returns `None`, carrying out each action
+/// as it comes; then call `poll_timeout` and (re)arm one timer for the instant it returns
+/// (`None`: no timer, the torrent is shut down). Carrying out an action may feed an input
+/// at once (a hash checked in place answered with `handle_piece_verified`): that is allowed
+/// in the middle of a drain, which then simply goes on until `poll_action` is empty. Any
+/// input can move the deadline, so read it after each drain. Calling `handle_timeout`
+/// before the deadline, or twice, does no harm.
+///
+/// # What each action asks of the driver
+///
+/// - [`Connect`](Action::Connect): dial the address and exchange handshakes (ours with
+///   [`our_reserved_bits`](crate::our_reserved_bits)). Answer with
+///   [`handle_peer_connected`](Torrent::handle_peer_connected) under a new key, or with
+///   [`handle_connect_failed`](Torrent::handle_connect_failed).
+/// - [`Send`](Action::Send): queue the message on that connection, in order. No answer.
+/// - [`Disconnect`](Action::Disconnect): close the connection once its queue is written.
+///   No answer: the engine has already forgotten the peer.
+/// - [`StoreBlock`](Action::StoreBlock): keep the block until its piece is verified. No
+///   answer.
+/// - [`VerifyPiece`](Action::VerifyPiece): hash the piece's stored blocks, write them if
+///   the hash matches, drop them either way. Answer with
+///   [`handle_piece_verified`](Torrent::handle_piece_verified).
+/// - [`ReadBlock`](Action::ReadBlock): read the block from verified data and send it as a
+///   `Piece` message, in order with that peer's `Send`s. Answer with
+///   [`handle_block_sent`](Torrent::handle_block_sent) once it is written.
+/// - [`DhtNode`](Action::DhtNode): add the address to the DHT node, if one runs. No answer.
+/// - [`MetadataReady`](Action::MetadataReady): open storage for the torrent's files. No
+///   answer.
+/// - [`Completed`](Action::Completed): make the data durable and tell the user. No answer.
+///
+/// Besides those answers the driver reports what happens on its own: addresses from
+/// trackers, the DHT, LSD or the user ([`handle_peers_found`](Torrent::handle_peers_found)),
+/// connections that peers open to us (`handle_peer_connected` with `outbound` false),
+/// every message received ([`handle_message`](Torrent::handle_message)), connections that
+/// close or fail ([`handle_peer_closed`](Torrent::handle_peer_closed)), and the port of
+/// its DHT node once it runs ([`handle_dht_port`](Torrent::handle_dht_port)).
+///
+/// The driver names each connection with a [`PeerKey`] it never reuses. A peer refused or
+/// dropped by the engine (a `Disconnect`) or reported closed is gone for good: messages
+/// for its key are ignored.
+///
+/// # Example: two engines and a toy driver
+///
+/// A seeder and a leecher, their "connection" two queues of messages, their "disk" a map
+/// of blocks; the loop is the drain rule above, with time jumping to the next deadline
+/// whenever nothing is in flight.
+///
+/// ```
+/// use bytes::Bytes;
+/// use shoal_core::{Bitfield, Info, InfoHash, PeerId};
+/// use shoal_engine::{Action, Config, PeerKey, PeerSource, Torrent};
+/// use shoal_wire::Message;
+/// use std::collections::{BTreeMap, VecDeque};
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+///
+/// /// What one side's driver holds besides its engine.
+/// struct Side {
+///     engine: Torrent,
+///     data: Vec<u8>,
+///     stored: BTreeMap<(u32, u32), Bytes>,
+///     inbox: VecDeque<Message>,
+///     dialing: bool,
+///     complete: bool,
+/// }
+///
+/// /// The drain: carries out every queued action; messages go to the other side's inbox.
+/// fn drain(side: &mut Side, info: &Info, now: Instant, to_other: &mut VecDeque<Message>) {
+///     while let Some(action) = side.engine.poll_action() {
+///         match action {
+///             Action::Connect { .. } => side.dialing = true,
+///             Action::Send { msg, .. } => to_other.push_back(msg),
+///             Action::StoreBlock { block, data } => {
+///                 side.stored.insert((block.piece.get(), block.offset), data);
+///             }
+///             Action::VerifyPiece { piece } => {
+///                 let i = piece.get();
+///                 let blocks = side.stored.range((i, 0)..(i + 1, 0));
+///                 let bytes: Vec<u8> = blocks.flat_map(|(_, b)| b.to_vec()).collect();
+///                 side.stored.retain(|(p, _), _| *p != i);
+///                 let ok = sha1_of(&bytes) == info.pieces[i as usize];
+///                 if ok {
+///                     let at = info.lengths.piece_offset(piece) as usize;
+///                     side.data[at..at + bytes.len()].copy_from_slice(&bytes);
+///                 }
+///                 side.engine.handle_piece_verified(now, piece, ok); // an input mid-drain
+///             }
+///             Action::ReadBlock { peer, block } => {
+///                 let piece_at = info.lengths.piece_offset(block.piece);
+///                 let at = (piece_at + u64::from(block.offset)) as usize;
+///                 let data = Bytes::copy_from_slice(&side.data[at..at + block.len as usize]);
+///                 let (index, begin) = (block.piece.get(), block.offset);
+///                 to_other.push_back(Message::Piece { index, begin, data });
+///                 side.engine.handle_block_sent(now, peer, block.len);
+///             }
+///             Action::Completed => side.complete = true,
+///             // A magnet download, a DHT node, a dropped peer: not in this exchange.
+///             Action::MetadataReady { .. }
+///             | Action::DhtNode { .. }
+///             | Action::Disconnect { .. } => {}
+///         }
+///     }
+/// }
+/// # fn sha1_of(bytes: &[u8]) -> [u8; 20] {
+/// #     use sha1::Digest;
+/// #     sha1::Sha1::digest(bytes).into()
+/// # }
+/// # // A torrent of two pieces, 40 KiB in all.
+/// # let content: Vec<u8> = (0..40_960u32).map(|i| (i % 251) as u8).collect();
+/// # let hashes: Vec<u8> = content.chunks(32_768).flat_map(sha1_of).collect();
+/// # let info_bytes = shoal_bencode::Owned::dict()
+/// #     .with("length", content.len() as i64)
+/// #     .with("name", "demo")
+/// #     .with("piece length", 32_768i64)
+/// #     .with("pieces", hashes)
+/// #     .build()
+/// #     .encode();
+/// # let info = Arc::new(Info::from_bytes(&info_bytes).unwrap());
+/// # let info_hash = InfoHash::from_info_bytes(&info_bytes);
+/// # let info_bytes = Bytes::from(info_bytes);
+///
+/// // `content`, `info` (its parsed info dictionary), `info_bytes` and `info_hash` describe
+/// // a small torrent; the seeder has all of it.
+/// let start = Instant::now();
+/// let mut now = start;
+/// let pieces = info.lengths.num_pieces();
+/// let meta = Some((info.clone(), info_bytes));
+/// let side = |have: Option<Bitfield>, id: u8, data: Vec<u8>| Side {
+///     engine: Torrent::new(now, info_hash, meta.clone(), have, Config::new(PeerId([id; 20]))),
+///     data,
+///     stored: BTreeMap::new(),
+///     inbox: VecDeque::new(),
+///     dialing: false,
+///     complete: false,
+/// };
+/// let mut seeder = side(Some(Bitfield::full(pieces)), 1, content.clone());
+/// let mut leecher = side(None, 2, vec![0; content.len()]);
+///
+/// // An input: the leecher hears of the seeder (its first drain will ask to dial it).
+/// let seed_addr = "192.0.2.1:6881".parse().unwrap();
+/// let leech_addr = "192.0.2.2:50000".parse().unwrap();
+/// leecher.engine.handle_peers_found(now, &[seed_addr], PeerSource::Tracker);
+/// let mut connected = false;
+/// while !leecher.complete {
+///     drain(&mut seeder, &info, now, &mut leecher.inbox);
+///     drain(&mut leecher, &info, now, &mut seeder.inbox);
+///     // The next input: a finished dial, else a message, else the earliest deadline.
+///     let reserved = shoal_engine::our_reserved_bits();
+///     let key = PeerKey(1); // each side's name for its only connection
+///     if leecher.dialing && !connected {
+///         connected = true;
+///         let (seed_id, leech_id) = (PeerId([1; 20]), PeerId([2; 20]));
+///         leecher.engine.handle_peer_connected(now, key, seed_addr, seed_id, reserved, true);
+///         seeder.engine.handle_peer_connected(now, key, leech_addr, leech_id, reserved, false);
+///     } else if let Some(msg) = seeder.inbox.pop_front() {
+///         seeder.engine.handle_message(now, key, msg);
+///     } else if let Some(msg) = leecher.inbox.pop_front() {
+///         leecher.engine.handle_message(now, key, msg);
+///     } else {
+///         let deadlines = [seeder.engine.poll_timeout(), leecher.engine.poll_timeout()];
+///         now = deadlines.into_iter().flatten().min().expect("both engines run");
+///         assert!(now - start < Duration::from_secs(60), "the download stalled");
+///         seeder.engine.handle_timeout(now);
+///         leecher.engine.handle_timeout(now);
+///     }
+/// }
+/// assert_eq!(leecher.data, content);
+/// assert!(leecher.engine.is_complete());
+/// ```
 pub struct Torrent {
     config: Config,
     info_hash: InfoHash,
@@ -111,9 +275,12 @@ pub struct Torrent {
 }
 
 impl Torrent {
-    /// `info` is `None` for a magnet download that must fetch the metadata first.
-    /// `have` holds the pieces already verified on disk (ignored without `info`).
-    /// A torrent that starts complete emits no `Completed`; check [`Torrent::is_complete`].
+    /// A torrent with no peers yet. `info` (the parsed info dictionary and its bencoded
+    /// bytes) is `None` for a magnet download that must fetch the metadata from peers
+    /// first. `have` holds the pieces already verified on disk (ignored without `info`, or
+    /// if its length is not the piece count). A torrent that starts complete emits no
+    /// `Completed`: check [`Torrent::is_complete`]. Queues no action; the first deadline
+    /// is one tick after `now`.
     pub fn new(
         now: Instant,
         info_hash: InfoHash,
@@ -169,70 +336,9 @@ impl Torrent {
         }
     }
 
-    /// New candidate addresses to dial.
-    pub fn add_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
-        for &addr in addrs {
-            self.add_candidate(now, addr, source);
-        }
-        self.connect_more(now);
-    }
-
-    /// A connection finished its handshake (either direction). `reserved` are the peer's
-    /// handshake reserved bytes. Returns false if the engine refuses the peer (banned,
-    /// duplicate, too many, ourselves); the driver then closes it.
-    pub fn handle_peer_connected(
-        &mut self,
-        now: Instant,
-        key: PeerKey,
-        addr: SocketAddr,
-        peer_id: PeerId,
-        reserved: [u8; 8],
-        outbound: bool,
-    ) -> bool {
-        self.accept_peer(now, key, addr, peer_id, reserved, outbound)
-    }
-
-    /// A dial requested with `Action::Connect` failed before the handshake completed.
-    pub fn handle_connect_failed(&mut self, now: Instant, addr: SocketAddr) {
-        self.dial_failed(now, addr);
-    }
-
-    pub fn handle_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
-        self.on_message(now, key, msg);
-    }
-
-    /// The connection closed or failed (read error, write error, EOF).
-    pub fn handle_peer_closed(&mut self, now: Instant, key: PeerKey) {
-        self.remove_peer(now, key);
-    }
-
-    /// Answer to `Action::VerifyPiece`: `ok` means the hash matched and the piece is on disk.
-    pub fn handle_piece_verified(&mut self, now: Instant, piece: PieceIndex, ok: bool) {
-        self.on_piece_verified(now, piece, ok);
-    }
-
-    /// Pieces found valid on disk after the metadata of a magnet arrived (resume).
-    pub fn handle_existing_pieces(&mut self, now: Instant, have: &Bitfield) {
-        let Some(meta) = &self.meta else { return };
-        if have.len() != meta.info.lengths.num_pieces() {
-            return;
-        }
-        let lengths = meta.info.lengths;
-        let new: Vec<PieceIndex> = have
-            .iter_ones()
-            .filter(|&i| !meta.picker.have().get(i))
-            .filter_map(|i| lengths.validate_piece(i))
-            .collect();
-        for piece in new {
-            self.on_piece_verified(now, piece, true);
-        }
-    }
-
-    /// Upload accounting after `Action::ReadBlock` was served.
-    pub fn handle_block_sent(&mut self, now: Instant, key: PeerKey, bytes: u32) {
-        self.on_block_sent(now, key, bytes);
-    }
-
+    /// The deadline from [`Torrent::poll_timeout`] passed: housekeeping (rates, requests that
+    /// took too long, keep-alives and idle peers, choke rounds, PEX, dialing more peers).
+    /// Early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if now < self.next_tick || self.shut_down {
             return;
@@ -241,77 +347,44 @@ impl Torrent {
         self.next_tick = now + TICK;
     }
 
-    /// Drop every peer (emits `Disconnect` for each) and stop dialing.
-    pub fn shutdown(&mut self) {
+    /// Stops the torrent: every peer is dropped (a `Disconnect` each), no more are dialed
+    /// or accepted, and [`Torrent::poll_timeout`] returns `None` from now on.
+    pub fn shutdown(&mut self, now: Instant) {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        let now = self.last_tick;
         self.shut_down = true;
         for key in keys {
             self.disconnect(now, key, DisconnectReason::Shutdown);
         }
     }
 
+    /// The next thing the driver must do, in order; `None` once the queue is empty (see
+    /// the drain rule on [`Torrent`]).
+    #[must_use = "an action left in the queue is never carried out"]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
+    /// When [`Torrent::handle_timeout`] is next due; `None` after [`Torrent::shutdown`].
+    /// Read it after each drain: inputs move it.
+    #[must_use = "the engine needs handle_timeout at this instant"]
     pub fn poll_timeout(&self) -> Option<Instant> {
         (!self.shut_down).then_some(self.next_tick)
     }
 
-    pub fn stats(&self) -> Stats {
-        let mut by_source: BTreeMap<u8, (PeerSource, usize)> = BTreeMap::new();
-        for p in self.peers.values() {
-            let source = self.source_of(p);
-            by_source.entry(source as u8).or_insert((source, 0)).1 += 1;
-        }
-        let (have_bytes, total_bytes, have_pieces, total_pieces) = match &self.meta {
-            Some(m) => (
-                m.picker.have_bytes(),
-                m.info.lengths.total(),
-                m.picker.have().count(),
-                m.info.lengths.num_pieces(),
-            ),
-            None => (0, 0, 0, 0),
-        };
-        Stats {
-            have_bytes,
-            total_bytes,
-            have_pieces,
-            total_pieces,
-            downloaded: self.downloaded,
-            uploaded: self.uploaded,
-            download_rate: self.peers.values().map(|p| p.download.per_second()).sum(),
-            upload_rate: self.peers.values().map(|p| p.upload.per_second()).sum(),
-            connected_peers: self.peers.len(),
-            connected_seeds: self.peers.values().filter(|p| p.pieces.is_seed()).count(),
-            interested_peers: self.peers.values().filter(|p| p.peer_interested).count(),
-            unchoked_peers: self
-                .peers
-                .values()
-                .filter(|p| p.peer_interested && !p.am_choking)
-                .count(),
-            queued_requests: self
-                .peers
-                .values()
-                .map(|p| p.upload_queue.len() + p.uploads_in_flight as usize)
-                .sum(),
-            known_peers: self.candidates.values().filter(|c| c.is_idle()).count(),
-            hash_failures: self.hash_failures,
-            banned_peers: self.banned.len(),
-            has_metadata: self.meta.is_some(),
-            peers_by_source: by_source.into_values().collect(),
-        }
-    }
-
+    /// Whether every piece is verified (false while the metadata is unknown).
+    #[must_use]
     pub fn is_complete(&self) -> bool {
         self.meta.as_ref().is_some_and(|m| m.picker.is_complete())
     }
 
+    /// The info dictionary, once known (at once, or after `MetadataReady` for a magnet).
+    #[must_use]
     pub fn info(&self) -> Option<&Arc<Info>> {
         self.meta.as_ref().map(|m| &m.info)
     }
 
+    /// The info-hash this torrent was created with.
+    #[must_use]
     pub fn info_hash(&self) -> InfoHash {
         self.info_hash
     }
@@ -324,11 +397,11 @@ impl Torrent {
         }
     }
 
-    /// Forgets a peer and tells the driver to close it.
+    /// Forgets a peer, as if its connection had closed, and tells the driver to close it.
     fn disconnect(&mut self, now: Instant, key: PeerKey, reason: DisconnectReason) {
         if self.peers.contains_key(&key) {
             tracing::debug!(peer = key.0, ?reason, "disconnecting peer");
-            self.remove_peer(now, key);
+            self.handle_peer_closed(now, key);
             self.actions
                 .push_back(Action::Disconnect { peer: key, reason });
         }
@@ -359,12 +432,4 @@ impl Torrent {
         }
         self.connect_more(now);
     }
-}
-
-/// Reserved handshake bits we set: BEP 10 extension protocol and BEP 6 fast extension.
-pub fn our_reserved_bits() -> [u8; 8] {
-    let mut r = [0u8; 8];
-    r[5] |= 0x10;
-    r[7] |= 0x04;
-    r
 }

@@ -1,15 +1,16 @@
-//! Connections: known addresses and dialing with back-off, accepting peers, PEX (BEP 11),
-//! keep-alives, idle time-outs, and banning peers that send bad data.
+//! Connections: known addresses and dialing with back-off, accepting and refusing peers,
+//! peers leaving, PEX (BEP 11), keep-alives and idle time-outs.
 
+use super::bans::identity;
+use super::opening::ipv4_subnet;
 use super::{PeerKey, Torrent};
 use crate::peer::{Peer, PeerPieces};
+use crate::shared::Capabilities;
 use crate::{Action, DisconnectReason, PeerSource};
 use shoal_core::{Bitfield, PeerId};
-use shoal_wire::ext::{
-    ExtHandshake, PexMsg, OUR_UT_METADATA_ID, OUR_UT_PEX_ID, UT_METADATA, UT_PEX,
-};
+use shoal_wire::ext::PexMsg;
 use shoal_wire::Message;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Most addresses remembered per torrent.
@@ -38,40 +39,21 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    pub fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.state == DialState::Idle
     }
 }
 
-/// Who to blame and ban. On loopback every peer shares one IP, so there the peer id stands in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Identity {
-    Ip(IpAddr),
-    Id([u8; 20]),
-}
-
-/// The IPv4 address behind `ip`, also when it is IPv4-mapped IPv6.
-fn ipv4_of(ip: IpAddr) -> Option<std::net::Ipv4Addr> {
-    match ip {
-        IpAddr::V4(ip) => Some(ip),
-        IpAddr::V6(ip) => ip.to_ipv4_mapped(),
-    }
-}
-
-/// The /24 that BEP 6 derives allowed-fast sets from.
-fn ipv4_subnet(ip: IpAddr) -> Option<u32> {
-    ipv4_of(ip).map(|ip| u32::from(ip) >> 8)
-}
-
-fn identity(addr: SocketAddr, peer_id: PeerId) -> Identity {
-    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
-        Identity::Id(peer_id.0)
-    } else {
-        Identity::Ip(addr.ip())
-    }
-}
-
 impl Torrent {
+    /// New addresses to dial, from `source` (a tracker, the DHT, LSD, the user...). Unknown
+    /// ones join the candidates; dials start at once if there is room (`Connect` actions).
+    pub fn handle_peers_found(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        for &addr in addrs {
+            self.add_candidate(now, addr, source);
+        }
+        self.connect_more(now);
+    }
+
     pub(super) fn add_candidate(&mut self, now: Instant, addr: SocketAddr, source: PeerSource) {
         if addr.port() == 0
             || addr.ip().is_unspecified()
@@ -143,7 +125,9 @@ impl Torrent {
         }
     }
 
-    pub(super) fn dial_failed(&mut self, now: Instant, addr: SocketAddr) {
+    /// A dial asked for with [`Action::Connect`] failed before both handshakes were
+    /// exchanged. The address is tried again after a back-off that grows with each failure.
+    pub fn handle_connect_failed(&mut self, now: Instant, addr: SocketAddr) {
         if let Some(c) = self.candidates.get_mut(&addr) {
             if c.state != DialState::Connecting {
                 return;
@@ -161,7 +145,15 @@ impl Torrent {
         }
     }
 
-    pub(super) fn accept_peer(
+    /// A connection finished its handshake, in either direction (`outbound` if we dialed
+    /// it, `addr` then being the address dialed). `key` is the driver's new, unused handle
+    /// for it; `reserved` are the peer's handshake reserved bytes.
+    ///
+    /// The engine either takes the peer, queueing its first messages (`Send`: what we have,
+    /// the extension handshake, our DHT port), or refuses it with a `Disconnect` for `key`
+    /// (ourselves, banned, a duplicate, too many peers, shutting down). A `key` the engine
+    /// already holds is a driver bug and is ignored.
+    pub fn handle_peer_connected(
         &mut self,
         now: Instant,
         key: PeerKey,
@@ -169,24 +161,33 @@ impl Torrent {
         peer_id: PeerId,
         reserved: [u8; 8],
         outbound: bool,
-    ) -> bool {
-        let refuse = |t: &mut Torrent, state: Option<DialState>| {
+    ) {
+        let refuse = |t: &mut Torrent, state: Option<DialState>, reason: DisconnectReason| {
             if outbound {
                 if let Some(c) = t.candidates.get_mut(&addr) {
                     c.state = state.unwrap_or(DialState::Idle);
                     c.next_attempt = now + Duration::from_secs(30);
                 }
             }
-            false
+            tracing::debug!(peer = key.0, %addr, ?reason, "refusing peer");
+            t.actions
+                .push_back(Action::Disconnect { peer: key, reason });
         };
-        if self.shut_down || self.peers.contains_key(&key) {
-            return refuse(self, None);
+        if self.peers.contains_key(&key) {
+            tracing::warn!(
+                peer = key.0,
+                "handle_peer_connected for a key already connected"
+            );
+            return;
+        }
+        if self.shut_down {
+            return refuse(self, None, DisconnectReason::Shutdown);
         }
         if peer_id == self.config.peer_id {
-            return refuse(self, Some(DialState::Done));
+            return refuse(self, Some(DialState::Done), DisconnectReason::Ourselves);
         }
         if self.banned.contains(&identity(addr, peer_id)) {
-            return refuse(self, Some(DialState::Done));
+            return refuse(self, Some(DialState::Done), DisconnectReason::Banned);
         }
         let same_peer = self
             .peers
@@ -200,7 +201,11 @@ impl Torrent {
             let we_dial_the_keeper = self.config.peer_id.0 < peer_id.0;
             let new_is_keeper = outbound == we_dial_the_keeper && old_outbound != outbound;
             if !new_is_keeper {
-                return refuse(self, Some(DialState::Connected));
+                return refuse(
+                    self,
+                    Some(DialState::Connected),
+                    DisconnectReason::Duplicate,
+                );
             }
             self.disconnect(now, existing, DisconnectReason::Duplicate);
             // The peer stays connected through the new connection: do not redial it.
@@ -209,7 +214,7 @@ impl Torrent {
             }
         }
         if self.peers.len() >= self.config.max_peers {
-            return refuse(self, None);
+            return refuse(self, None, DisconnectReason::TooMany);
         }
         if outbound {
             let c = self.candidates.entry(addr).or_insert(Candidate {
@@ -221,96 +226,22 @@ impl Torrent {
             c.state = DialState::Connected;
             c.failures = 0;
         }
-        let fast = reserved[7] & 0x04 != 0;
-        let extensions = reserved[5] & 0x10 != 0;
-        let mut peer = Peer::new(now, addr, peer_id, outbound, fast, extensions);
+        let mut peer = Peer::new(now, addr, peer_id, outbound, Capabilities::of(reserved));
         peer.max_requests = self.config.max_requests_per_peer;
         self.peers.insert(key, peer);
         self.send_opening(now, key);
-        true
-    }
-
-    /// Our first messages on a new connection: what we have, then the extension handshake.
-    fn send_opening(&mut self, now: Instant, key: PeerKey) {
-        let Some(peer) = self.peers.get(&key) else {
-            return;
-        };
-        let (fast, extensions, addr) = (peer.fast, peer.extensions, peer.addr);
-        let have = self.meta.as_ref().map(|m| m.picker.have().clone());
-        match have {
-            Some(h) if h.is_full() && fast => self.send(now, key, Message::HaveAll),
-            Some(h) if h.none() && fast => self.send(now, key, Message::HaveNone),
-            Some(h) if h.none() => {}
-            Some(h) => self.send(
-                now,
-                key,
-                Message::Bitfield(bytes::Bytes::copy_from_slice(h.as_bytes())),
-            ),
-            None if fast => self.send(now, key, Message::HaveNone),
-            None => {}
-        }
-        self.offer_allowed_fast(now, key);
-        if extensions {
-            let mut m = vec![(UT_METADATA.to_string(), OUR_UT_METADATA_ID)];
-            if !self.is_private() {
-                m.push((UT_PEX.to_string(), OUR_UT_PEX_ID));
-            }
-            let hs = ExtHandshake {
-                m,
-                client: Some(self.config.client_name.clone()),
-                listen_port: self.config.listen_port,
-                reqq: Some(super::upload::MAX_UPLOAD_QUEUE as u32),
-                metadata_size: self.meta.as_ref().map(|m| m.info_bytes.len() as u64),
-                yourip: Some(addr.ip()),
-                upload_only: false,
-            };
-            self.send(
-                now,
-                key,
-                Message::Extended {
-                    id: 0,
-                    payload: hs.encode(),
-                },
-            );
-        }
-    }
-
-    /// Sends the BEP 6 allowed-fast pieces we have to a fast-capable IPv4 peer.
-    fn offer_allowed_fast(&mut self, now: Instant, key: PeerKey) {
-        let (Some(meta), Some(p)) = (&self.meta, self.peers.get_mut(&key)) else {
-            return;
-        };
-        let Some(ip) = ipv4_of(p.addr.ip()) else {
-            return;
-        };
-        if !p.fast || meta.picker.have().none() || meta.picker.is_complete() {
-            return;
-        }
-        // The canonical set depends only on the /24, so every peer of one subnet would fetch
-        // the same pieces: offer them to one peer per subnet at a time.
-        if !self.fast_subnets.insert(u32::from(ip) >> 8) {
-            return;
-        }
-        let n = meta.info.lengths.num_pieces();
-        // Never more than an eighth of the torrent, or choking would mean nothing.
-        let k = crate::fast::ALLOWED_FAST_COUNT.min(n / 8);
-        let set = crate::fast::allowed_fast_set(ip, &self.info_hash, n, k);
-        let offered: Vec<u32> = set
-            .into_iter()
-            .filter(|i| meta.picker.have().get(*i))
-            .collect();
-        p.offered_fast = offered.iter().copied().collect();
-        for i in offered {
-            self.send(now, key, Message::AllowedFast(i));
-        }
     }
 
     pub(super) fn is_private(&self) -> bool {
         self.config.private || self.meta.as_ref().is_some_and(|m| m.info.private)
     }
 
-    /// Forgets a peer: its pieces leave the availability counts, its requests are freed.
-    pub(super) fn remove_peer(&mut self, now: Instant, key: PeerKey) {
+    /// The connection closed or failed (end of stream, read or write error, time-out in the
+    /// runtime). The engine forgets the peer: its pieces leave the availability counts, its
+    /// requests go to other peers (`Send` actions may follow), and its address may be
+    /// dialed again later. A key the engine does not hold (one it already disconnected) is
+    /// ignored. (`disconnect` forgets peers the engine drops itself the same way.)
+    pub fn handle_peer_closed(&mut self, now: Instant, key: PeerKey) {
         let Some(peer) = self.peers.remove(&key) else {
             return;
         };
@@ -452,63 +383,6 @@ impl Torrent {
                 },
             );
         }
-    }
-
-    /// Counts `weight` strikes against each of `contributors` (the sole source of a piece that
-    /// failed its hash, or peers whose blocks were proven bad); bans repeat offenders. When a
-    /// peer we already banned is among them, the failure is its fault alone: pieces it fed
-    /// before we banned it keep failing for a while.
-    pub(super) fn blame(&mut self, now: Instant, contributors: &[PeerKey], weight: u32) {
-        let known: Vec<(PeerKey, Identity, Option<SocketAddr>)> = contributors
-            .iter()
-            .filter_map(|key| match self.peers.get(key) {
-                Some(p) => Some((*key, identity(p.addr, p.peer_id), p.dialable_addr())),
-                None => self.departed.get(key).map(|&(who, addr)| (*key, who, addr)),
-            })
-            .collect();
-        if known.iter().any(|(_, who, _)| self.banned.contains(who)) {
-            return;
-        }
-        for (key, who, addr) in known {
-            let key = &key;
-            let strikes = self.strikes.entry(who).or_insert(0);
-            *strikes += weight;
-            if *strikes >= self.config.ban_after_failures {
-                tracing::info!(peer = key.0, "banning peer for sending corrupt data");
-                self.banned.insert(who);
-                if let Some(addr) = addr {
-                    self.banned_addrs.insert(addr);
-                    if let Some(c) = self.candidates.get_mut(&addr) {
-                        c.state = DialState::Done;
-                    }
-                }
-                self.disconnect(now, *key, DisconnectReason::Banned);
-            }
-        }
-    }
-
-    /// Takes a strike off each peer that fed a piece that passed its hash. A strike from a
-    /// shared piece may belong to someone else who fed it; a peer whose data keeps passing
-    /// was not the culprit, so it should not be banned the next time it shares a piece with
-    /// one. A peer that only ever sends bad data never gets here.
-    pub(super) fn redeem(&mut self, contributors: &[PeerKey]) {
-        for key in contributors {
-            let Some(p) = self.peers.get(key) else {
-                continue;
-            };
-            let who = identity(p.addr, p.peer_id);
-            if let Some(strikes) = self.strikes.get_mut(&who) {
-                *strikes = strikes.saturating_sub(1);
-                if *strikes == 0 {
-                    self.strikes.remove(&who);
-                }
-            }
-        }
-    }
-
-    /// Whether dialing `addr` could only reach a banned peer.
-    fn is_banned_addr(&self, addr: &SocketAddr) -> bool {
-        self.banned_addrs.contains(addr) || self.banned.contains(&Identity::Ip(addr.ip()))
     }
 
     /// Once complete, seeds are of no use to us and we of none to them.

@@ -258,7 +258,9 @@ impl Torrent {
         }
     }
 
-    pub(super) fn on_block_sent(&mut self, now: Instant, key: PeerKey, bytes: u32) {
+    /// The driver wrote a block read for [`Action::ReadBlock`] to the peer: `bytes` is its
+    /// length, for upload accounting. Frees a read slot, so more `ReadBlock`s may follow.
+    pub fn handle_block_sent(&mut self, now: Instant, key: PeerKey, bytes: u32) {
         self.uploaded += bytes as u64;
         if let Some(initial) = &mut self.initial {
             initial.sent(key);

@@ -4,17 +4,22 @@
 use super::{PeerKey, Torrent};
 use crate::metadata::DataOutcome;
 use crate::peer::PeerPieces;
-use crate::{DisconnectReason, PeerSource};
+use crate::{Action, DisconnectReason, PeerSource};
 use bytes::Bytes;
 use shoal_wire::ext::{ExtHandshake, MetadataMsg, PexMsg, OUR_UT_METADATA_ID, OUR_UT_PEX_ID};
 use shoal_wire::Message;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// Most allowed-fast pieces remembered per peer.
 const MAX_ALLOWED_FAST: usize = 64;
 
 impl Torrent {
-    pub(super) fn on_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
+    /// A message arrived from a connected peer, in the order the peer sent it. Anything
+    /// may follow: requests and blocks to send or read, blocks to store, pieces to verify,
+    /// addresses to dial (PEX), a DHT node to learn (`PORT`), or a `Disconnect` if the
+    /// message broke the protocol. Messages for a key the engine does not hold are ignored.
+    pub fn handle_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -43,7 +48,8 @@ impl Torrent {
             );
         }
         match msg {
-            Message::KeepAlive | Message::Port(_) => {}
+            Message::KeepAlive => {}
+            Message::Port(port) => self.on_port(key, port),
             Message::Suggest(i) => {
                 let valid = self
                     .meta
@@ -98,6 +104,18 @@ impl Torrent {
                 self.request_more(now, key);
             }
             Message::Extended { id, payload } => self.on_extended(now, key, id, payload),
+        }
+    }
+
+    /// BEP 5: the peer names the UDP port of its DHT node, for the runtime's routing table
+    /// (unless the torrent is private, BEP 27).
+    fn on_port(&mut self, key: PeerKey, port: u16) {
+        let Some(p) = self.peers.get(&key) else {
+            return;
+        };
+        if port != 0 && !self.is_private() {
+            let addr = SocketAddr::new(p.addr.ip(), port);
+            self.actions.push_back(Action::DhtNode { addr });
         }
     }
 
@@ -239,7 +257,7 @@ impl Torrent {
                     return;
                 }
                 match PexMsg::decode(&payload) {
-                    Ok(pex) => self.add_peers(now, &pex.added, PeerSource::Pex),
+                    Ok(pex) => self.handle_peers_found(now, &pex.added, PeerSource::Pex),
                     Err(_) => {
                         self.disconnect(now, key, DisconnectReason::Protocol("bad ut_pex message"))
                     }

@@ -6,15 +6,29 @@ use crate::harness::*;
 fn ourselves_and_duplicates_are_refused() {
     let (mut t, now) = engine(false, true);
     let ours = Config::new(PeerId::generate(&mut Rng::new(1))).peer_id;
-    assert!(!t.handle_peer_connected(now, PeerKey(8), addr(), ours, our_reserved_bits(), true));
-    assert!(!t.handle_peer_connected(
+    t.handle_peer_connected(now, PeerKey(8), addr(), ours, our_reserved_bits(), true);
+    t.handle_peer_connected(
         now,
         PeerKey(9),
         addr(),
         PeerId([9; 20]),
         our_reserved_bits(),
-        false
-    ));
+        false,
+    );
+    let reasons: Vec<(PeerKey, DisconnectReason)> = drain(&mut t)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Disconnect { peer, reason } => Some((peer, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (PeerKey(8), DisconnectReason::Ourselves),
+            (PeerKey(9), DisconnectReason::Duplicate)
+        ]
+    );
     assert_eq!(t.stats().connected_peers, 1);
 }
 
@@ -92,10 +106,13 @@ fn simultaneous_dials_keep_the_connection_dialed_by_the_lower_peer_id() {
         let mut t = Torrent::new(now, hash, Some((info, bytes)), None, cfg);
         let r = our_reserved_bits();
         // Their dial reaches us first, then ours completes.
-        assert!(t.handle_peer_connected(now, PeerKey(1), addr(), theirs, r, false));
-        let kept_ours = t.handle_peer_connected(now, PeerKey(2), addr(), theirs, r, true);
+        t.handle_peer_connected(now, PeerKey(1), addr(), theirs, r, false);
+        assert!(!refused(&drain(&mut t), PeerKey(1)));
+        t.handle_peer_connected(now, PeerKey(2), addr(), theirs, r, true);
+        let actions = drain(&mut t);
+        let kept_ours = !refused(&actions, PeerKey(2));
         assert_eq!(kept_ours, we_are_lower, "the lower id's dial survives");
-        let dropped_inbound = drain(&mut t).iter().any(|a| {
+        let dropped_inbound = actions.iter().any(|a| {
             matches!(
                 a,
                 Action::Disconnect {

@@ -2,8 +2,6 @@
 //! readers of the actions it returns.
 
 pub use bytes::Bytes;
-pub use sha1::{Digest, Sha1};
-pub use shoal_bencode::Owned;
 pub use shoal_core::{Bitfield, Info, InfoHash, PeerId, Rng};
 pub use shoal_engine::{our_reserved_bits, Action, Config, DisconnectReason, PeerKey, Torrent};
 pub use shoal_wire::{BlockInfo, Message};
@@ -18,22 +16,10 @@ pub const OTHER: PeerKey = PeerKey(8);
 
 pub fn info() -> (Arc<Info>, Bytes, InfoHash) {
     let data = vec![7u8; (PIECES * PIECE_LEN) as usize];
-    let mut pieces = Vec::new();
-    for chunk in data.chunks(PIECE_LEN as usize) {
-        pieces.extend_from_slice(&Sha1::digest(chunk));
-    }
-    let raw = Owned::dict()
-        .with("length", data.len() as i64)
-        .with("name", "x")
-        .with("piece length", PIECE_LEN as i64)
-        .with("pieces", pieces)
-        .build()
-        .encode();
-    (
-        Arc::new(Info::from_bytes(&raw).unwrap()),
-        Bytes::from(raw.clone()),
-        InfoHash::from_info_bytes(&raw),
-    )
+    let t = shoal_testkit::TorrentBuilder::single_file("x", data)
+        .piece_length(PIECE_LEN)
+        .build();
+    (t.info, t.info_bytes, t.info_hash)
 }
 
 pub fn addr() -> SocketAddr {
@@ -65,8 +51,9 @@ pub fn engine_with_have(have: Bitfield, fast: bool) -> (Torrent, Instant, Vec<Ac
     if !fast {
         reserved[7] = 0;
     }
-    assert!(t.handle_peer_connected(now, PEER, addr(), PeerId([9; 20]), reserved, false));
+    t.handle_peer_connected(now, PEER, addr(), PeerId([9; 20]), reserved, false);
     let opening = drain(&mut t);
+    assert!(!refused(&opening, PEER));
     (t, now, opening)
 }
 
@@ -89,8 +76,21 @@ pub fn connect_peer(
         reserved[7] = 0;
     }
     let addr = SocketAddr::from((ip, 5000));
-    assert!(t.handle_peer_connected(now, key, addr, PeerId([id; 20]), reserved, false));
+    let before = t.stats().connected_peers;
+    t.handle_peer_connected(now, key, addr, PeerId([id; 20]), reserved, false);
+    assert_eq!(
+        t.stats().connected_peers,
+        before + 1,
+        "peer {key:?} accepted"
+    );
     key
+}
+
+/// Whether `actions` drop `key` (how the engine refuses a peer that just connected).
+pub fn refused(actions: &[Action], key: PeerKey) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Disconnect { peer, .. } if *peer == key))
 }
 
 pub fn offered_fast(opening: &[Action]) -> Vec<u32> {

@@ -4,6 +4,7 @@
 mod harness;
 
 mod connections;
+mod dht;
 mod initial_seeding;
 mod requesting;
 mod serving;

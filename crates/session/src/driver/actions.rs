@@ -43,6 +43,7 @@ impl Driver {
                     },
                 );
             }
+            Action::DhtNode { addr } => self.learn_dht_node(addr),
             Action::MetadataReady { info, info_bytes } => self.on_metadata(info, info_bytes),
             Action::Completed => self.on_completed(),
         }

@@ -1,14 +1,12 @@
 //! Feeding the driver's channel events into the engine.
 
 use super::{Driver, PeerLink, PEER_QUEUE};
-use crate::event::Outgoing;
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
 use crate::TorrentError;
-use shoal_engine::PeerKey;
 use shoal_engine::PeerSource;
-use shoal_wire::{Handshake, Message};
+use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::net::TcpStream;
@@ -46,24 +44,15 @@ impl Driver {
                 let Some(link) = self.peers.get_mut(&key) else {
                     return;
                 };
+                // If the engine refuses the peer, its `Disconnect` removes the link.
+                link.connected = true;
                 let outbound = link.outbound;
-                if self
-                    .engine
-                    .handle_peer_connected(now, key, addr, peer_id, reserved, outbound)
-                {
-                    link.connected = true;
-                    let theirs = Handshake {
-                        reserved,
-                        info_hash: self.info_hash,
-                        peer_id,
-                    };
-                    if theirs.supports_dht() {
-                        self.send_dht_port(key);
-                    }
-                } else {
-                    debug!(%addr, "engine refused the peer");
-                    self.peers.remove(&key);
+                // The DHT node may have come up since the engine was made.
+                if let Some(port) = self.dht().and_then(|dht| dht.port()) {
+                    self.engine.handle_dht_port(now, port);
                 }
+                self.engine
+                    .handle_peer_connected(now, key, addr, peer_id, reserved, outbound);
             }
             DriverEvent::ConnectFailed { key, addr } => {
                 if self.peers.remove(&key).is_some() {
@@ -71,9 +60,6 @@ impl Driver {
                 }
             }
             DriverEvent::PeerMessage { key, msg } => {
-                if let (Message::Port(port), Some(link)) = (&msg, self.peers.get(&key)) {
-                    self.learn_dht_node(link.addr, *port);
-                }
                 if self.peers.get(&key).is_some_and(|p| p.connected) {
                     self.engine.handle_message(now, key, msg);
                 }
@@ -181,27 +167,15 @@ impl Driver {
     }
 
     /// BEP 5: the DHT is used unless the torrent is private (BEP 27).
-    fn dht(&self) -> Option<&crate::discovery::dht::Dht> {
+    pub(super) fn dht(&self) -> Option<&crate::discovery::dht::Dht> {
         let private = self.info.as_ref().is_some_and(|i| i.private);
         self.ctx.dht.as_ref().filter(|_| !private)
     }
 
-    /// Tells a peer that set the DHT bit where our DHT node listens, after whatever the
-    /// engine queued on connect (the bitfield must come first).
-    fn send_dht_port(&mut self, key: PeerKey) {
-        let Some(port) = self.dht().and_then(|dht| dht.port()) else {
-            return;
-        };
-        self.drain();
-        if let Some(link) = self.peers.get(&key) {
-            let _ = link.tx.try_send(Outgoing::Message(Message::Port(port)));
-        }
-    }
-
-    /// A peer's PORT message names its DHT node.
-    fn learn_dht_node(&self, addr: SocketAddr, port: u16) {
+    /// A peer's PORT message named its DHT node (the engine's `DhtNode`).
+    pub(super) fn learn_dht_node(&self, addr: SocketAddr) {
         if let Some(dht) = self.dht() {
-            dht.add_node(SocketAddr::new(addr.ip(), port));
+            dht.add_node(addr);
         }
     }
 

@@ -46,7 +46,8 @@ pub(crate) struct DriverContext {
     pub handshake_timeout: Duration,
     pub check_threads: usize,
     pub registry: Registry,
-    /// The session's DHT node: sets the handshake's DHT bit, sends and takes PORT messages.
+    /// The session's DHT node: sets the handshake's DHT bit; its port goes to the engine,
+    /// which sends it in PORT messages, and the engine's `DhtNode`s go to it.
     pub dht: Option<crate::discovery::dht::Dht>,
 }
 
@@ -210,6 +211,8 @@ fn engine_config(
 ) -> Config {
     let mut config = Config::new(ctx.peer_id);
     config.listen_port = Some(ctx.listen_port);
+    // BEP 5 `PORT` messages; a private torrent never sends them (the engine sees to it).
+    config.dht_port = ctx.dht.as_ref().and_then(|dht| dht.port());
     config.seed_when_complete = seed;
     config.private = info.is_some_and(|i| i.private);
     // Distinct tie-breaking per torrent even though the peer id is shared.
@@ -267,7 +270,8 @@ impl Driver {
         for &addr in peers {
             self.known_addrs.entry(addr).or_insert(source);
         }
-        self.engine.add_peers(Instant::now(), peers, source);
+        self.engine
+            .handle_peers_found(Instant::now(), peers, source);
     }
 
     async fn event_loop(&mut self) {
@@ -362,7 +366,7 @@ impl Driver {
 
     /// Drops every connection, publishes the final state and leaves the registry.
     fn close(&mut self, final_state: TorrentState) {
-        self.engine.shutdown();
+        self.engine.shutdown(Instant::now());
         while self.engine.poll_action().is_some() {}
         self.peers.clear();
         self.pending.clear();
@@ -386,7 +390,7 @@ impl Driver {
             return;
         };
         info!("files exist already: re-checking before resuming");
-        self.engine.shutdown();
+        self.engine.shutdown(Instant::now());
         while self.engine.poll_action().is_some() {}
         self.peers.clear();
         self.pending.clear();

@@ -113,7 +113,7 @@ impl Swarm {
             shard
                 .node(node)
                 .engine
-                .add_peers(now, &addrs, PeerSource::Hint);
+                .handle_peers_found(now, &addrs, PeerSource::Hint);
             shard.drain(cx, node);
         });
     }

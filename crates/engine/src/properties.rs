@@ -1,9 +1,12 @@
 //! Property tests of the picker and the choker: for random swarms and random event orders,
-//! their invariants hold and a download always finishes.
+//! their invariants hold and a download always finishes. (Inside the crate, as both are
+//! private to it.)
 
+use crate::choker::{Candidate, Choker};
+use crate::picker::Picker;
+use crate::PeerKey;
 use proptest::prelude::*;
 use shoal_core::{Bitfield, BlockRef, Lengths, Rng, BLOCK_SIZE};
-use shoal_engine::{Candidate, Choker, PeerKey, Picker};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One step of the random schedule: (which peer, what to do, a number to pick with).
