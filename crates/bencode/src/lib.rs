@@ -14,6 +14,9 @@
 //! are unsorted or repeated, as real torrents contain them; [`Dict::get`] returns the first
 //! match.
 
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
 mod decode;
 mod error;
 mod owned;

@@ -9,6 +9,9 @@
 //! metadata received from peers, [`Magnet::parse`] / [`Magnet::to_uri`], and
 //! [`create_torrent`] to share a file or folder.
 
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
 pub mod bitfield;
 pub mod create;
 pub mod hash;

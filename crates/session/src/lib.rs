@@ -39,6 +39,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod config;
 mod discovery;
 mod disk;

@@ -13,6 +13,8 @@
 //! then (e.g. before recording resume state), and [`Storage::finish`] once the download is
 //! complete (it creates zero-length files, which no piece ever writes).
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod error;
 pub mod faults;
 mod file;

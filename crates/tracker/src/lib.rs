@@ -14,6 +14,9 @@
 //! one reply, strings are cut to [`MAX_MESSAGE`] characters, and malformed input is a typed
 //! [`TrackerError`], never a panic.
 
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
 pub mod announcer;
 mod error;
 pub mod http;

@@ -9,6 +9,9 @@
 //! A [`Message::Extended`] payload is decoded with the [`ext`] types according to its id.
 //! Any [`WireError`] means the peer is broken or hostile: close that connection.
 
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
 pub mod codec;
 pub mod error;
 pub mod ext;
