@@ -33,7 +33,7 @@ pub(crate) struct UdpTracker {
 
 impl UdpTracker {
     /// Resolves the tracker and opens a socket towards it.
-    pub async fn open(
+    pub(super) async fn open(
         url: &TrackerUrl,
         config: UdpConfig,
         seed: u64,
@@ -66,7 +66,7 @@ impl UdpTracker {
 
     /// Runs one request to its end: an answer, an error, or no answer after the
     /// retransmissions `patience` allows.
-    pub async fn request(
+    pub(super) async fn request(
         &mut self,
         request: UdpRequest,
         patience: Patience,

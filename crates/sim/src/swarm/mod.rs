@@ -29,11 +29,11 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub fn instant(&self, nanos: u64) -> Instant {
+    pub(crate) fn instant(&self, nanos: u64) -> Instant {
         self.base + Duration::from_nanos(nanos)
     }
 
-    pub fn nanos(&self, at: Instant) -> u64 {
+    pub(crate) fn nanos(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 }
