@@ -91,7 +91,12 @@ impl Store {
 
     /// Stages a block; `false` if the store cannot take it (no metadata, or the piece is
     /// already verified and must not be overwritten).
-    pub(crate) fn store_block(&mut self, block: BlockRef, data: Bytes, source: Option<NodeId>) -> bool {
+    pub(crate) fn store_block(
+        &mut self,
+        block: BlockRef,
+        data: Bytes,
+        source: Option<NodeId>,
+    ) -> bool {
         let i = block.piece.get() as usize;
         if self.has_piece(block.piece) || data.len() != block.len as usize {
             return false;
@@ -110,7 +115,12 @@ impl Store {
 
     /// Hashes the staged blocks of `piece`; keeps the piece when it matches and drops its
     /// blocks either way.
-    pub(crate) fn verify(&mut self, content: &Content, fidelity: Fidelity, piece: PieceIndex) -> Verdict {
+    pub(crate) fn verify(
+        &mut self,
+        content: &Content,
+        fidelity: Fidelity,
+        piece: PieceIndex,
+    ) -> Verdict {
         let i = piece.get() as usize;
         let mut blocks = self
             .staged
