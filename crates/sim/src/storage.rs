@@ -18,8 +18,10 @@ use shoal_core::{BlockRef, Lengths, PieceIndex};
 /// How faithfully storage copies and hashes data; see the module doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fidelity {
+    /// Every node keeps and hashes its own copy of what it received (for tests).
     #[default]
     Exact,
+    /// Intact blocks are slices of the shared original and skip hashing (for benchmarks).
     Fast,
 }
 

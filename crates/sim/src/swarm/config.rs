@@ -27,8 +27,11 @@ impl Default for Discovery {
 /// Swarm-wide settings.
 #[derive(Debug, Clone, Copy)]
 pub struct SwarmConfig {
+    /// Size and piece length of the torrent the swarm shares.
     pub content: ContentSpec,
+    /// Whether nodes keep and hash their own copies (tests) or share the original (benchmarks).
     pub fidelity: Fidelity,
+    /// Which peers each new node is told about.
     pub discovery: Discovery,
     /// Adjusts every node's engine config (a node's own `tune` runs after it).
     pub tune: Option<fn(&mut Config)>,
