@@ -89,6 +89,7 @@ impl Session {
         self.listen_addr
     }
 
+    /// The peer id this session sends in handshakes and announces.
     pub fn peer_id(&self) -> PeerId {
         self.ctx.peer_id
     }

@@ -15,6 +15,9 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+// error.rs is being reworked on another branch (typed errors, issue 15); its field docs
+// land with that rework, after which this allow goes.
+#[allow(missing_docs)]
 mod error;
 pub mod faults;
 mod file;
