@@ -26,7 +26,7 @@ pub enum Error {
     /// Lists and dictionaries nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH).
     #[error("nesting deeper than {max} levels at byte {0}", max = crate::MAX_DEPTH)]
     TooDeep(usize),
-    /// [`decode`](crate::decode) found bytes after the one value the buffer should hold.
+    /// [`decode`](crate::decode()) found bytes after the one value the buffer should hold.
     #[error("trailing data after the value at byte {0}")]
     Trailing(usize),
 }

@@ -4,7 +4,7 @@
 //! exact input span it was parsed from ([`Dict::raw`]), so the info-hash can be computed over
 //! the original bytes of a torrent's `info` dictionary rather than over a re-encoding.
 //!
-//! - [`decode`] parses a whole buffer (trailing bytes are an error); [`decode_prefix`] parses
+//! - [`decode()`] parses a whole buffer (trailing bytes are an error); [`decode_prefix`] parses
 //!   one value and reports how many bytes it used (ut_metadata pieces carry raw data after the
 //!   dictionary).
 //! - [`Owned`] builds values to send; [`Owned::encode`] always writes dictionary keys sorted.

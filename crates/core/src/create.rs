@@ -12,7 +12,7 @@ use crate::{FileEntry, Lengths};
 use shoal_bencode::Owned;
 use std::path::{Path, PathBuf};
 
-/// Smallest piece length [`create_torrent`](crate::create_torrent) accepts (16 KiB, one block).
+/// Smallest piece length [`create_torrent`] accepts (16 KiB, one block).
 pub const MIN_PIECE_LENGTH: u32 = 16 * 1024;
 /// Largest piece length accepted (64 MiB), the same limit the metainfo parser enforces.
 pub const MAX_PIECE_LENGTH: u32 = crate::metainfo::MAX_PIECE_LENGTH;

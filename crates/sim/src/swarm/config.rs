@@ -35,7 +35,7 @@ pub struct SwarmConfig {
     pub discovery: Discovery,
     /// Adjusts every node's engine config (a node's own `tune` runs after it).
     pub tune: Option<fn(&mut Config)>,
-    /// Event budget of [`Swarm::run_until`].
+    /// Event budget of [`Swarm::run_until`](crate::Swarm::run_until).
     pub max_events: u64,
     /// Threads a run may use (the nodes are spread over this many shards). A run's result
     /// does not depend on it.
