@@ -22,8 +22,8 @@ pub enum WireError {
         /// The length prefix the peer sent (id byte included).
         len: u32,
     },
-    /// A length prefix above [`MAX_MESSAGE_LEN`](crate::MAX_MESSAGE_LEN); refused before any
-    /// of it is buffered.
+    /// A length prefix above the decoder's limit ([`MAX_MESSAGE_LEN`](crate::MAX_MESSAGE_LEN)
+    /// by default); refused before any of the message is buffered.
     #[error("message of {len} bytes is longer than the limit of {max} bytes")]
     MessageTooLong {
         /// The length prefix the peer sent.
