@@ -7,13 +7,18 @@ use std::io::Write;
 /// BEP 3 requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owned {
+    /// An integer, encoded `i<n>e`.
     Int(i64),
+    /// A byte string (not necessarily UTF-8), encoded `<len>:<bytes>`.
     Bytes(Vec<u8>),
+    /// A list of values, encoded `l...e`.
     List(Vec<Owned>),
+    /// A dictionary with byte-string keys, encoded `d...e` in key order.
     Dict(BTreeMap<Vec<u8>, Owned>),
 }
 
 impl Owned {
+    /// The bencoding of this value, in a new buffer.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode_into(&mut out);
@@ -56,6 +61,7 @@ impl Owned {
         Owned::List(items.into_iter().map(Into::into).collect())
     }
 
+    /// The integer, if this is one.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Owned::Int(n) => Some(*n),
@@ -63,6 +69,7 @@ impl Owned {
         }
     }
 
+    /// The byte string, if this is one.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Owned::Bytes(b) => Some(b),
@@ -70,6 +77,7 @@ impl Owned {
         }
     }
 
+    /// The list's items, if this is a list.
     pub fn as_list(&self) -> Option<&[Owned]> {
         match self {
             Owned::List(items) => Some(items),
@@ -77,6 +85,7 @@ impl Owned {
         }
     }
 
+    /// The dictionary's entries, if this is a dictionary.
     pub fn as_dict(&self) -> Option<&BTreeMap<Vec<u8>, Owned>> {
         match self {
             Owned::Dict(map) => Some(map),
@@ -116,6 +125,7 @@ impl DictBuilder {
         }
     }
 
+    /// Finishes the dictionary as an [`Owned::Dict`].
     pub fn build(self) -> Owned {
         Owned::Dict(self.map)
     }

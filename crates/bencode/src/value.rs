@@ -5,9 +5,13 @@ use crate::Owned;
 /// A decoded value borrowing from the input buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value<'a> {
+    /// An integer (`i<n>e`).
     Int(i64),
+    /// A byte string (`<len>:<bytes>`), a slice of the input; not necessarily UTF-8.
     Bytes(&'a [u8]),
+    /// A list (`l...e`).
     List(Vec<Value<'a>>),
+    /// A dictionary (`d...e`), which also remembers its exact input bytes.
     Dict(Dict<'a>),
 }
 
@@ -39,10 +43,12 @@ impl<'a> Dict<'a> {
         self.raw
     }
 
+    /// Number of entries, duplicates included.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the dictionary has no entries (`de`).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -74,6 +80,7 @@ impl<'a> Dict<'a> {
 }
 
 impl<'a> Value<'a> {
+    /// The integer, if this is one.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(n) => Some(*n),
@@ -81,6 +88,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The byte string, if this is one.
     pub fn as_bytes(&self) -> Option<&'a [u8]> {
         match self {
             Value::Bytes(b) => Some(b),
@@ -93,6 +101,7 @@ impl<'a> Value<'a> {
         std::str::from_utf8(self.as_bytes()?).ok()
     }
 
+    /// The list's items, if this is a list.
     pub fn as_list(&self) -> Option<&[Value<'a>]> {
         match self {
             Value::List(items) => Some(items),
@@ -100,6 +109,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The dictionary, if this is one.
     pub fn as_dict(&self) -> Option<&Dict<'a>> {
         match self {
             Value::Dict(d) => Some(d),

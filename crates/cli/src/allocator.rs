@@ -5,15 +5,15 @@
 //! With the defaults, glibc gives each busy thread an arena of its own, serves allocations
 //! that large with a fresh `mmap`, and returns freed memory at the top of a heap to the
 //! system. So receive buffers were spread over several arenas, each holding its own free
-//! space, and nearly every one came with page faults and zeroed pages (6-7% of a 1 GiB
-//! loopback leecher's samples were the kernel's fault path under `recv`). One arena, with
-//! such buffers kept in the heap and a few MiB of its freed memory kept mapped, lets every
-//! thread reuse the same few buffers as they are. shoal allocates little per block (payloads are slices
-//! of the receive buffer), so one arena's lock is not contended.
+//! space, and nearly every one came with page faults and zeroed pages (the kernel's fault
+//! path under `recv` showed up in leecher profiles). One arena, with such buffers kept in
+//! the heap and a few MiB of its freed memory kept mapped, lets every thread reuse the same
+//! few buffers as they are. shoal allocates little per block (payloads are slices of the
+//! receive buffer), so one arena's lock is not contended.
 //!
-//! Measured (6 interleaved 1 GiB shoal->shoal runs on loopback, leecher, medians): CPU
-//! 1.68 -> 1.55 s, peak anonymous memory 27.1 -> 21.2 MiB. The arena limit alone gave
-//! 1.59 s and 21.3 MiB in another such run; the thresholds alone 1.57 s but 32 MiB.
+//! Both settings are needed: the single arena is what lowers peak memory, the kept-mapped
+//! thresholds what saves the page faults. The measured effect on a leecher's CPU and memory
+//! is in docs/performance.md.
 //!
 //! These override `MALLOC_ARENA_MAX` and the like from the environment.
 
@@ -24,8 +24,8 @@ const ARENAS: libc::c_int = 1;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: libc::c_int = 4 * 1024 * 1024;
 /// Free memory at the top of the heap is given back beyond this, so a burst (many
-/// connections at once) does not stay resident for good. 8 MiB keeps the receive buffers'
-/// churn mapped: against 64 MiB it gave the same leecher CPU (1.51 and 1.52 s, 6 runs).
+/// connections at once) does not stay resident for good. 8 MiB is enough to keep the
+/// receive buffers' churn mapped; a larger threshold saved no CPU (docs/performance.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: libc::c_int = 8 * 1024 * 1024;
 

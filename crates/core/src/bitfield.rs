@@ -1,5 +1,8 @@
 //! A fixed-length bit set in wire order (bit 7 of byte 0 is piece 0), with a cached count.
 
+/// Which pieces a peer (or we) have: one bit per piece, as sent in the BITFIELD message.
+///
+/// `len` is the number of pieces; bits past it in the last byte are always zero.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Bitfield {
     bytes: Vec<u8>,
@@ -8,6 +11,7 @@ pub struct Bitfield {
 }
 
 impl Bitfield {
+    /// A bitfield of `len` pieces with none set (a peer that has nothing yet).
     pub fn new(len: u32) -> Bitfield {
         Bitfield {
             bytes: vec![0; len.div_ceil(8) as usize],
@@ -16,6 +20,7 @@ impl Bitfield {
         }
     }
 
+    /// A bitfield of `len` pieces with all set (a seed).
     pub fn full(len: u32) -> Bitfield {
         let mut b = Bitfield::new(len);
         for i in 0..len {
@@ -46,30 +51,37 @@ impl Bitfield {
         })
     }
 
+    /// The wire bytes, ready to send in a BITFIELD message.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// Number of pieces the bitfield covers (set or not).
     pub fn len(&self) -> u32 {
         self.len
     }
 
+    /// Whether it covers no pieces at all (`len() == 0`); see [`Bitfield::none`] for "no bit set".
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// Number of pieces set; kept up to date, so this is O(1).
     pub fn count(&self) -> u32 {
         self.ones
     }
 
+    /// Whether every piece is set (the holder is a seed).
     pub fn is_full(&self) -> bool {
         self.ones == self.len
     }
 
+    /// Whether no piece is set.
     pub fn none(&self) -> bool {
         self.ones == 0
     }
 
+    /// Whether piece `i` is set; false for indexes past the end.
     pub fn get(&self, i: u32) -> bool {
         i < self.len && self.bytes[(i / 8) as usize] & (0x80 >> (i % 8)) != 0
     }
@@ -84,6 +96,7 @@ impl Bitfield {
         true
     }
 
+    /// Clears bit `i`; returns true if it was set. Out-of-range indexes are ignored.
     pub fn clear(&mut self, i: u32) -> bool {
         if !self.get(i) {
             return false;
@@ -93,6 +106,7 @@ impl Bitfield {
         true
     }
 
+    /// The indexes of the set pieces, in increasing order.
     pub fn iter_ones(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.len).filter(move |&i| self.get(i))
     }

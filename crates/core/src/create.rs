@@ -12,8 +12,9 @@ use crate::{FileEntry, Lengths};
 use shoal_bencode::Owned;
 use std::path::{Path, PathBuf};
 
-/// Smallest and largest piece lengths accepted (16 KiB and 64 MiB, powers of two).
+/// Smallest piece length [`create_torrent`] accepts (16 KiB, one block).
 pub const MIN_PIECE_LENGTH: u32 = 16 * 1024;
+/// Largest piece length accepted (64 MiB), the same limit the metainfo parser enforces.
 pub const MAX_PIECE_LENGTH: u32 = crate::metainfo::MAX_PIECE_LENGTH;
 
 /// How to build the torrent. `Default` gives an automatic piece length, no trackers, a public
@@ -25,7 +26,10 @@ pub struct CreateOptions {
     /// Announce URLs: the first becomes `announce`; with more than one, each becomes its own
     /// tier of `announce-list`, in order.
     pub trackers: Vec<String>,
+    /// Sets the BEP 27 `private` flag: peers then come only from the trackers (no DHT,
+    /// PEX or LSD).
     pub private: bool,
+    /// Free text written as the torrent's `comment`; `None` leaves it out.
     pub comment: Option<String>,
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
@@ -36,27 +40,41 @@ pub struct CreateOptions {
 /// Why a torrent could not be created; each message names the path to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    /// Reading a file or listing a folder failed.
     #[error("cannot read {}: {source}", path.display())]
     Io {
+        /// The file or folder that could not be read.
         path: PathBuf,
+        /// What the operating system reported.
         source: std::io::Error,
     },
+    /// The path to share is something else, such as a device or a socket.
     #[error("{} is neither a regular file nor a folder", .0.display())]
     NotFileOrFolder(PathBuf),
+    /// The folder to share holds no regular files.
     #[error("folder {} holds no files to share (symlinks are skipped)", .0.display())]
     EmptyFolder(PathBuf),
+    /// All the files are empty, so there are no pieces to make.
     #[error("nothing to share: {} holds only empty files", .0.display())]
     ZeroLength(PathBuf),
+    /// A file or folder name cannot be written into the torrent, which stores UTF-8 names.
     #[error("the name of {} is not valid UTF-8; rename it to share it", .0.display())]
     NonUtf8Name(PathBuf),
+    /// A name that other systems could not recreate safely (see
+    /// [`sanitize_component`](crate::sanitize_component)).
     #[error("the name of {} is not portable (trailing dot or space, control character, or too long); rename it", .0.display())]
     UnsafeName(PathBuf),
+    /// [`CreateOptions::piece_length`] is not a power of two within the accepted range.
     #[error("piece length {0} must be a power of two from 16 KiB to 64 MiB")]
     PieceLength(u32),
+    /// The data is too large to describe in one torrent at this piece length (too many
+    /// pieces); a larger piece length may fit.
     #[error("{} is too large for one torrent at this piece length", .0.display())]
     TooLarge(PathBuf),
+    /// A file got shorter while it was being hashed, so the hashes would be wrong.
     #[error("{} changed size while it was being hashed; try again", .0.display())]
     Changed(PathBuf),
+    /// A bug in shoal: the hashing threads disagreed with the file layout.
     #[error("internal error while hashing (file layout mismatch)")]
     Internal,
 }

@@ -9,6 +9,7 @@ pub const BLOCK_SIZE: u32 = 16 * 1024;
 pub struct PieceIndex(u32);
 
 impl PieceIndex {
+    /// The index as a plain number, for the wire or for indexing a vector.
     pub fn get(self) -> u32 {
         self.0
     }
@@ -17,8 +18,11 @@ impl PieceIndex {
 /// A block that exists: `len` bytes at `offset` within `piece`, never crossing the piece end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlockRef {
+    /// The piece the block belongs to.
     pub piece: PieceIndex,
+    /// Byte offset of the block from the start of the piece (`begin` on the wire).
     pub offset: u32,
+    /// Length of the block in bytes; at most [`BLOCK_SIZE`] for blocks we request.
     pub len: u32,
 }
 
@@ -51,22 +55,27 @@ impl Lengths {
         })
     }
 
+    /// Total length of the torrent's data in bytes (all files together).
     pub fn total(&self) -> u64 {
         self.total
     }
 
+    /// Length of every piece but the last, in bytes.
     pub fn piece_length(&self) -> u32 {
         self.piece_length
     }
 
+    /// Number of pieces in the torrent.
     pub fn num_pieces(&self) -> u32 {
         self.num_pieces
     }
 
+    /// A [`PieceIndex`] for `index` when that piece exists (e.g. from a HAVE message).
     pub fn validate_piece(&self, index: u32) -> Option<PieceIndex> {
         (index < self.num_pieces).then_some(PieceIndex(index))
     }
 
+    /// Every piece of the torrent, in order.
     pub fn pieces(&self) -> impl Iterator<Item = PieceIndex> {
         (0..self.num_pieces).map(PieceIndex)
     }
@@ -76,11 +85,13 @@ impl Lengths {
         piece.0 as u64 * self.piece_length as u64
     }
 
+    /// Length of this piece in bytes: the piece length, or less for the last piece.
     pub fn piece_len(&self, piece: PieceIndex) -> u32 {
         let start = self.piece_offset(piece);
         (self.total - start).min(self.piece_length as u64) as u32
     }
 
+    /// Number of [`BLOCK_SIZE`] blocks in this piece (the last may be shorter).
     pub fn blocks_in_piece(&self, piece: PieceIndex) -> u32 {
         self.piece_len(piece).div_ceil(BLOCK_SIZE)
     }
@@ -96,6 +107,7 @@ impl Lengths {
         })
     }
 
+    /// The standard blocks of `piece`, in order: what a downloader requests.
     pub fn blocks(&self, piece: PieceIndex) -> impl Iterator<Item = BlockRef> + '_ {
         (0..self.blocks_in_piece(piece)).filter_map(move |i| self.block(piece, i))
     }

@@ -3,26 +3,32 @@
 use crate::InfoHash;
 use std::net::SocketAddr;
 
+/// What a magnet link says about a torrent: enough to find peers and fetch its metadata
+/// from them (BEP 9), but not the metadata itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Magnet {
+    /// The torrent's v1 info-hash (`xt=urn:btih:`), the one required part.
     pub info_hash: InfoHash,
-    /// `dn`
+    /// Display name (`dn`), to show until the metadata arrives.
     pub name: Option<String>,
-    /// `xl`
+    /// Total length in bytes (`xl`), when the link states it.
     pub length: Option<u64>,
-    /// `tr`, in order
+    /// Tracker announce URLs (`tr`), in the order the link lists them.
     pub trackers: Vec<String>,
-    /// `x.pe` peer hints
+    /// Peers to try first (`x.pe`, `ip:port` each).
     pub peers: Vec<SocketAddr>,
 }
 
 /// Why a magnet link was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MagnetError {
+    /// The text does not start with `magnet:?`.
     #[error("not a magnet link: it must start with `magnet:?`")]
     Scheme,
+    /// No `xt=urn:btih:` parameter, so there is no torrent to look for.
     #[error("magnet link has no v1 info-hash (`xt=urn:btih:...`)")]
     MissingXt,
+    /// The info-hash is neither 40 hex nor 32 base32 characters (the text found is kept).
     #[error("magnet link info-hash `{0}` is neither 40 hex nor 32 base32 characters")]
     BadHash(String),
 }

@@ -25,6 +25,7 @@ pub struct FileEntry {
     /// Sanitised path components relative to the download folder, starting with the torrent
     /// name for multi-file torrents (`[name, dir, file]`) and just `[name]` for single-file ones.
     pub path: Vec<String>,
+    /// Size of the file in bytes.
     pub length: u64,
     /// Byte offset of the file's first byte within the torrent's concatenated data.
     pub offset: u64,
@@ -37,41 +38,60 @@ pub struct FileEntry {
 pub struct Info {
     /// Sanitised torrent name (a single safe path component).
     pub name: String,
+    /// Length of every piece but the last, in bytes.
     pub piece_length: u32,
     /// SHA-1 of each piece.
     pub pieces: Vec<[u8; 20]>,
+    /// The files in torrent order; their lengths add up to the torrent's total length.
     pub files: Vec<FileEntry>,
+    /// BEP 27 `private` flag: find peers through the trackers only (no DHT, PEX or LSD).
     pub private: bool,
     /// True for torrents whose info has a `files` list, even when it holds a single file.
     pub multi_file: bool,
+    /// Total length and piece length, for piece and block arithmetic.
     pub lengths: Lengths,
 }
 
 /// A whole `.torrent` file.
 #[derive(Debug, Clone)]
 pub struct Metainfo {
+    /// The parsed `info` dictionary: name, files and piece hashes.
     pub info: Info,
+    /// SHA-1 of [`Metainfo::info_bytes`], which names the torrent on the wire and to trackers.
     pub info_hash: InfoHash,
     /// The `info` dictionary's exact bytes (served to peers over ut_metadata).
     pub info_bytes: Bytes,
     /// Announce tiers (BEP 12); a lone `announce` becomes one tier of one URL.
     pub trackers: Vec<Vec<String>>,
+    /// Free-text `comment`, when present.
     pub comment: Option<String>,
+    /// The program that made the torrent (`created by`), when present.
     pub created_by: Option<String>,
+    /// When the torrent was made, in Unix seconds (`creation date`), when present.
     pub creation_date: Option<i64>,
 }
 
 /// Why a torrent or info dictionary was refused; each message fits on one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MetainfoError {
+    /// The bytes are not bencode at all.
     #[error("not valid bencode: {0}")]
     Bencode(String),
+    /// A required field is missing or has the wrong type or value (the field's name is kept).
     #[error("missing or invalid field `{0}`")]
     Field(&'static str),
+    /// A file or torrent name that would escape the download folder or is empty.
     #[error("unsafe or empty file path in torrent: {0}")]
     UnsafePath(String),
+    /// The `pieces` string holds a different number of hashes than the length needs.
     #[error("piece hashes do not match the total length ({pieces} hashes for {expected} pieces)")]
-    PieceCount { pieces: usize, expected: u64 },
+    PieceCount {
+        /// Number of 20-byte hashes in `pieces`.
+        pieces: usize,
+        /// Number of pieces the total length and piece length call for.
+        expected: u64,
+    },
+    /// The total length and piece length do not describe a torrent shoal can handle.
     #[error("torrent is too large or its piece length is invalid")]
     Shape,
 }

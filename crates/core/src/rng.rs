@@ -1,12 +1,15 @@
 //! A small seeded pseudo-random generator (xoshiro256**), so the protocol core never reads a
 //! global RNG and every simulation repeats exactly for its seed.
 
+/// A fast seeded generator for choices that need no secrecy (tie-breaks, shuffles); not for
+/// anything an attacker must not guess.
 #[derive(Debug, Clone)]
 pub struct Rng {
     s: [u64; 4],
 }
 
 impl Rng {
+    /// A generator whose whole sequence is fixed by `seed`.
     pub fn new(seed: u64) -> Rng {
         // SplitMix64 expands the seed into the four state words.
         let mut x = seed;
@@ -22,6 +25,7 @@ impl Rng {
         }
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;

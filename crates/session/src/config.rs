@@ -37,6 +37,8 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
+    /// Listens on `listen`, with a random peer id, default timeouts and limits, and neither
+    /// DHT nor LSD.
     pub fn new(listen: SocketAddr) -> SessionConfig {
         SessionConfig {
             listen,
@@ -62,6 +64,7 @@ impl Default for SessionConfig {
 /// A torrent to add with [`crate::Session::add_torrent`].
 #[derive(Debug, Clone)]
 pub struct AddTorrent {
+    /// The torrent to download or seed.
     pub info_hash: InfoHash,
     /// The parsed info dictionary and its exact bytes; `None` for a magnet link, in which case
     /// the metadata is fetched from peers first.

@@ -16,11 +16,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub enum TorrentState {
     /// Hashing data already on disk: `checked` of `total` pieces done.
     Checking {
+        /// Pieces hashed so far.
         checked: u32,
+        /// Pieces in the torrent.
         total: u32,
     },
     /// A magnet download waiting for the info dictionary from peers.
     FetchingMetadata,
+    /// Fetching pieces from peers (and serving the ones it has).
     Downloading,
     /// Complete, flushed to disk, and uploading to others.
     Seeding,
@@ -50,6 +53,7 @@ impl TorrentState {
 /// A snapshot for progress display, published about twice a second.
 #[derive(Debug, Clone)]
 pub struct TorrentStats {
+    /// Where the torrent is in its life.
     pub state: TorrentState,
     /// The engine's counters (pieces, bytes, peers).
     pub engine: Stats,
@@ -57,6 +61,7 @@ pub struct TorrentStats {
     pub name: Option<String>,
     /// Smoothed payload bytes per second.
     pub download_rate: u64,
+    /// Smoothed payload bytes per second sent to peers.
     pub upload_rate: u64,
 }
 
@@ -72,6 +77,7 @@ pub struct TorrentHandle {
 }
 
 impl TorrentHandle {
+    /// The torrent this handle controls.
     pub fn info_hash(&self) -> InfoHash {
         self.info_hash
     }

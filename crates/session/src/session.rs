@@ -20,9 +20,8 @@ use tracing::{info, info_span, Instrument};
 
 /// Inputs a driver may have queued before it falls behind and its peers' readers wait. Most
 /// inputs are 16 KiB blocks, so this also bounds the bytes waiting here (512 KiB). The
-/// driver takes them off in microseconds; a deeper queue only held more of a leecher's
-/// memory (1 GiB on loopback, 8 interleaved runs: 256 inputs and a 4 MiB hashing queue
-/// peaked at 21.8 MiB of anonymous memory, 32 and 1 MiB at 8.7 MiB, same speed).
+/// driver takes them off quickly, so a deeper queue only holds more of a leecher's memory
+/// at the same speed (figures in docs/performance.md, "Leecher memory against rqbit").
 const DRIVER_QUEUE: usize = 32;
 /// Longest wait for torrents to stop in [`Session::shutdown`].
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -89,6 +88,7 @@ impl Session {
         self.listen_addr
     }
 
+    /// The peer id this session sends in handshakes and announces.
     pub fn peer_id(&self) -> PeerId {
         self.ctx.peer_id
     }

@@ -59,11 +59,11 @@ fn bucket_of(at: u64) -> u64 {
 }
 
 impl<T: Timed> Calendar<T> {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn push(&mut self, item: T) {
+    pub(crate) fn push(&mut self, item: T) {
         self.len += 1;
         let b = bucket_of(item.at());
         if b <= self.current_bucket {
@@ -82,12 +82,12 @@ impl<T: Timed> Calendar<T> {
     }
 
     /// The earliest item, moving on to the next non-empty bucket if needed.
-    pub fn peek(&mut self) -> Option<&T> {
+    pub(crate) fn peek(&mut self) -> Option<&T> {
         self.settle();
         self.current.peek()
     }
 
-    pub fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         self.settle();
         let item = self.current.pop()?;
         self.len -= 1;

@@ -53,7 +53,7 @@ pub(crate) struct Half {
 }
 
 impl Half {
-    pub fn new(key: PeerKey, remote: PeerKey, peer: NodeId, latency: u64) -> Half {
+    pub(crate) fn new(key: PeerKey, remote: PeerKey, peer: NodeId, latency: u64) -> Half {
         Half {
             key,
             remote,
@@ -67,7 +67,7 @@ impl Half {
     }
 
     /// Closes this side; its unsent messages are dropped (the engine forgot the peer).
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         self.open = false;
         self.queue.clear();
     }

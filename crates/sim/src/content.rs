@@ -31,17 +31,21 @@ impl Default for ContentSpec {
 pub struct Content {
     /// The original payload.
     pub data: Bytes,
+    /// The parsed info dictionary, shared by every node that has the metadata.
     pub info: Arc<Info>,
     /// The bencoded info dictionary whose SHA-1 is the info-hash.
     pub info_bytes: Bytes,
+    /// The torrent's info-hash, which every node of the swarm is given.
     pub info_hash: InfoHash,
 }
 
 /// Why a content spec cannot be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ContentError {
+    /// The piece length is zero, or the length needs more than `u32::MAX` pieces.
     #[error("the piece length must be non-zero and the torrent must have at most u32::MAX pieces")]
     Shape,
+    /// The length does not fit in this machine's address space.
     #[error("the torrent is too large to hold in memory ({0} bytes)")]
     TooLarge(u64),
 }
@@ -81,6 +85,7 @@ impl Content {
         })
     }
 
+    /// Total length and piece length, for piece arithmetic.
     pub fn lengths(&self) -> &Lengths {
         &self.info.lengths
     }
@@ -92,12 +97,12 @@ impl Content {
 }
 
 /// Byte range of `piece` within the torrent's data.
-pub fn piece_range(lengths: &Lengths, piece: PieceIndex) -> std::ops::Range<usize> {
+pub(crate) fn piece_range(lengths: &Lengths, piece: PieceIndex) -> std::ops::Range<usize> {
     let start = lengths.piece_offset(piece) as usize;
     start..start + lengths.piece_len(piece) as usize
 }
 
-pub fn sha1(data: &[u8]) -> [u8; 20] {
+pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
     Sha1::digest(data).into()
 }
 

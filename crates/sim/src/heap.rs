@@ -16,15 +16,15 @@ impl<T> Default for QuadHeap<T> {
 }
 
 impl<T: Ord> QuadHeap<T> {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.items.len()
     }
 
-    pub fn peek(&self) -> Option<&T> {
+    pub(crate) fn peek(&self) -> Option<&T> {
         self.items.first()
     }
 
-    pub fn push(&mut self, item: T) {
+    pub(crate) fn push(&mut self, item: T) {
         let mut i = self.items.len();
         self.items.push(item);
         while i > 0 {
@@ -37,7 +37,7 @@ impl<T: Ord> QuadHeap<T> {
         }
     }
 
-    pub fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         let n = self.items.len();
         if n == 0 {
             return None;

@@ -52,6 +52,9 @@
 //! serves what it is asked for. Churn: [`Swarm::take_offline`] and adding nodes while the
 //! swarm runs.
 
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
 mod calendar;
 mod conn;
 pub mod content;

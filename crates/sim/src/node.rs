@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 pub struct NodeId(pub u32);
 
 impl NodeId {
+    /// The id as an index into per-node vectors.
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -33,6 +34,7 @@ pub enum Role {
 /// How a node treats its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behaviour {
+    /// Follows the protocol: serves what it has and is asked for.
     Honest,
     /// Serves every block with its bytes flipped (it has the right data but lies).
     Corrupt,
@@ -43,8 +45,11 @@ pub enum Behaviour {
 /// Everything needed to add a node.
 #[derive(Debug, Clone, Copy)]
 pub struct NodeSpec {
+    /// What the node has at the start.
     pub role: Role,
+    /// Whether it serves its peers honestly.
     pub behaviour: Behaviour,
+    /// Its network link: bandwidth and latency.
     pub link: Link,
     /// SHA-1 throughput in bytes per second for piece verification; `None` is instant.
     pub hash_rate: Option<u64>,
@@ -53,6 +58,7 @@ pub struct NodeSpec {
 }
 
 impl NodeSpec {
+    /// An honest node with instant hashing and the swarm's engine config.
     pub fn new(role: Role, link: Link) -> NodeSpec {
         NodeSpec {
             role,

@@ -28,6 +28,7 @@ pub struct Limits {
 /// The result of a run. Two runs of the same swarm with the same seed give equal outcomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// Why the run stopped: its condition held, or it ran out of time or events.
     pub stop: StopReason,
     /// Virtual time since the swarm started.
     pub time: Duration,
@@ -40,6 +41,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Whether the run stopped because its condition held (not a limit).
     pub fn is_done(&self) -> bool {
         self.stop == StopReason::Done
     }
@@ -59,7 +61,10 @@ impl Outcome {
 /// simulator carries on and records it, so a test can show every violation at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anomaly {
+    /// Virtual time of the violation.
     pub at: Duration,
+    /// The node whose engine broke the contract.
     pub node: NodeId,
+    /// What it did, in words.
     pub what: String,
 }

@@ -62,7 +62,7 @@ pub(crate) enum Event {
 
 impl Event {
     /// The node whose state the event is about (the only one its handling touches).
-    pub fn target(&self) -> NodeId {
+    pub(crate) fn target(&self) -> NodeId {
         match self {
             Event::Wake { node, .. }
             | Event::DialFailed { node, .. }
@@ -133,24 +133,24 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
-    pub fn push(&mut self, item: Scheduled) {
+    pub(crate) fn push(&mut self, item: Scheduled) {
         self.heap.push(item);
     }
 
-    pub fn peek_time(&mut self) -> Option<u64> {
+    pub(crate) fn peek_time(&mut self) -> Option<u64> {
         self.heap.peek().map(|s| s.at)
     }
 
     /// `(at, tie)` of the next event: its place in the order of all events of the swarm.
-    pub fn peek_order(&mut self) -> Option<(u64, u64)> {
+    pub(crate) fn peek_order(&mut self) -> Option<(u64, u64)> {
         self.heap.peek().map(Scheduled::order)
     }
 
-    pub fn pop(&mut self) -> Option<Scheduled> {
+    pub(crate) fn pop(&mut self) -> Option<Scheduled> {
         self.heap.pop()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
 }

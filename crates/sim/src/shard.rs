@@ -32,17 +32,17 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn info(&self, node: NodeId) -> &NodeInfo {
+    pub(crate) fn info(&self, node: NodeId) -> &NodeInfo {
         &self.infos[node.index()]
     }
 
     /// A node's one-way access latency in nanoseconds.
-    pub fn latency(&self, node: NodeId) -> u64 {
+    pub(crate) fn latency(&self, node: NodeId) -> u64 {
         u64::try_from(self.info(node).spec.link.latency.as_nanos()).unwrap_or(u64::MAX / 8)
     }
 
     /// One-way latency between two nodes: the sum of their access latencies.
-    pub fn path_latency(&self, a: NodeId, b: NodeId) -> u64 {
+    pub(crate) fn path_latency(&self, a: NodeId, b: NodeId) -> u64 {
         self.latency(a) + self.latency(b)
     }
 }
@@ -87,7 +87,7 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    pub fn new(index: usize, count: usize) -> Shard {
+    pub(crate) fn new(index: usize, count: usize) -> Shard {
         Shard {
             index,
             count,
@@ -111,23 +111,23 @@ impl Shard {
     }
 
     /// Position of `node` in `nodes` (it must be one of this shard's).
-    pub fn local(&self, node: NodeId) -> usize {
+    pub(crate) fn local(&self, node: NodeId) -> usize {
         debug_assert_eq!(node.index() % self.count, self.index);
         node.index() / self.count
     }
 
-    pub fn node(&mut self, node: NodeId) -> &mut Node {
+    pub(crate) fn node(&mut self, node: NodeId) -> &mut Node {
         let i = self.local(node);
         &mut self.nodes[i]
     }
 
     /// `node`'s side `key` of a connection, if it has one.
-    pub fn half(&mut self, node: NodeId, key: PeerKey) -> Option<&mut Half> {
+    pub(crate) fn half(&mut self, node: NodeId, key: PeerKey) -> Option<&mut Half> {
         half_of(self.node(node), key)
     }
 
     /// Schedules `event` at `at`, as the next event of the node being handled.
-    pub fn push(&mut self, at: u64, event: Event) {
+    pub(crate) fn push(&mut self, at: u64, event: Event) {
         let src = self.src;
         let n = self.node(src);
         let item = Scheduled {
@@ -151,7 +151,7 @@ impl Shard {
     }
 
     /// Moves what other shards scheduled for this one into its queue.
-    pub fn intake(&mut self) {
+    pub(crate) fn intake(&mut self) {
         for from in &mut self.inbox {
             for item in from.drain(..) {
                 self.queue.push(item);
@@ -161,19 +161,19 @@ impl Shard {
     }
 
     /// When the earliest event for this shard's nodes is due, if any is pending.
-    pub fn next_time(&mut self) -> Option<u64> {
+    pub(crate) fn next_time(&mut self) -> Option<u64> {
         let queued = self.queue.peek_time().unwrap_or(u64::MAX);
         Some(queued.min(self.inbox_min)).filter(|&at| at != u64::MAX)
     }
 
     /// Events scheduled and not yet handled, wherever they wait.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         let waiting: usize = self.inbox.iter().chain(&self.outbox).map(Vec::len).sum();
         self.queue.len() + waiting + self.dials.len()
     }
 
     /// Handles every event due before `end`, in order.
-    pub fn run_window(&mut self, cx: &Ctx, end: u64) {
+    pub(crate) fn run_window(&mut self, cx: &Ctx, end: u64) {
         self.intake();
         while self.queue.peek_time().is_some_and(|at| at < end) {
             self.step(cx);
@@ -181,7 +181,7 @@ impl Shard {
     }
 
     /// Handles the next event, if any.
-    pub fn step(&mut self, cx: &Ctx) {
+    pub(crate) fn step(&mut self, cx: &Ctx) {
         if let Some(item) = self.queue.pop() {
             self.now = self.now.max(item.at);
             self.events += 1;
@@ -190,7 +190,7 @@ impl Shard {
         }
     }
 
-    pub fn anomaly(&mut self, node: NodeId, what: String, trace: bool) {
+    pub(crate) fn anomaly(&mut self, node: NodeId, what: String, trace: bool) {
         if trace {
             eprintln!("{:>12} {node:?} ANOMALY {what}", self.now);
         }

@@ -18,8 +18,10 @@ use shoal_core::{BlockRef, Lengths, PieceIndex};
 /// How faithfully storage copies and hashes data; see the module doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fidelity {
+    /// Every node keeps and hashes its own copy of what it received (for tests).
     #[default]
     Exact,
+    /// Intact blocks are slices of the shared original and skip hashing (for benchmarks).
     Fast,
 }
 
@@ -34,7 +36,7 @@ struct StagedBlock {
 
 /// The result of hashing a piece.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub ok: bool,
     /// The blocks did not cover the piece exactly (an engine bug: it asked too early).
     pub incomplete: bool,
@@ -43,7 +45,7 @@ pub struct Verdict {
 }
 
 #[derive(Debug, Default)]
-pub struct Store {
+pub(crate) struct Store {
     /// Verified pieces; empty until the metadata is known.
     pieces: Vec<Option<Bytes>>,
     staged: Vec<Vec<StagedBlock>>,
@@ -52,12 +54,12 @@ pub struct Store {
 
 impl Store {
     /// A store holding nothing yet (a magnet download before its metadata arrives).
-    pub fn empty() -> Store {
+    pub(crate) fn empty() -> Store {
         Store::default()
     }
 
     /// Sizes the store for `lengths` once the metadata is known; pieces already present are kept.
-    pub fn allocate(&mut self, lengths: &Lengths) {
+    pub(crate) fn allocate(&mut self, lengths: &Lengths) {
         let n = lengths.num_pieces() as usize;
         if self.pieces.len() != n {
             self.pieces = vec![None; n];
@@ -67,7 +69,7 @@ impl Store {
     }
 
     /// A complete store sharing the original data.
-    pub fn full(content: &Content) -> Store {
+    pub(crate) fn full(content: &Content) -> Store {
         let mut store = Store::default();
         store.allocate(content.lengths());
         for p in content.lengths().pieces() {
@@ -77,21 +79,26 @@ impl Store {
         store
     }
 
-    pub fn is_allocated(&self) -> bool {
+    pub(crate) fn is_allocated(&self) -> bool {
         !self.pieces.is_empty()
     }
 
-    pub fn has_piece(&self, piece: PieceIndex) -> bool {
+    pub(crate) fn has_piece(&self, piece: PieceIndex) -> bool {
         matches!(self.pieces.get(piece.get() as usize), Some(Some(_)))
     }
 
-    pub fn verified_count(&self) -> u32 {
+    pub(crate) fn verified_count(&self) -> u32 {
         self.verified
     }
 
     /// Stages a block; `false` if the store cannot take it (no metadata, or the piece is
     /// already verified and must not be overwritten).
-    pub fn store_block(&mut self, block: BlockRef, data: Bytes, source: Option<NodeId>) -> bool {
+    pub(crate) fn store_block(
+        &mut self,
+        block: BlockRef,
+        data: Bytes,
+        source: Option<NodeId>,
+    ) -> bool {
         let i = block.piece.get() as usize;
         if self.has_piece(block.piece) || data.len() != block.len as usize {
             return false;
@@ -110,7 +117,12 @@ impl Store {
 
     /// Hashes the staged blocks of `piece`; keeps the piece when it matches and drops its
     /// blocks either way.
-    pub fn verify(&mut self, content: &Content, fidelity: Fidelity, piece: PieceIndex) -> Verdict {
+    pub(crate) fn verify(
+        &mut self,
+        content: &Content,
+        fidelity: Fidelity,
+        piece: PieceIndex,
+    ) -> Verdict {
         let i = piece.get() as usize;
         let mut blocks = self
             .staged
@@ -162,14 +174,14 @@ impl Store {
     }
 
     /// The bytes of a block of a verified piece.
-    pub fn read(&self, block: BlockRef) -> Option<Bytes> {
+    pub(crate) fn read(&self, block: BlockRef) -> Option<Bytes> {
         let piece = self.pieces.get(block.piece.get() as usize)?.as_ref()?;
         let end = block.offset.checked_add(block.len)? as usize;
         (end <= piece.len()).then(|| piece.slice(block.offset as usize..end))
     }
 
     /// The whole payload, if every piece is verified.
-    pub fn assemble(&self) -> Option<Vec<u8>> {
+    pub(crate) fn assemble(&self) -> Option<Vec<u8>> {
         if !self.is_allocated() {
             return None;
         }
@@ -189,7 +201,7 @@ fn is_original(content: &Content, piece_start: usize, block: &StagedBlock) -> bo
 }
 
 /// A corrupted copy of `data`: same length, every byte flipped.
-pub fn corrupt(data: &[u8]) -> Bytes {
+pub(crate) fn corrupt(data: &[u8]) -> Bytes {
     data.iter().map(|b| !b).collect::<Vec<u8>>().into()
 }
 

@@ -16,18 +16,22 @@ pub struct NodeView<'a> {
 }
 
 impl<'a> NodeView<'a> {
+    /// The node's id in its swarm.
     pub fn id(&self) -> NodeId {
         self.id
     }
 
+    /// The label address peers know the node by (nothing listens on it).
     pub fn addr(&self) -> SocketAddr {
         self.info.addr
     }
 
+    /// How the node was added: role, behaviour, link.
     pub fn spec(&self) -> &'a NodeSpec {
         &self.info.spec
     }
 
+    /// False once [`Swarm::take_offline`] took the node off the network.
     pub fn is_online(&self) -> bool {
         self.info.online
     }
@@ -37,6 +41,7 @@ impl<'a> NodeView<'a> {
         self.node.engine.stats()
     }
 
+    /// Whether the node's engine says it has every piece.
     pub fn engine_complete(&self) -> bool {
         self.node.engine.is_complete()
     }
@@ -61,6 +66,7 @@ impl<'a> NodeView<'a> {
         self.node.served.as_ref()
     }
 
+    /// Virtual time at which the engine reported completion, if it has.
     pub fn completed_at(&self) -> Option<Duration> {
         self.node.log.completed_at.map(Duration::from_nanos)
     }

@@ -15,6 +15,7 @@ pub struct FailingStorage<S> {
 }
 
 impl<S: Storage> FailingStorage<S> {
+    /// Wraps `inner`, letting `budget` bytes of writes through before the disk is "full".
     pub fn new(inner: S, budget: u64) -> Self {
         FailingStorage {
             inner,
@@ -22,6 +23,7 @@ impl<S: Storage> FailingStorage<S> {
         }
     }
 
+    /// The wrapped storage, to check what really reached it.
     pub fn inner(&self) -> &S {
         &self.inner
     }
@@ -69,10 +71,12 @@ pub struct SlowStorage<S> {
 }
 
 impl<S: Storage> SlowStorage<S> {
+    /// Wraps `inner`, adding `delay` to each of its reads, writes and flushes.
     pub fn new(inner: S, delay: Duration) -> Self {
         SlowStorage { inner, delay }
     }
 
+    /// The wrapped storage, to check what really reached it.
     pub fn inner(&self) -> &S {
         &self.inner
     }

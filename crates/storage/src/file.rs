@@ -42,8 +42,8 @@ struct FileSlot {
     dirty: AtomicBool,
     /// Held while writing to the file. Writes to one file are serialised by the kernel
     /// anyway (ext4 takes the inode's lock for each); a second hashing thread that reaches
-    /// the file meanwhile would spin on that lock, burning the core the other work needs
-    /// (leecher profile: 10% of samples in `rwsem_spin_on_owner`), so it sleeps here instead.
+    /// the file meanwhile would spin on that lock (`rwsem_spin_on_owner`), burning the core
+    /// the other work needs, so it sleeps here instead (profile in docs/performance.md).
     writing: Mutex<()>,
 }
 

@@ -44,7 +44,7 @@ pub(crate) struct Layout {
 impl Layout {
     /// Fails unless the files follow each other without gaps or overlaps and add up to the
     /// torrent's total length (the parser guarantees this; we check rather than trust).
-    pub fn new(info: &Info) -> Result<Layout, StorageError> {
+    pub(crate) fn new(info: &Info) -> Result<Layout, StorageError> {
         let total = info.lengths.total();
         let mut next = 0u64;
         let mut spans = Vec::with_capacity(info.files.len());
@@ -67,12 +67,12 @@ impl Layout {
         Ok(Layout { spans, total })
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.total
     }
 
     /// The non-empty file segments covering `len` bytes at `offset`, in order.
-    pub fn segments(
+    pub(crate) fn segments(
         &self,
         offset: u64,
         len: u64,

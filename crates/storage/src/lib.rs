@@ -13,6 +13,11 @@
 //! then (e.g. before recording resume state), and [`Storage::finish`] once the download is
 //! complete (it creates zero-length files, which no piece ever writes).
 
+#![warn(missing_docs, unreachable_pub)]
+
+// error.rs is being reworked on another branch (typed errors, issue 15); its field docs
+// land with that rework, after which this allow goes.
+#[allow(missing_docs)]
 mod error;
 pub mod faults;
 mod file;

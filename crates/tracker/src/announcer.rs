@@ -29,6 +29,7 @@ pub struct AnnouncerConfig {
     pub starving_interval: Duration,
     /// First delay after a round in which every tracker failed; doubles each failed round.
     pub retry_base: Duration,
+    /// The retry delay stops doubling at this.
     pub retry_max: Duration,
 }
 
@@ -48,7 +49,9 @@ impl Default for AnnouncerConfig {
 /// The next announce to perform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
+    /// The tracker's announce URL.
     pub url: String,
+    /// The event to send with this announce.
     pub event: Event,
     /// No other tracker is left to try in this round (the last of the last tier, or the only
     /// tracker): the caller may keep trying this one as long as its protocol allows (BEP 15's

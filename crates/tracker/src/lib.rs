@@ -13,6 +13,42 @@
 //! Everything read from the network is bounded: at most [`MAX_PEERS`] peers are taken from
 //! one reply, strings are cut to [`MAX_MESSAGE`] characters, and malformed input is a typed
 //! [`TrackerError`], never a panic.
+//!
+//! An HTTP announce: the caller fetches the URL and hands the body back.
+//!
+//! ```
+//! use shoal_tracker::{http, AnnounceParams, Event};
+//!
+//! let params = AnnounceParams {
+//!     info_hash: [0xab; 20],
+//!     peer_id: *b"-SH0100-abcdefghijkl",
+//!     port: 6881,
+//!     uploaded: 0,
+//!     downloaded: 0,
+//!     left: 1 << 20,
+//!     event: Event::Started,
+//!     numwant: None,
+//!     key: 7,
+//! };
+//! let url = http::announce_url("http://tracker.example/announce", &params, None);
+//! assert!(url.starts_with("http://tracker.example/announce?info_hash=%AB%AB"));
+//! assert!(url.contains("&event=started"));
+//!
+//! // A compact reply: one peer, 127.0.0.1:6882, and a 30-minute interval.
+//! let body = b"d8:intervali1800e5:peers6:\x7f\x00\x00\x01\x1a\xe2e";
+//! let reply = http::parse_announce(body)?;
+//! assert_eq!(reply.peers, ["127.0.0.1:6882".parse().unwrap()]);
+//! assert_eq!(reply.interval, Some(std::time::Duration::from_secs(1800)));
+//! # Ok::<(), shoal_tracker::TrackerError>(())
+//! ```
+//!
+//! A UDP tracker is driven like the engine: [`udp::UdpSession::start`] a request, send what
+//! [`udp::UdpSession::poll_transmit`] returns, feed replies to
+//! [`udp::UdpSession::handle_datagram`] and call [`udp::UdpSession::handle_timeout`] at
+//! [`udp::UdpSession::poll_timeout`]; either returns the [`udp::UdpOutcome`] once there is one.
+
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 pub mod announcer;
 mod error;
@@ -36,8 +72,11 @@ pub const MAX_MESSAGE: usize = 200;
 pub enum Event {
     /// A regular re-announce.
     None,
+    /// The first announce of a download or seed: the tracker starts counting us.
     Started,
+    /// Sent once when the download finishes (not when starting as a seed).
     Completed,
+    /// We are leaving the swarm: the tracker should stop handing out our address.
     Stopped,
 }
 
@@ -66,13 +105,19 @@ impl Event {
 /// What an announce tells the tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceParams {
+    /// The torrent we announce.
     pub info_hash: [u8; 20],
+    /// Our peer id, as sent in handshakes.
     pub peer_id: [u8; 20],
     /// Our TCP listening port.
     pub port: u16,
+    /// Bytes of payload uploaded to peers since the `started` announce.
     pub uploaded: u64,
+    /// Bytes of payload downloaded from peers since the `started` announce.
     pub downloaded: u64,
+    /// Bytes still missing before we have the whole torrent (0 for a seed).
     pub left: u64,
+    /// Why we announce now.
     pub event: Event,
     /// How many peers we would like; trackers pick their own default when `None`.
     pub numwant: Option<u32>,
@@ -87,8 +132,9 @@ pub struct AnnounceReply {
     pub interval: Option<Duration>,
     /// The tracker refuses announces more frequent than this.
     pub min_interval: Option<Duration>,
-    /// Seeders and leechers the tracker knows of.
+    /// Seeders the tracker knows of.
     pub complete: Option<u32>,
+    /// Leechers (peers still downloading) the tracker knows of.
     pub incomplete: Option<u32>,
     /// The tracker's `warning message`, one line.
     pub warning: Option<String>,

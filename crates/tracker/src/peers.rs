@@ -17,7 +17,7 @@ pub(crate) struct PeerCollector {
 
 impl PeerCollector {
     /// Adds one peer; false once full.
-    pub fn push(&mut self, addr: SocketAddr) -> bool {
+    pub(crate) fn push(&mut self, addr: SocketAddr) -> bool {
         if self.peers.len() >= MAX_PEERS {
             return false;
         }
@@ -29,7 +29,7 @@ impl PeerCollector {
 
     /// 6 bytes per peer: IPv4 address then port, big-endian. A partial trailing entry is
     /// ignored.
-    pub fn compact_v4(&mut self, bytes: &[u8]) {
+    pub(crate) fn compact_v4(&mut self, bytes: &[u8]) {
         for c in bytes.chunks_exact(6) {
             let ip = Ipv4Addr::new(c[0], c[1], c[2], c[3]);
             if !self.push(SocketAddr::new(ip.into(), u16::from_be_bytes([c[4], c[5]]))) {
@@ -39,7 +39,7 @@ impl PeerCollector {
     }
 
     /// 18 bytes per peer: IPv6 address then port.
-    pub fn compact_v6(&mut self, bytes: &[u8]) {
+    pub(crate) fn compact_v6(&mut self, bytes: &[u8]) {
         for c in bytes.chunks_exact(18) {
             let mut ip = [0u8; 16];
             ip.copy_from_slice(&c[..16]);
@@ -52,7 +52,7 @@ impl PeerCollector {
 
     /// BEP 3 dictionaries with `ip` (an address literal; host names are skipped, since
     /// resolving them would let a tracker make us query any name) and `port`.
-    pub fn dicts(&mut self, list: &[Value<'_>]) {
+    pub(crate) fn dicts(&mut self, list: &[Value<'_>]) {
         for item in list {
             let Some(d) = item.as_dict() else { continue };
             let ip = d
@@ -67,7 +67,7 @@ impl PeerCollector {
         }
     }
 
-    pub fn finish(self) -> Vec<SocketAddr> {
+    pub(crate) fn finish(self) -> Vec<SocketAddr> {
         self.peers
     }
 }

@@ -79,13 +79,38 @@ pub fn scrape_request(connection_id: u64, tid: u32, info_hashes: &[[u8; 20]]) ->
 /// A decoded reply packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    Connect { tid: u32, connection_id: u64 },
-    Announce { tid: u32, reply: AnnounceReply },
-    Scrape { tid: u32, stats: Vec<ScrapeStats> },
-    Error { tid: u32, message: String },
+    /// The tracker grants a connection id to put on the next requests.
+    Connect {
+        /// Transaction id, copied from the request it answers.
+        tid: u32,
+        /// The id to send with announces and scrapes, for [`CONNECTION_ID_LIFETIME`].
+        connection_id: u64,
+    },
+    /// The answer to an announce.
+    Announce {
+        /// Transaction id, copied from the request it answers.
+        tid: u32,
+        /// Interval, swarm counts and peers.
+        reply: AnnounceReply,
+    },
+    /// The answer to a scrape, one entry per info-hash asked about, in the same order.
+    Scrape {
+        /// Transaction id, copied from the request it answers.
+        tid: u32,
+        /// Counters for each info-hash.
+        stats: Vec<ScrapeStats>,
+    },
+    /// The tracker refused the request.
+    Error {
+        /// Transaction id, copied from the request it answers.
+        tid: u32,
+        /// The tracker's explanation, one line.
+        message: String,
+    },
 }
 
 impl Response {
+    /// The transaction id, which ties the reply to the request we sent.
     pub fn tid(&self) -> u32 {
         match *self {
             Response::Connect { tid, .. }
@@ -200,15 +225,20 @@ impl Default for UdpConfig {
 /// What a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UdpRequest {
+    /// Announce ourselves and ask for peers.
     Announce(AnnounceParams),
+    /// Ask for swarm counters of these info-hashes.
     Scrape(Vec<[u8; 20]>),
 }
 
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UdpOutcome {
+    /// The tracker answered the announce.
     Announced(AnnounceReply),
+    /// The tracker answered the scrape, one entry per info-hash asked about.
     Scraped(Vec<ScrapeStats>),
+    /// The tracker refused, answered nonsense or never answered.
     Failed(TrackerError),
 }
 

@@ -8,17 +8,22 @@ use crate::TrackerError;
 /// How a tracker is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
+    /// Plain HTTP announce (BEP 3); default port 80.
     Http,
+    /// HTTP over TLS; default port 443.
     Https,
+    /// The UDP tracker protocol (BEP 15); the URL must name a port.
     Udp,
 }
 
 /// A parsed tracker URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerUrl {
+    /// Which protocol reaches the tracker.
     pub scheme: Scheme,
     /// Host name or address literal, without the brackets of an IPv6 literal.
     pub host: String,
+    /// The port, filled in from the scheme's default when the URL has none.
     pub port: u16,
     /// Path and query, starting with `/` (just `/` when the URL has none).
     pub path_and_query: String,
@@ -28,6 +33,8 @@ pub struct TrackerUrl {
 const MAX_URL: usize = 2048;
 
 impl TrackerUrl {
+    /// Splits an announce URL into its parts; anything but a well-formed http, https or
+    /// udp URL with a host is [`TrackerError::BadUrl`].
     pub fn parse(url: &str) -> Result<TrackerUrl, TrackerError> {
         let bad = || TrackerError::BadUrl(crate::one_line(url.as_bytes()));
         if url.len() > MAX_URL || url.chars().any(|c| c.is_whitespace() || c.is_control()) {

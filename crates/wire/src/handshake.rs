@@ -19,14 +19,20 @@ const FAST_BIT: u8 = 0x04;
 const DHT_BYTE: usize = 7;
 const DHT_BIT: u8 = 0x01;
 
+/// The first message each side sends: which torrent it wants, who it is and which
+/// extensions it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handshake {
+    /// Extension flags; use the `with_*` and `supports_*` methods rather than the bits.
     pub reserved: [u8; 8],
+    /// The torrent this connection is for; a side that does not serve it hangs up.
     pub info_hash: InfoHash,
+    /// The sender's peer id.
     pub peer_id: PeerId,
 }
 
 impl Handshake {
+    /// Length of an encoded handshake in bytes.
     pub const LEN: usize = 68;
 
     /// Our own handshake: advertises the extension protocol and the fast extension.
@@ -40,21 +46,25 @@ impl Handshake {
         .with_fast(true)
     }
 
+    /// Sets or clears the BEP 10 extension-protocol flag.
     pub fn with_extensions(mut self, on: bool) -> Handshake {
         set_bit(&mut self.reserved[EXTENSION_BYTE], EXTENSION_BIT, on);
         self
     }
 
+    /// Sets or clears the BEP 6 fast-extension flag.
     pub fn with_fast(mut self, on: bool) -> Handshake {
         set_bit(&mut self.reserved[FAST_BYTE], FAST_BIT, on);
         self
     }
 
+    /// Sets or clears the BEP 5 DHT flag (the peer may then send PORT).
     pub fn with_dht(mut self, on: bool) -> Handshake {
         set_bit(&mut self.reserved[DHT_BYTE], DHT_BIT, on);
         self
     }
 
+    /// The 68 bytes to send.
     pub fn encode(&self) -> [u8; 68] {
         let mut out = [0u8; Self::LEN];
         out[..20].copy_from_slice(PROTOCOL_PREFIX);
@@ -86,14 +96,17 @@ impl Handshake {
         Ok(hs)
     }
 
+    /// Whether the sender speaks the BEP 10 extension protocol (ut_metadata, ut_pex).
     pub fn supports_extensions(&self) -> bool {
         self.reserved[EXTENSION_BYTE] & EXTENSION_BIT != 0
     }
 
+    /// Whether the sender speaks the BEP 6 fast extension (HAVE ALL, REJECT...).
     pub fn supports_fast(&self) -> bool {
         self.reserved[FAST_BYTE] & FAST_BIT != 0
     }
 
+    /// Whether the sender runs a DHT node (BEP 5).
     pub fn supports_dht(&self) -> bool {
         self.reserved[DHT_BYTE] & DHT_BIT != 0
     }

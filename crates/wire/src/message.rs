@@ -8,46 +8,67 @@ use bytes::Bytes;
 /// A block request, cancel or reject: `length` bytes at `begin` within piece `index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlockInfo {
+    /// The piece, as an unchecked wire index.
     pub index: u32,
+    /// Byte offset of the block within the piece.
     pub begin: u32,
+    /// Length of the block in bytes (16 KiB for the blocks clients normally request).
     pub length: u32,
 }
 
 /// One length-prefixed peer-wire message after the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
+    /// An empty message (length 0) that only keeps an idle connection open.
     KeepAlive,
+    /// The sender will not answer our requests until it unchokes us.
     Choke,
+    /// The sender will now answer our requests.
     Unchoke,
+    /// The sender wants pieces we have (and would request them once unchoked).
     Interested,
+    /// The sender wants nothing we have.
     NotInterested,
+    /// The sender now has this piece (unchecked wire index).
     Have(u32),
     /// Raw bitfield bytes, high bit of the first byte is piece 0.
     Bitfield(Bytes),
+    /// Asks the receiver to send this block.
     Request(BlockInfo),
     /// Block payload; `data` is a zero-copy slice of the receive buffer.
     Piece {
+        /// The piece the block belongs to.
         index: u32,
+        /// Byte offset of the block within the piece.
         begin: u32,
+        /// The block's bytes.
         data: Bytes,
     },
+    /// Withdraws an earlier request (e.g. another peer delivered the block first).
     Cancel(BlockInfo),
-    /// BEP 5 DHT port.
+    /// BEP 5: the UDP port of the sender's DHT node.
     Port(u16),
-    /// BEP 6.
+    /// BEP 6: the sender suggests downloading this piece (it has it in cache, say).
     Suggest(u32),
+    /// BEP 6: the sender has every piece (replaces a full bitfield).
     HaveAll,
+    /// BEP 6: the sender has no piece (replaces an empty bitfield).
     HaveNone,
+    /// BEP 6: the sender will not serve this request; we may ask someone else.
     Reject(BlockInfo),
+    /// BEP 6: we may request this piece even while the sender chokes us.
     AllowedFast(u32),
     /// BEP 10: `id` 0 is the extension handshake, others are ids we announced in our `m` dict.
     Extended {
+        /// Which extension the payload is for (0: the extension handshake).
         id: u8,
+        /// The extension's payload; decode it with the [`ext`](crate::ext) type for `id`.
         payload: Bytes,
     },
 }
 
 /// Message ids as they appear on the wire after the length prefix.
+#[allow(missing_docs)] // each constant is the id of the `Message` variant of the same name
 pub mod id {
     pub const CHOKE: u8 = 0;
     pub const UNCHOKE: u8 = 1;

@@ -9,6 +9,7 @@ pub struct FileSlice {
     pub file: usize,
     /// Offset within that file.
     pub offset: u64,
+    /// Number of bytes of the range that lie in this file.
     pub len: u64,
 }
 

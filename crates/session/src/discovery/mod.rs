@@ -75,7 +75,7 @@ impl TorrentLink {
     }
 
     /// Hands found peers to the driver; false once the torrent has stopped.
-    pub async fn found(&self, source: PeerSource, peers: Vec<SocketAddr>) -> bool {
+    pub(crate) async fn found(&self, source: PeerSource, peers: Vec<SocketAddr>) -> bool {
         if peers.is_empty() {
             return !self.events.is_closed();
         }
@@ -86,12 +86,12 @@ impl TorrentLink {
     }
 
     /// Current stats snapshot (for tracker `left`/`uploaded`/`downloaded`, and `completed`).
-    pub fn stats(&self) -> TorrentStats {
+    pub(crate) fn stats(&self) -> TorrentStats {
         self.stats.borrow().clone()
     }
 
     /// Resolves when the torrent stops (driver gone or state finished), for "stopped" announces.
-    pub async fn stopped(&mut self) {
+    pub(crate) async fn stopped(&mut self) {
         // An error means the driver is gone, which is a stop too.
         let _ = self.stats.wait_for(|s| s.state.is_finished()).await;
     }
@@ -99,7 +99,7 @@ impl TorrentLink {
     /// Resolves when the torrent stops, or once it is known to be private: at once for a
     /// private torrent, or when a magnet's metadata arrives and says so (BEP 27). The DHT
     /// and LSD tasks end there; a magnet cannot know before its metadata.
-    pub async fn stopped_or_private(&mut self) {
+    pub(crate) async fn stopped_or_private(&mut self) {
         if self.private {
             return;
         }
@@ -119,12 +119,12 @@ impl TorrentLink {
 
     /// Resolves when the state changes (e.g. to complete, for the "completed" event); false
     /// once the driver is gone.
-    pub async fn changed(&mut self) -> bool {
+    pub(crate) async fn changed(&mut self) -> bool {
         self.stats.changed().await.is_ok()
     }
 
     /// True once the torrent no longer runs.
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.stats.has_changed().is_err() || self.stats.borrow().state.is_finished()
     }
 }
@@ -172,19 +172,19 @@ pub(crate) struct DiscoveryTasks {
 
 impl DiscoveryTasks {
     /// True once every task has ended.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.tasks.iter().all(JoinHandle::is_finished)
     }
 
     /// Waits for every task to end (they end soon after their torrent stops).
-    pub async fn join(self) {
+    pub(crate) async fn join(self) {
         for task in self.tasks {
             let _ = task.await;
         }
     }
 
     /// Handles that end the tasks at once (after the shutdown grace ran out).
-    pub fn abort_handles(&self) -> Vec<AbortHandle> {
+    pub(crate) fn abort_handles(&self) -> Vec<AbortHandle> {
         self.tasks.iter().map(JoinHandle::abort_handle).collect()
     }
 }

@@ -45,7 +45,9 @@ pub enum TrackerState {
     Working {
         /// Peers in the last answer.
         peers: usize,
+        /// Seeders the tracker counted, when it said.
         seeders: Option<u32>,
+        /// Leechers the tracker counted, when it said.
         leechers: Option<u32>,
     },
     /// The last announce failed; the reason, one line.
@@ -57,7 +59,9 @@ pub enum TrackerState {
 /// One tracker of a torrent and how it is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerStatus {
+    /// The tracker's announce URL, as the torrent lists it.
     pub url: String,
+    /// How its last exchange went.
     pub state: TrackerState,
     /// Peers received from it in total.
     pub peers_received: usize,
@@ -66,16 +70,23 @@ pub struct TrackerStatus {
 /// Why an announce or scrape failed; one line.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerFailure {
+    /// The URL is malformed or of a kind shoal cannot use.
     #[error("{0}")]
     BadUrl(TrackerError),
+    /// The HTTP(S) request failed before a response arrived.
     #[error("{0}")]
     Http(#[from] HttpError),
+    /// The HTTP tracker answered with a status other than 200 and no failure reason of its
+    /// own (status code and reason phrase).
     #[error("HTTP {0} {1}")]
     Status(u16, String),
+    /// The UDP exchange failed: no address, a socket error, or no usable answer.
     #[error("{0}")]
     Udp(#[from] UdpError),
+    /// The tracker answered, but refused the request or sent a reply that cannot be used.
     #[error("{0}")]
     Reply(#[from] TrackerError),
+    /// Scrape asked of an HTTP tracker whose URL has no scrape form (BEP 48).
     #[error("tracker has no scrape URL")]
     NoScrape,
 }

@@ -18,20 +18,42 @@ const MAX_HEADERS: usize = 16 * 1024;
 /// Why an HTTP request failed; one line each.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// The tracker's host name did not resolve to an address.
     #[error("cannot resolve {host}: {reason}")]
-    Resolve { host: String, reason: String },
+    Resolve {
+        /// The host name from the URL.
+        host: String,
+        /// What the resolver said.
+        reason: String,
+    },
+    /// No TCP connection could be made to any of the tracker's addresses.
     #[error("cannot connect to {addr}: {reason}")]
-    Connect { addr: String, reason: String },
+    Connect {
+        /// The address last tried.
+        addr: String,
+        /// What the operating system said.
+        reason: String,
+    },
+    /// The whole exchange did not finish within its deadline.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// Reading or writing the connection failed midway.
     #[error("connection failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The answer is not a well-formed HTTP/1.x response (what was wrong).
     #[error("not an HTTP response: {0}")]
     Malformed(&'static str),
+    /// The response is longer than we are willing to read.
     #[error("response larger than {} bytes", MAX_RESPONSE)]
     TooLarge,
+    /// Setting up TLS with an `https://` tracker failed (its name, certificate or handshake).
     #[error("TLS with {host} failed: {reason}")]
-    Tls { host: String, reason: String },
+    Tls {
+        /// The tracker's host name.
+        host: String,
+        /// What the TLS library said.
+        reason: String,
+    },
 }
 
 /// An HTTP response: status code, reason phrase and body.

@@ -17,10 +17,18 @@ const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a UDP exchange failed; one line.
 #[derive(Debug, thiserror::Error)]
 pub enum UdpError {
+    /// The tracker's host name did not resolve to an address.
     #[error("cannot resolve {host}: {reason}")]
-    Resolve { host: String, reason: String },
+    Resolve {
+        /// The host name from the URL.
+        host: String,
+        /// What the resolver said, or why no address was usable.
+        reason: String,
+    },
+    /// The UDP socket could not be opened, or sending or receiving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The tracker refused, sent something unusable or never answered.
     #[error("{0}")]
     Tracker(#[from] TrackerError),
 }
@@ -33,7 +41,7 @@ pub(crate) struct UdpTracker {
 
 impl UdpTracker {
     /// Resolves the tracker and opens a socket towards it.
-    pub async fn open(
+    pub(super) async fn open(
         url: &TrackerUrl,
         config: UdpConfig,
         seed: u64,
@@ -66,7 +74,7 @@ impl UdpTracker {
 
     /// Runs one request to its end: an answer, an error, or no answer after the
     /// retransmissions `patience` allows.
-    pub async fn request(
+    pub(super) async fn request(
         &mut self,
         request: UdpRequest,
         patience: Patience,

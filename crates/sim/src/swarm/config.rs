@@ -27,12 +27,15 @@ impl Default for Discovery {
 /// Swarm-wide settings.
 #[derive(Debug, Clone, Copy)]
 pub struct SwarmConfig {
+    /// Size and piece length of the torrent the swarm shares.
     pub content: ContentSpec,
+    /// Whether nodes keep and hash their own copies (tests) or share the original (benchmarks).
     pub fidelity: Fidelity,
+    /// Which peers each new node is told about.
     pub discovery: Discovery,
     /// Adjusts every node's engine config (a node's own `tune` runs after it).
     pub tune: Option<fn(&mut Config)>,
-    /// Event budget of [`Swarm::run_until`].
+    /// Event budget of [`Swarm::run_until`](crate::Swarm::run_until).
     pub max_events: u64,
     /// Threads a run may use (the nodes are spread over this many shards). A run's result
     /// does not depend on it.

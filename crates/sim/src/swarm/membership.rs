@@ -12,14 +12,17 @@ use shoal_engine::{Config, PeerSource, Torrent};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 impl Swarm {
+    /// Adds an honest node that has the whole torrent.
     pub fn add_seeder(&mut self, link: Link) -> NodeId {
         self.add_node(NodeSpec::new(Role::Seeder, link))
     }
 
+    /// Adds an honest node that has the `.torrent` and no data.
     pub fn add_leecher(&mut self, link: Link) -> NodeId {
         self.add_node(NodeSpec::new(Role::Leecher, link))
     }
 
+    /// Adds an honest node that has only the info-hash and fetches the metadata from peers.
     pub fn add_magnet_leecher(&mut self, link: Link) -> NodeId {
         self.add_node(NodeSpec::new(Role::MagnetLeecher, link))
     }
@@ -40,6 +43,9 @@ impl Swarm {
         })
     }
 
+    /// Adds a node as `spec` describes. It is told about peers as the swarm's
+    /// [`Discovery`](crate::Discovery) says: at once if the swarm is running, else when it
+    /// starts.
     pub fn add_node(&mut self, spec: NodeSpec) -> NodeId {
         let id = NodeId(self.infos.len() as u32);
         let addr = node_addr(id);

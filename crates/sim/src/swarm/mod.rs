@@ -29,11 +29,11 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub fn instant(&self, nanos: u64) -> Instant {
+    pub(crate) fn instant(&self, nanos: u64) -> Instant {
         self.base + Duration::from_nanos(nanos)
     }
 
-    pub fn nanos(&self, at: Instant) -> u64 {
+    pub(crate) fn nanos(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 }
@@ -67,6 +67,8 @@ pub struct Swarm {
 
 impl Swarm {
     /// A swarm sharing 4 MiB in 64 KiB pieces, with default settings.
+    /// An empty swarm sharing the default content (4 MiB in 64 KiB pieces); everything
+    /// random in it follows from `seed`.
     pub fn new(seed: u64) -> Swarm {
         match Swarm::with_config(seed, SwarmConfig::default()) {
             Ok(swarm) => swarm,
@@ -75,6 +77,7 @@ impl Swarm {
         }
     }
 
+    /// An empty swarm with these settings; fails when the content spec is impossible.
     pub fn with_config(seed: u64, config: SwarmConfig) -> Result<Swarm, ContentError> {
         let content = Content::generate(seed, config.content)?;
         Ok(Swarm {
@@ -128,22 +131,27 @@ impl Swarm {
         self.shards.iter().map(|s| s.payload_sent).sum()
     }
 
+    /// Events processed since the swarm started, over all threads.
     pub fn events(&self) -> u64 {
         self.shards.iter().map(|s| s.events).sum()
     }
 
+    /// The torrent the swarm shares, with its original data.
     pub fn content(&self) -> &Content {
         &self.content
     }
 
+    /// Number of nodes ever added (offline ones included).
     pub fn len(&self) -> usize {
         self.infos.len()
     }
 
+    /// Whether no node has been added yet.
     pub fn is_empty(&self) -> bool {
         self.infos.is_empty()
     }
 
+    /// Every node's id, in the order they were added.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
         (0..self.infos.len() as u32).map(NodeId)
     }

@@ -16,6 +16,8 @@ use crate::WireError;
 /// bounds what a hostile one can make us store per peer.
 const MAX_M_ENTRIES: usize = 128;
 
+/// What a peer says about itself after the handshake: which extensions it speaks (and
+/// under which ids), its client name, listen port, request queue depth and metadata size.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtHandshake {
     /// Extension name to the id the sender wants for messages of that kind; id 0 means the
@@ -37,6 +39,8 @@ pub struct ExtHandshake {
 }
 
 impl ExtHandshake {
+    /// Reads the payload of extended message 0; fails only when it is not a bencoded
+    /// dictionary.
     pub fn decode(payload: &[u8]) -> Result<Self, WireError> {
         // Any bytes after the dictionary are ignored rather than fatal.
         let (value, _used) = shoal_bencode::decode_prefix(payload)?;
@@ -66,6 +70,7 @@ impl ExtHandshake {
         })
     }
 
+    /// The payload to send as extended message 0 (absent fields are left out).
     pub fn encode(&self) -> Bytes {
         let mut dict = BTreeMap::new();
         let m = self

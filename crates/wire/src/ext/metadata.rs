@@ -14,19 +14,29 @@ const MSG_REQUEST: i64 = 0;
 const MSG_DATA: i64 = 1;
 const MSG_REJECT: i64 = 2;
 
+/// One ut_metadata message: how a peer that has only a magnet link fetches the torrent's
+/// info dictionary, 16 KiB at a time, from peers that have it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataMsg {
+    /// Asks the receiver for one piece of the info dictionary.
     Request {
+        /// Which 16 KiB piece of the info dictionary is wanted (0-based).
         piece: u32,
     },
-    /// `data` is at most [`METADATA_PIECE_LEN`] bytes; `total_size` is untrusted and must be
-    /// checked against the handshake's `metadata_size` by the caller.
+    /// One piece of the info dictionary. `data` is at most [`METADATA_PIECE_LEN`] bytes;
+    /// `total_size` is untrusted and must be checked against the handshake's
+    /// `metadata_size` by the caller.
     Data {
+        /// Which piece of the info dictionary this is.
         piece: u32,
+        /// Length of the whole info dictionary as the sender states it.
         total_size: u64,
+        /// The piece's bytes, a zero-copy slice of the message payload.
         data: Bytes,
     },
+    /// The sender will not send this piece (it lacks the metadata or limits requests).
     Reject {
+        /// The piece that was refused.
         piece: u32,
     },
 }
@@ -84,6 +94,7 @@ impl MetadataMsg {
         }
     }
 
+    /// The payload to send inside an extended message with the peer's ut_metadata id.
     pub fn encode(&self) -> Bytes {
         let (msg_type, piece) = match self {
             MetadataMsg::Request { piece } => (MSG_REQUEST, piece),

@@ -14,11 +14,16 @@ pub use handshake::ExtHandshake;
 pub use metadata::MetadataMsg;
 pub use pex::{flags as pex_flags, PexMsg, PEX_MAX_ENTRIES};
 
+/// Name of the metadata-exchange extension (BEP 9) in an extension handshake's `m` dict.
 pub const UT_METADATA: &str = "ut_metadata";
+/// Name of the peer-exchange extension (BEP 11) in an extension handshake's `m` dict.
 pub const UT_PEX: &str = "ut_pex";
 
-/// The ids WE assign in our extension handshake `m` dict (peers send us these ids).
+/// The id we assign to ut_metadata in our extension handshake: peers put it on the
+/// ut_metadata messages they send us.
 pub const OUR_UT_METADATA_ID: u8 = 1;
+/// The id we assign to ut_pex in our extension handshake: peers put it on the ut_pex
+/// messages they send us.
 pub const OUR_UT_PEX_ID: u8 = 2;
 
 /// ut_metadata transfers the info dictionary in pieces of this size (the last may be shorter).

@@ -23,13 +23,20 @@ const V6_LEN: usize = 18;
 
 /// BEP 11 flag bits of `added_flags`.
 pub mod flags {
+    /// The peer prefers encrypted connections (MSE).
     pub const PREFERS_ENCRYPTION: u8 = 0x01;
+    /// The peer is a seed or upload-only: no use connecting to it when seeding ourselves.
     pub const SEED: u8 = 0x02;
+    /// The peer speaks uTP (BEP 29).
     pub const SUPPORTS_UTP: u8 = 0x04;
+    /// The peer supports ut_holepunch (BEP 55).
     pub const HOLEPUNCH: u8 = 0x08;
+    /// The sender reached the peer by connecting out, so it accepts incoming connections.
     pub const REACHABLE: u8 = 0x10;
 }
 
+/// One ut_pex message: peers of the same torrent the sender has connected to and
+/// disconnected from since its last message (the first message lists all current peers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PexMsg {
     /// Decoded: the IPv4 peers first, then the IPv6 ones.
@@ -37,10 +44,12 @@ pub struct PexMsg {
     /// One flag byte per `added` entry, same order ([`flags`]). Decoded: always as long as
     /// `added` (0 where the sender gave none). Encoded: missing entries are sent as 0.
     pub added_flags: Vec<u8>,
+    /// Peers the sender has disconnected from (IPv4 first when decoded).
     pub dropped: Vec<SocketAddr>,
 }
 
 impl PexMsg {
+    /// Reads a ut_pex payload; fails only when it is not a bencoded dictionary.
     pub fn decode(payload: &[u8]) -> Result<Self, WireError> {
         let (value, _used) = shoal_bencode::decode_prefix(payload)?;
         let dict = value.as_dict().ok_or(WireError::BadExtension(
