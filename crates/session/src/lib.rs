@@ -60,4 +60,6 @@ pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;
 /// Where a peer address came from (shown in progress and summaries).
 pub use shoal_engine::PeerSource;
+/// The typed cause inside [`TorrentError::Disk`].
+pub use shoal_storage::StorageError;
 pub use shoal_tracker::ScrapeStats;

@@ -5,7 +5,6 @@ use crate::event::Outgoing;
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
-use crate::TorrentError;
 use shoal_engine::PeerKey;
 use shoal_engine::PeerSource;
 use shoal_wire::{Handshake, Message};
@@ -97,7 +96,7 @@ impl Driver {
                 }
                 match result {
                     Ok(ok) => self.engine.handle_piece_verified(now, piece, ok),
-                    Err(e) => self.fail(TorrentError::Disk(e)),
+                    Err(e) => self.fail(e),
                 }
             }
             DriverEvent::Flushed(result) => match result {
@@ -113,9 +112,9 @@ impl Driver {
                         self.stop(None);
                     }
                 }
-                Err(e) => self.fail(TorrentError::Disk(e)),
+                Err(e) => self.fail(e),
             },
-            DriverEvent::ReadFailed(e) => self.fail(TorrentError::Disk(e)),
+            DriverEvent::ReadFailed(e) => self.fail(e),
             DriverEvent::AddPeers { peers, source } => self.add_peers(&peers, source),
             DriverEvent::Shutdown { done } => self.stop(done),
         }
