@@ -65,7 +65,7 @@ pub struct Metainfo {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MetainfoError {
     #[error("not valid bencode: {0}")]
-    Bencode(String),
+    Bencode(#[from] shoal_bencode::Error),
     #[error("missing or invalid field `{0}`")]
     Field(&'static str),
     #[error("unsafe or empty file path in torrent: {0}")]
