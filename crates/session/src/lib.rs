@@ -19,6 +19,11 @@
 //!   stay zero-copy slices of the receive buffer) and writes from a bounded queue.
 //! * Received blocks are kept in memory until their piece verifies; only verified pieces are
 //!   ever written, so re-checking the files after a crash finds exactly what was finished.
+//!   The disk operations themselves live in `shoal_storage`; this crate runs them on
+//!   blocking threads.
+//! * A disk failure stops the torrent: its state becomes [`TorrentState::Failed`] with
+//!   [`TorrentError::Disk`], which carries the typed [`StorageError`] (shared, as every
+//!   handle reports it), so a caller can tell a full disk from a missing permission.
 //!
 //! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`.
 //!
