@@ -76,7 +76,7 @@ pub struct Metainfo {
 pub enum MetainfoError {
     /// The bytes are not bencode at all.
     #[error("not valid bencode: {0}")]
-    Bencode(String),
+    Bencode(#[from] shoal_bencode::Error),
     /// A required field is missing or has the wrong type or value (the field's name is kept).
     #[error("missing or invalid field `{0}`")]
     Field(&'static str),

@@ -1,15 +1,12 @@
-//! The driver's disk side: blocks of unfinished pieces held in memory, finished pieces
-//! queued for hashing (bounded in bytes), and the blocking jobs (open + re-check,
-//! hash + write, flush) run on tokio's blocking threads.
-//!
-//! Only a piece whose SHA-1 matched is ever written, so files on disk never hold unverified
-//! data and a re-check after a crash finds exactly the finished pieces.
+//! The driver's memory side of disk work: blocks of unfinished pieces, and finished pieces
+//! queued for hashing (bounded in bytes). The disk operations themselves (re-check,
+//! hash-then-write, coalesced reads) and their invariants live in `shoal_storage`; the
+//! driver runs them on tokio's blocking threads.
 
 use bytes::Bytes;
-use shoal_core::{Bitfield, BlockRef, Info, PieceIndex};
-use shoal_storage::{sha1_of, verify_existing, FileStorage, Storage};
+use shoal_core::{BlockRef, Info, PieceIndex};
+use shoal_storage::Storage;
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 
 /// Storage shared between the driver, blocking jobs and peer writers.
@@ -107,133 +104,5 @@ impl VerifyQueue {
     pub(crate) fn clear(&mut self) {
         self.jobs.clear();
         self.bytes = 0;
-    }
-}
-
-/// Blocking: hashes the blocks of `piece` and writes them if the hash matches.
-/// `Ok(false)` when a block is missing or the hash differs; `Err` only for a failed write.
-pub(crate) fn verify_and_write(
-    storage: &dyn Storage,
-    info: &Info,
-    piece: PieceIndex,
-    blocks: &[Option<Bytes>],
-) -> Result<bool, String> {
-    let Some(bufs) = blocks
-        .iter()
-        .map(|b| b.as_deref())
-        .collect::<Option<Vec<&[u8]>>>()
-    else {
-        return Ok(false);
-    };
-    let len: usize = bufs.iter().map(|b| b.len()).sum();
-    let expected = info.pieces.get(piece.get() as usize);
-    if len != info.lengths.piece_len(piece) as usize || expected != Some(&sha1_of(&bufs)) {
-        return Ok(false);
-    }
-    storage
-        .write_at(info.lengths.piece_offset(piece), &bufs)
-        .map_err(|e| e.to_string())?;
-    Ok(true)
-}
-
-/// Blocking: reads verified blocks for upload into `buf`, back to back in the order of
-/// `reads` (each an `(offset, len)`), growing `buf` if needed. Requests for neighbouring
-/// blocks (the usual case: peers ask for a piece's blocks in order) are served by one read,
-/// so a batch costs a few system calls; `buf` is the connection's own and reused, so no
-/// allocation or zeroing happens once it has grown to a batch's size.
-pub(crate) fn read_blocks(
-    storage: &dyn Storage,
-    reads: &[(u64, u32)],
-    buf: &mut Vec<u8>,
-) -> Result<(), String> {
-    let total: usize = reads.iter().map(|&(_, len)| len as usize).sum();
-    if buf.len() < total {
-        buf.resize(total, 0);
-    }
-    let mut at = 0;
-    let mut rest = reads;
-    while let Some(&(start, first_len)) = rest.first() {
-        // The longest run of requests that are back to back on disk.
-        let mut end = start + u64::from(first_len);
-        let mut run = 1;
-        while let Some(&(offset, len)) = rest.get(run) {
-            if offset != end {
-                break;
-            }
-            end += u64::from(len);
-            run += 1;
-        }
-        let len = (end - start) as usize;
-        storage
-            .read_at(start, &mut buf[at..at + len])
-            .map_err(|e| e.to_string())?;
-        at += len;
-        rest = &rest[run..];
-    }
-    Ok(())
-}
-
-/// Blocking: prepares file storage for `info` under `root`.
-pub(crate) fn open_storage(root: &Path, info: &Info) -> Result<SharedStorage, String> {
-    let storage = FileStorage::open(root, info).map_err(|e| e.to_string())?;
-    Ok(Arc::new(storage))
-}
-
-/// Blocking: hashes the data already on disk and returns the pieces that are complete.
-/// `progress(checked, total)` is called as pieces are done.
-pub(crate) fn check_existing(
-    storage: &dyn Storage,
-    info: &Info,
-    threads: usize,
-    progress: &(dyn Fn(u32, u32) + Sync),
-) -> Bitfield {
-    verify_existing(storage, info, threads, progress)
-}
-
-/// Whether any file of `info` already exists under `root` (so a magnet download that got its
-/// metadata may be resuming and its data needs a re-check).
-pub(crate) fn any_file_exists(root: &Path, info: &Info) -> bool {
-    info.files.iter().filter(|f| !f.pad).any(|f| {
-        let mut path = root.to_path_buf();
-        path.extend(&f.path);
-        path.symlink_metadata()
-            .is_ok_and(|m| m.is_file() && m.len() > 0)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shoal_storage::MemoryStorage;
-
-    #[test]
-    fn coalesced_reads_lay_each_block_back_to_back_in_request_order() {
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 253) as u8).collect();
-        let storage = MemoryStorage::from_vec(data.clone());
-        // Two back-to-back runs, a gap, a block out of order, and a repeated block.
-        let reads = [
-            (0, 16_384),
-            (16_384, 16_384),
-            (32_768, 1_000),
-            (50_000, 2_000),
-            (40_000, 300),
-            (40_000, 300),
-        ];
-        // A reused buffer that holds stale bytes and is larger than needed.
-        let mut buf = vec![0xAA; 60_000];
-        read_blocks(&storage, &reads, &mut buf).unwrap();
-        let mut at = 0;
-        for (offset, len) in reads {
-            let (start, len) = (offset as usize, len as usize);
-            assert_eq!(&buf[at..at + len], &data[start..start + len]);
-            at += len;
-        }
-    }
-
-    #[test]
-    fn a_read_past_the_end_is_an_error_not_a_short_block() {
-        let storage = MemoryStorage::from_vec(vec![1; 1000]);
-        let mut buf = Vec::new();
-        assert!(read_blocks(&storage, &[(900, 100), (1000, 100)], &mut buf).is_err());
     }
 }

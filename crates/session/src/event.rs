@@ -1,6 +1,7 @@
 //! The messages that flow between a torrent's driver and the tasks around it.
 
 use crate::disk::SharedStorage;
+use crate::TorrentError;
 use shoal_core::{BlockRef, PeerId, PieceIndex};
 use shoal_engine::{PeerKey, PeerSource};
 use shoal_wire::{Handshake, Message};
@@ -38,17 +39,18 @@ pub(crate) enum DriverEvent {
     PeerClosed {
         key: PeerKey,
     },
-    /// A piece was hashed; `Ok(true)` means it matched and is written. `generation` names the
-    /// engine that asked (see the driver's magnet-resume restart).
+    /// A piece was hashed; `Ok(true)` means it matched and is written, `Err` that the write
+    /// failed. `generation` names the engine that asked (see the driver's magnet-resume
+    /// restart).
     PieceVerified {
         generation: u64,
         piece: PieceIndex,
-        result: Result<bool, String>,
+        result: Result<bool, TorrentError>,
     },
     /// Storage was flushed after completion.
-    Flushed(Result<(), String>),
+    Flushed(Result<(), TorrentError>),
     /// Reading verified data for a peer failed.
-    ReadFailed(String),
+    ReadFailed(TorrentError),
     /// More peers to dial: from a handle (`Hint`) or a discovery task (trackers, DHT, LSD).
     AddPeers {
         peers: Vec<SocketAddr>,

@@ -21,6 +21,11 @@
 //!   stay zero-copy slices of the receive buffer) and writes from a bounded queue.
 //! * Received blocks are kept in memory until their piece verifies; only verified pieces are
 //!   ever written, so re-checking the files after a crash finds exactly what was finished.
+//!   The disk operations themselves live in `shoal_storage`; this crate runs them on
+//!   blocking threads.
+//! * A disk failure stops the torrent: its state becomes [`TorrentState::Failed`] with
+//!   [`TorrentError::Disk`], which carries the typed [`StorageError`] (shared, as every
+//!   handle reports it), so a caller can tell a full disk from a missing permission.
 //!
 //! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`.
 //!
@@ -47,9 +52,6 @@ mod config;
 mod discovery;
 mod disk;
 mod driver;
-// error.rs is being reworked on another branch (typed errors, issue 15); its field docs
-// land with that rework, after which this allow goes.
-#[allow(missing_docs)]
 mod error;
 mod event;
 mod handle;
@@ -67,4 +69,6 @@ pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;
 /// Where a peer address came from (shown in progress and summaries).
 pub use shoal_engine::PeerSource;
+/// The typed cause inside [`TorrentError::Disk`].
+pub use shoal_storage::StorageError;
 pub use shoal_tracker::ScrapeStats;

@@ -9,17 +9,30 @@ use std::path::{Path, PathBuf};
 pub enum StorageError {
     /// The file system is full or the user's quota is used up (ENOSPC / EDQUOT).
     #[error("disk full: cannot write {path}: {source}")]
-    DiskFull { path: PathBuf, source: io::Error },
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+        /// The operating system's error (ENOSPC or EDQUOT).
+        source: io::Error,
+    },
     /// Any other I/O failure; `action` says what was being done ("read", "write", "create", ...).
     #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done, as a verb: "read", "write", "create", ...
         action: &'static str,
+        /// The file or folder involved.
         path: PathBuf,
+        /// The operating system's error.
         source: io::Error,
     },
     /// A path component from the torrent that could escape the download folder.
     #[error("refusing unsafe file name {component:?} in torrent (would be written under {root})")]
-    UnsafeComponent { component: String, root: PathBuf },
+    UnsafeComponent {
+        /// The offending path component, as the torrent spells it.
+        component: String,
+        /// The download folder it would have been written under.
+        root: PathBuf,
+    },
     /// Two files of the torrent map to the same path on disk.
     #[error("torrent lists {0} more than once")]
     DuplicatePath(PathBuf),
@@ -29,10 +42,20 @@ pub enum StorageError {
     NotPlain(PathBuf),
     /// The file list does not tile the torrent's data (gaps, overlaps or a wrong total).
     #[error("torrent file list does not add up to its total length of {total} bytes")]
-    Layout { total: u64 },
+    Layout {
+        /// The torrent's total length in bytes.
+        total: u64,
+    },
     /// A read or write beyond the end of the torrent's data.
     #[error("range of {len} bytes at offset {offset} is outside the torrent's {total} bytes")]
-    OutOfRange { offset: u64, len: u64, total: u64 },
+    OutOfRange {
+        /// Start of the range, torrent-global.
+        offset: u64,
+        /// Length of the range.
+        len: u64,
+        /// The torrent's total length in bytes.
+        total: u64,
+    },
 }
 
 impl StorageError {

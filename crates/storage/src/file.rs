@@ -104,6 +104,18 @@ impl FileStorage {
             .collect()
     }
 
+    /// Whether any of the torrent's files already exists with some data in it, so the data
+    /// may be a resumed download's and must be checked; a fresh download skips the check
+    /// (which would look for every piece's files in turn and find none). Links do not count.
+    pub fn any_file_exists(&self) -> bool {
+        self.files.iter().filter(|f| !f.pad).any(|f| {
+            self.root
+                .join(&f.rel)
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_file() && m.len() > 0)
+        })
+    }
+
     fn path_of(&self, index: usize) -> PathBuf {
         self.files
             .get(index)

@@ -1,37 +1,38 @@
 //! Where a torrent's data lives: the [`Storage`] trait, a file-backed implementation
-//! ([`FileStorage`]), an in-memory one ([`MemoryStorage`]), piece hashing ([`sha1_of`]) and
-//! the check of data already on disk ([`verify_existing`]).
+//! ([`FileStorage`]), an in-memory one ([`MemoryStorage`]), and every blocking operation on
+//! pieces: the check of data already on disk ([`check_existing`]), hash-then-write of a
+//! downloaded piece ([`verify_and_write`]) and coalesced reads for upload ([`read_blocks`]).
+//! Only a piece whose SHA-1 matched is ever written, so a re-check finds exactly the
+//! finished pieces; the invariants are listed in `piece_io.rs`, beside the code.
 //!
 //! Offsets are torrent-global: the torrent's files are seen as one concatenated byte range,
 //! and storage splits reads and writes across files. Everything here is blocking std I/O
 //! with `&self` methods; the session calls it from blocking threads, many at once.
 //! Fault-injecting wrappers for tests live in [`faults`].
 //!
-//! Typical use by the session: [`FileStorage::open`] (creates nothing), then
-//! [`verify_existing`] to find pieces already on disk, then one [`Storage::write_at`] per
-//! hash-verified piece and [`Storage::read_at`] to serve peers, [`Storage::flush`] now and
-//! then (e.g. before recording resume state), and [`Storage::finish`] once the download is
-//! complete (it creates zero-length files, which no piece ever writes).
+//! Typical use by the session: [`FileStorage::open`] (creates nothing), then, if
+//! [`FileStorage::any_file_exists`], [`check_existing`] to find pieces already on disk;
+//! [`verify_and_write`] for each downloaded piece and [`read_blocks`] to serve peers;
+//! [`Storage::finish`] once the download is complete (it creates zero-length files, which
+//! no piece ever writes, and flushes). Failures are [`StorageError`]s, which the session
+//! passes on typed (a full disk is [`StorageError::DiskFull`]).
 
 #![warn(missing_docs, unreachable_pub)]
 
-// error.rs is being reworked on another branch (typed errors, issue 15); its field docs
-// land with that rework, after which this allow goes.
-#[allow(missing_docs)]
 mod error;
 pub mod faults;
 mod file;
 mod layout;
 mod memory;
 mod paths;
+mod piece_io;
 mod sys;
-mod verify;
 mod writeback;
 
 pub use error::StorageError;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
-pub use verify::verify_existing;
+pub use piece_io::{check_existing, read_blocks, verify_and_write};
 
 use sha1::{Digest, Sha1};
 use std::sync::Arc;

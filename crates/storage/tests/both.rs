@@ -3,8 +3,11 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::{write_piece, Fixture, TempDir};
-use shoal_storage::{verify_existing, FileStorage, MemoryStorage, Storage, StorageError};
+use shoal_storage::{
+    check_existing, verify_and_write, FileStorage, MemoryStorage, Storage, StorageError,
+};
 use std::sync::Arc;
 
 /// Runs `body` once with each storage kind. The temp folder lives until the body returns.
@@ -61,7 +64,7 @@ fn verify_finds_exactly_the_pieces_written() {
         write_piece(&*s, &fx, 1);
         write_piece(&*s, &fx, 4);
         let calls = std::sync::Mutex::new(Vec::new());
-        let have = verify_existing(&*s, &fx.info, 3, &|n, total| {
+        let have = check_existing(&*s, &fx.info, 3, &|n, total| {
             calls.lock().unwrap().push((n, total))
         });
         assert_eq!(have.iter_ones().collect::<Vec<_>>(), vec![1, 4], "{kind}");
@@ -76,6 +79,55 @@ fn verify_finds_exactly_the_pieces_written() {
     });
 }
 
+/// Piece `i` cut into received blocks of `block` bytes, as the session holds them.
+fn blocks_of(fx: &Fixture, i: u32, block: usize) -> Vec<Option<Bytes>> {
+    let (_, data) = fx.piece(i);
+    data.chunks(block)
+        .map(|b| Some(Bytes::copy_from_slice(b)))
+        .collect()
+}
+
+#[test]
+fn only_a_piece_that_matches_its_hash_reaches_storage() {
+    let fx = Fixture::odd();
+    with_each_storage(&fx, |kind, s| {
+        let piece = |i| fx.info.lengths.validate_piece(i).unwrap();
+        let mut corrupt = blocks_of(&fx, 1, 10);
+        corrupt[2] = Some(Bytes::from(vec![0xEE; 10]));
+        assert!(
+            !verify_and_write(&*s, &fx.info, piece(1), &corrupt).unwrap(),
+            "{kind}"
+        );
+        let mut missing = blocks_of(&fx, 2, 10);
+        missing[0] = None;
+        assert!(
+            !verify_and_write(&*s, &fx.info, piece(2), &missing).unwrap(),
+            "{kind}"
+        );
+        // A piece's blocks filed under another piece do not match that piece's hash.
+        let elsewhere = blocks_of(&fx, 0, 10);
+        assert!(
+            !verify_and_write(&*s, &fx.info, piece(1), &elsewhere).unwrap(),
+            "{kind}"
+        );
+        // Nothing was written: the file was never created, or the memory is still zeros.
+        for i in [1, 2] {
+            let (offset, data) = fx.piece(i);
+            let mut back = vec![0xAA; data.len()];
+            if s.read_at(offset, &mut back).is_ok() {
+                assert!(back.iter().all(|&b| b == 0), "{kind} piece {i}");
+            }
+        }
+
+        assert!(
+            verify_and_write(&*s, &fx.info, piece(3), &blocks_of(&fx, 3, 10)).unwrap(),
+            "{kind}"
+        );
+        let have = check_existing(&*s, &fx.info, 1, &|_, _| {});
+        assert_eq!(have.iter_ones().collect::<Vec<_>>(), vec![3], "{kind}");
+    });
+}
+
 #[test]
 fn verify_rejects_a_corrupted_piece() {
     let fx = Fixture::odd();
@@ -86,7 +138,7 @@ fn verify_rejects_a_corrupted_piece() {
         // Flip one byte of d.dat, inside piece 4.
         let at = fx.info.lengths.total() - 2;
         s.write_at(at, &[&[fx.data[at as usize] ^ 0xff]]).unwrap();
-        let have = verify_existing(&*s, &fx.info, 0, &|_, _| {});
+        let have = check_existing(&*s, &fx.info, 0, &|_, _| {});
         assert_eq!(have.count(), fx.num_pieces() - 1, "{kind}");
         assert!(!have.get(4), "{kind}");
     });
@@ -116,7 +168,7 @@ fn concurrent_writes_from_many_threads() {
         });
         assert_eq!(read_all(&*s, fx.info.lengths.total()), fx.data, "{kind}");
         assert!(
-            verify_existing(&*s, &fx.info, 2, &|_, _| {}).is_full(),
+            check_existing(&*s, &fx.info, 2, &|_, _| {}).is_full(),
             "{kind}"
         );
     });

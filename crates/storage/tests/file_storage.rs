@@ -2,9 +2,10 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::{write_piece, Fixture, Spec, TempDir};
 use shoal_storage::faults::FailingStorage;
-use shoal_storage::{verify_existing, FileStorage, Storage, StorageError};
+use shoal_storage::{check_existing, verify_and_write, FileStorage, Storage, StorageError};
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::Path;
@@ -100,7 +101,7 @@ fn new_files_are_full_length_and_sparse() {
         "only {} bytes allocated expected",
         meta.blocks() * 512
     );
-    let have = verify_existing(&s, &fx.info, 0, &|_, _| {});
+    let have = check_existing(&s, &fx.info, 0, &|_, _| {});
     assert_eq!(
         have.iter_ones().collect::<Vec<_>>(),
         vec![fx.num_pieces() - 1]
@@ -133,7 +134,23 @@ fn files_already_on_disk_verify_as_complete() {
     fs::write(root.join("t/sub/b.bin"), &fx.data[7..107]).unwrap();
     fs::write(root.join("t/sub/deeper/d.dat"), &fx.data[128..]).unwrap();
     let s = FileStorage::open(root, &fx.info).unwrap();
-    assert!(verify_existing(&s, &fx.info, 2, &|_, _| {}).is_full());
+    assert!(check_existing(&s, &fx.info, 2, &|_, _| {}).is_full());
+}
+
+#[test]
+fn only_a_file_with_data_in_it_counts_as_existing() {
+    let fx = Fixture::odd();
+    let dir = TempDir::new("exists");
+    let root = dir.path();
+    let s = FileStorage::open(root, &fx.info).unwrap();
+    assert!(!s.any_file_exists(), "empty folder");
+    fs::create_dir_all(root.join("t/sub")).unwrap();
+    fs::write(root.join("t/a.txt"), b"").unwrap();
+    symlink("/etc/hostname", root.join("t/sub/b.bin")).unwrap();
+    assert!(!s.any_file_exists(), "an empty file and a link");
+    fs::create_dir_all(root.join("t/sub/deeper")).unwrap();
+    fs::write(root.join("t/sub/deeper/d.dat"), b"x").unwrap();
+    assert!(s.any_file_exists(), "a file with one byte");
 }
 
 #[test]
@@ -147,7 +164,7 @@ fn missing_or_short_files_count_as_absent_without_creating_anything() {
     fs::write(root.join("t/sub/b.bin"), &fx.data[7..47]).unwrap();
     let s = FileStorage::open(root, &fx.info).unwrap();
     assert!(!s.available(32, 32));
-    let have = verify_existing(&s, &fx.info, 1, &|_, _| {});
+    let have = check_existing(&s, &fx.info, 1, &|_, _| {});
     assert_eq!(have.iter_ones().collect::<Vec<_>>(), vec![0]);
     assert!(!root.join("t/sub/deeper").exists());
     let mut buf = [0u8; 4];
@@ -263,10 +280,12 @@ fn disk_full_is_reported_as_such() {
     let dir = TempDir::new("full");
     let s = FailingStorage::new(FileStorage::open(dir.path(), &fx.info).unwrap(), 40);
     write_piece(&s, &fx, 0);
-    let (offset, data) = fx.piece(1);
-    let err = s.write_at(offset, &[data]).unwrap_err();
+    let (_, data) = fx.piece(1);
+    let piece = fx.info.lengths.validate_piece(1).unwrap();
+    let blocks = [Some(Bytes::copy_from_slice(data))];
+    let err = verify_and_write(&s, &fx.info, piece, &blocks).unwrap_err();
     assert!(err.is_disk_full(), "{err}");
-    let have = verify_existing(&s, &fx.info, 1, &|_, _| {});
+    let have = check_existing(&s, &fx.info, 1, &|_, _| {});
     assert_eq!(have.iter_ones().collect::<Vec<_>>(), vec![0]);
 }
 

@@ -111,7 +111,7 @@ async fn run_until_interrupted(
             _ = tick.tick() => {
                 let stats = handle.stats();
                 match &stats.state {
-                    TorrentState::Failed(e) => bail!("{e}"),
+                    TorrentState::Failed(e) => return Err(e.clone().into()),
                     TorrentState::Stopped | TorrentState::Complete => bail!("the torrent stopped"),
                     _ => progress.update(&stats),
                 }

@@ -77,7 +77,7 @@ async fn wait_checked(
                 let stats = handle.stats();
                 match &stats.state {
                     TorrentState::Checking { .. } => progress.update(&stats),
-                    TorrentState::Failed(e) => bail!("{e}"),
+                    TorrentState::Failed(e) => return Err(e.clone().into()),
                     _ => return Ok(true),
                 }
             }

@@ -9,7 +9,7 @@ use shoal_bencode::{Dict, Value};
 use std::collections::HashSet;
 
 pub(super) fn metainfo(torrent: &[u8]) -> Result<Metainfo, MetainfoError> {
-    let (value, _) = shoal_bencode::decode_prefix(torrent).map_err(bencode_error)?;
+    let (value, _) = shoal_bencode::decode_prefix(torrent)?;
     let top = value.as_dict().ok_or(MetainfoError::Field("info"))?;
     let info_dict = top.get_dict(b"info").ok_or(MetainfoError::Field("info"))?;
     let info = info(info_dict)?;
@@ -26,7 +26,7 @@ pub(super) fn metainfo(torrent: &[u8]) -> Result<Metainfo, MetainfoError> {
 }
 
 pub(super) fn info_from_bytes(raw_info: &[u8]) -> Result<Info, MetainfoError> {
-    let value = shoal_bencode::decode(raw_info).map_err(bencode_error)?;
+    let value = shoal_bencode::decode(raw_info)?;
     info(value.as_dict().ok_or(MetainfoError::Field("info"))?)
 }
 
@@ -208,8 +208,4 @@ fn text(d: &Dict<'_>, utf8_key: &[u8], key: &[u8]) -> Option<String> {
         d.get_bytes(key)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     })
-}
-
-fn bencode_error(e: shoal_bencode::Error) -> MetainfoError {
-    MetainfoError::Bencode(e.to_string())
 }

@@ -1,13 +1,13 @@
 //! Carrying out the engine's actions.
 
 use super::Driver;
-use crate::disk;
 use crate::event::{DriverEvent, Outgoing};
 use crate::handle::TorrentState;
 use crate::TorrentError;
 use bytes::Bytes;
 use shoal_core::{Info, PieceIndex};
 use shoal_engine::{Action, PeerKey};
+use shoal_storage::FileStorage;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
@@ -81,10 +81,11 @@ impl Driver {
             let result = match target {
                 Some((info, storage)) => tokio::task::spawn_blocking(move || {
                     let _slot = slot;
-                    disk::verify_and_write(storage.as_ref(), &info, piece, &job.blocks)
+                    shoal_storage::verify_and_write(storage.as_ref(), &info, piece, &job.blocks)
                 })
                 .await
-                .unwrap_or_else(|e| Err(format!("piece check failed: {e}"))),
+                .map_err(|_| TorrentError::Panicked { job: "piece check" })
+                .and_then(|written| written.map_err(TorrentError::from)),
                 None => {
                     // The slot must not wait with the answer below: while the driver's queue
                     // is full it reads nothing until a slot frees.
@@ -104,18 +105,19 @@ impl Driver {
 
     fn on_metadata(&mut self, info: Arc<Info>, info_bytes: Bytes) {
         info!(name = %info.name, pieces = info.lengths.num_pieces(), "metadata received");
-        match disk::open_storage(&self.download_dir, &info) {
-            Ok(storage) => self.storage = Some(storage),
-            Err(e) => return self.fail(TorrentError::Disk(e)),
+        let storage = match FileStorage::open(&self.download_dir, &info) {
+            Ok(storage) => storage,
+            Err(e) => return self.fail(e.into()),
+        };
+        if storage.any_file_exists() {
+            self.resume_check = Some((info.clone(), info_bytes.clone()));
         }
+        self.storage = Some(Arc::new(storage));
         self.info = Some(info.clone());
         self.chans
             .metadata_tx
             .send_replace(Some((info.clone(), info_bytes.clone())));
         self.state = TorrentState::Downloading;
-        if disk::any_file_exists(&self.download_dir, &info) {
-            self.resume_check = Some((info, info_bytes));
-        }
         self.publish();
     }
 
@@ -132,10 +134,10 @@ impl Driver {
         );
         let events = self.chans.events_tx.clone();
         tokio::spawn(async move {
-            let result =
-                tokio::task::spawn_blocking(move || storage.finish().map_err(|e| e.to_string()))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("flush failed: {e}")));
+            let result = tokio::task::spawn_blocking(move || storage.finish())
+                .await
+                .map_err(|_| TorrentError::Panicked { job: "flush" })
+                .and_then(|flushed| flushed.map_err(TorrentError::from));
             let _ = events.send(DriverEvent::Flushed(result)).await;
         });
     }

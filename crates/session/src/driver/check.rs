@@ -1,7 +1,7 @@
 //! Re-checking data already on disk, while still answering the driver's channel: a shutdown
 //! request ends the wait at once, and peers handed in meanwhile are kept for later.
 
-use crate::disk::{self, SharedStorage};
+use crate::disk::SharedStorage;
 use crate::event::DriverEvent;
 use shoal_core::{Bitfield, Info};
 use shoal_engine::PeerSource;
@@ -34,7 +34,7 @@ pub(super) async fn check_existing(
     let counter = checked.clone();
     let mut job = tokio::task::spawn_blocking(move || {
         let report = move |done: u32, _total: u32| counter.store(done, Ordering::Relaxed);
-        disk::check_existing(storage.as_ref(), &info, threads, &report)
+        shoal_storage::check_existing(storage.as_ref(), &info, threads, &report)
     });
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     progress(0, total);

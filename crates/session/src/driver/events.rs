@@ -4,7 +4,6 @@ use super::{Driver, PeerLink, PEER_QUEUE};
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
 use crate::peer::{self, PeerSetup};
-use crate::TorrentError;
 use shoal_engine::PeerSource;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
@@ -83,7 +82,7 @@ impl Driver {
                 }
                 match result {
                     Ok(ok) => self.engine.handle_piece_verified(now, piece, ok),
-                    Err(e) => self.fail(TorrentError::Disk(e)),
+                    Err(e) => self.fail(e),
                 }
             }
             DriverEvent::Flushed(result) => match result {
@@ -99,9 +98,9 @@ impl Driver {
                         self.stop(None);
                     }
                 }
-                Err(e) => self.fail(TorrentError::Disk(e)),
+                Err(e) => self.fail(e),
             },
-            DriverEvent::ReadFailed(e) => self.fail(TorrentError::Disk(e)),
+            DriverEvent::ReadFailed(e) => self.fail(e),
             DriverEvent::AddPeers { peers, source } => self.add_peers(&peers, source),
             DriverEvent::Shutdown { done } => self.stop(done),
         }

@@ -10,7 +10,7 @@ mod events;
 mod own_addr;
 
 use crate::config::AddTorrent;
-use crate::disk::{self, PendingPieces, SharedStorage, VerifyQueue};
+use crate::disk::{PendingPieces, SharedStorage, VerifyQueue};
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::{TorrentState, TorrentStats};
 use crate::listener::Registry;
@@ -20,6 +20,7 @@ use bytes::Bytes;
 use check::CheckOutcome;
 use shoal_core::{Bitfield, Info, InfoHash, PeerId};
 use shoal_engine::{Config, PeerKey, PeerSource, Torrent};
+use shoal_storage::FileStorage;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -112,30 +113,33 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
     let mut peers: Vec<(SocketAddr, PeerSource)> =
         add.peers.iter().map(|&a| (a, PeerSource::Hint)).collect();
     let mut have = None;
-    let mut storage = None;
+    let mut storage: Option<SharedStorage> = None;
     let publish_state = |chans: &DriverChannels, state: TorrentState| {
         chans.stats_tx.send_modify(|s| s.state = state);
     };
     if let Some((info, _)) = &add.info {
-        match disk::open_storage(&add.download_dir, info) {
-            Ok(s) => storage = Some(s),
+        let opened = match FileStorage::open(&add.download_dir, info) {
+            Ok(opened) => opened,
             Err(e) => {
                 warn!("cannot open storage: {e}");
-                publish_state(&chans, TorrentState::Failed(TorrentError::Disk(e)));
+                publish_state(&chans, TorrentState::Failed(TorrentError::from(e)));
                 ctx.registry.remove_if_same(&info_hash, &chans.events_tx);
                 return;
             }
-        }
+        };
+        // A fresh download has nothing to check (the check would look for every piece's
+        // files in turn and find none).
+        let needs_check = !add.data_complete && opened.any_file_exists();
+        let opened: SharedStorage = Arc::new(opened);
+        storage = Some(opened.clone());
         if add.data_complete {
             have = Some(Bitfield::full(info.lengths.num_pieces()));
-        } else if !disk::any_file_exists(&add.download_dir, info) {
-            // A fresh download: nothing to check (the check would look for every piece's
-            // files in turn and find none).
+        } else if !needs_check {
             have = Some(Bitfield::new(info.lengths.num_pieces()));
-        } else if let Some(storage) = &storage {
+        } else {
             let stats_tx = chans.stats_tx.clone();
             let outcome = check::check_existing(
-                storage.clone(),
+                opened,
                 info.clone(),
                 ctx.check_threads,
                 &mut chans.events_rx,

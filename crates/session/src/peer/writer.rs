@@ -3,8 +3,9 @@
 //! payloads, never copied; consecutive block reads are done together on one blocking thread.
 
 use super::PeerError;
-use crate::disk::{self, SharedStorage};
+use crate::disk::SharedStorage;
 use crate::event::{BlocksSent, DriverEvent, Outgoing};
+use crate::TorrentError;
 use bytes::BytesMut;
 use shoal_core::BlockRef;
 use shoal_engine::PeerKey;
@@ -109,16 +110,16 @@ async fn send_blocks(
     let ranges: Vec<(u64, u32)> = reads.iter().map(|r| (r.offset, r.block.len)).collect();
     let mut buf = std::mem::take(scratch);
     let read = tokio::task::spawn_blocking(move || {
-        let result = disk::read_blocks(storage.as_ref(), &ranges, &mut buf);
+        let result = shoal_storage::read_blocks(storage.as_ref(), &ranges, &mut buf);
         (buf, result)
     })
     .await;
     let result = match read {
         Ok((buf, result)) => {
             *scratch = buf;
-            result
+            result.map_err(TorrentError::from)
         }
-        Err(e) => Err(format!("block read task failed: {e}")),
+        Err(_) => Err(TorrentError::Panicked { job: "block read" }),
     };
     if let Err(e) = result {
         let _ = events.send(DriverEvent::ReadFailed(e)).await;
