@@ -57,8 +57,9 @@ impl PendingPieces {
 /// Finished pieces waiting for a hashing slot should not hold more than this in memory:
 /// past it the driver stops taking peer messages, so TCP pushes back on the senders instead
 /// of the process growing while the hashing threads are behind (a loaded machine). With a
-/// piece on each hashing thread and one of 1 MiB waiting, the threads never wait for work
-/// on loopback (4 MiB here was no faster; see `DRIVER_QUEUE` in session.rs).
+/// piece on each hashing thread and one of 1 MiB waiting, the threads have their next
+/// piece ready when they finish one; a larger bound only holds more memory (figures in
+/// docs/performance.md, "Leecher memory against rqbit").
 const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 
 /// A finished piece waiting to be hashed and written.

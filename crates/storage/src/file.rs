@@ -59,6 +59,21 @@ struct OpenFile {
     last_used: u64,
 }
 
+impl OpenFiles {
+    /// The open handle for file `index` if it serves the purpose (any handle to read, a
+    /// writable one to write), marked as just used. Every call advances the clock.
+    fn usable(&mut self, index: usize, write: bool) -> Option<Arc<File>> {
+        self.clock += 1;
+        let now = self.clock;
+        let entry = self.by_index.get_mut(&index)?;
+        if write && !entry.writable {
+            return None;
+        }
+        entry.last_used = now;
+        Some(entry.file.clone())
+    }
+}
+
 impl FileStorage {
     /// Prepares storage for `info` under `root`. Nothing is created until the first write.
     /// Fails if any path component is unsafe, two files share a path, or the file list does
@@ -131,16 +146,8 @@ impl FileStorage {
                 total: self.layout.total(),
             });
         };
-        {
-            let mut open = lock(&self.open);
-            open.clock += 1;
-            let now = open.clock;
-            if let Some(entry) = open.by_index.get_mut(&index) {
-                if entry.writable || !write {
-                    entry.last_used = now;
-                    return Ok(entry.file.clone());
-                }
-            }
+        if let Some(file) = lock(&self.open).usable(index, write) {
+            return Ok(file);
         }
         // Open without holding the lock: it may create folders and touch the disk.
         let file = if write {
@@ -164,23 +171,20 @@ impl FileStorage {
         };
         let file = Arc::new(file);
         let mut open = lock(&self.open);
-        open.clock += 1;
-        let now = open.clock;
-        if let Some(entry) = open.by_index.get_mut(&index) {
-            // Another thread opened it meanwhile; keep whichever handle can write.
-            if entry.writable || !write {
-                entry.last_used = now;
-                return Ok(entry.file.clone());
-            }
-        } else if open.by_index.len() >= MAX_OPEN_FILES {
+        // Another thread may have opened it meanwhile; keep whichever handle can write.
+        if let Some(file) = open.usable(index, write) {
+            return Ok(file);
+        }
+        if !open.by_index.contains_key(&index) && open.by_index.len() >= MAX_OPEN_FILES {
             evict_least_recent(&mut open.by_index);
         }
+        let last_used = open.clock;
         open.by_index.insert(
             index,
             OpenFile {
                 file: file.clone(),
                 writable: write,
-                last_used: now,
+                last_used,
             },
         );
         Ok(file)
