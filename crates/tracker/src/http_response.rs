@@ -83,11 +83,11 @@ pub struct ResponseReader {
     phase: Phase,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 enum Phase {
-    /// Looking for the blank line that ends the headers.
-    #[default]
-    Head,
+    /// Looking for the blank line that ends the headers; `scanned` bytes of `raw` were
+    /// searched already (a server may send its headers a byte at a time).
+    Head { scanned: usize },
     /// Reading the body; `start` is where it begins in `raw`.
     Body {
         status: u16,
@@ -97,6 +97,12 @@ enum Phase {
     },
     /// A response or an error was returned.
     Spent,
+}
+
+impl Default for Phase {
+    fn default() -> Phase {
+        Phase::Head { scanned: 0 }
+    }
 }
 
 #[derive(Debug)]
@@ -146,8 +152,8 @@ impl ResponseReader {
     /// The error for a connection closed where the reader still needed bytes.
     fn cut_short(&self) -> ResponseError {
         match &self.phase {
-            Phase::Head if self.raw.is_empty() => ResponseError::Empty,
-            Phase::Head => ResponseError::ClosedInHeaders,
+            Phase::Head { .. } if self.raw.is_empty() => ResponseError::Empty,
+            Phase::Head { .. } => ResponseError::ClosedInHeaders,
             Phase::Body {
                 framing: Framing::Length(_),
                 ..
@@ -168,8 +174,8 @@ impl ResponseReader {
     /// Moves through what has arrived: `Some` once the response is complete. `closed`: the
     /// server closed the connection after these bytes.
     fn advance(&mut self, closed: bool) -> Result<Option<Response>, ResponseError> {
-        if let Phase::Head = self.phase {
-            match self.parse_head()? {
+        if let Phase::Head { scanned } = &mut self.phase {
+            match parse_head(&self.raw, scanned)? {
                 Some(body) => self.phase = body,
                 None => return Ok(None),
             }
@@ -206,66 +212,70 @@ impl ResponseReader {
             body,
         }))
     }
+}
 
-    /// The body phase once the headers are all in, `None` while they are not.
-    fn parse_head(&self) -> Result<Option<Phase>, ResponseError> {
-        let window = &self.raw[..self.raw.len().min(MAX_HEADERS)];
-        let Some(blank) = find(window, b"\r\n\r\n") else {
-            if self.raw.len() >= MAX_HEADERS {
-                return Err(ResponseError::HeadersTooLong);
-            }
-            return Ok(None);
-        };
-        let start = blank + 4;
-        let head = String::from_utf8_lossy(&self.raw[..blank]);
-        let mut lines = head.split("\r\n");
-        let mut parts = lines.next().unwrap_or_default().splitn(3, ' ');
-        if !parts.next().unwrap_or_default().starts_with("HTTP/1.") {
-            return Err(ResponseError::BadStatusLine);
+/// The body phase once the headers are all in `raw`, `None` while they are not. `scanned`:
+/// how much of `raw` an earlier call searched for the blank line.
+fn parse_head(raw: &[u8], scanned: &mut usize) -> Result<Option<Phase>, ResponseError> {
+    let window = &raw[..raw.len().min(MAX_HEADERS)];
+    // The blank line may straddle the end of the last search.
+    let from = scanned.saturating_sub(3);
+    let Some(blank) = find(&window[from..], b"\r\n\r\n").map(|i| from + i) else {
+        if raw.len() >= MAX_HEADERS {
+            return Err(ResponseError::HeadersTooLong);
         }
-        let status: u16 = parts
-            .next()
-            .and_then(|code| code.parse().ok())
-            .ok_or(ResponseError::BadStatusCode)?;
-        let reason = parts
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .take(MAX_REASON)
-            .collect();
-        let mut content_length = None;
-        let mut chunked = false;
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                let n: usize = value.parse().map_err(|_| ResponseError::BadContentLength)?;
-                if n > MAX_RESPONSE {
-                    return Err(ResponseError::TooLarge);
-                }
-                content_length = Some(n);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().contains("chunked");
-            }
-        }
-        // Chunked encoding wins over a Content-Length (RFC 9112, 6.3).
-        let framing = match (chunked, content_length) {
-            (true, _) => Framing::Chunked {
-                next: start,
-                body: Vec::new(),
-            },
-            (false, Some(n)) => Framing::Length(n),
-            (false, None) => Framing::UntilClose,
-        };
-        Ok(Some(Phase::Body {
-            status,
-            reason,
-            start,
-            framing,
-        }))
+        *scanned = window.len();
+        return Ok(None);
+    };
+    let start = blank + 4;
+    let head = String::from_utf8_lossy(&raw[..blank]);
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().splitn(3, ' ');
+    if !parts.next().unwrap_or_default().starts_with("HTTP/1.") {
+        return Err(ResponseError::BadStatusLine);
     }
+    let status: u16 = parts
+        .next()
+        .and_then(|code| code.parse().ok())
+        .ok_or(ResponseError::BadStatusCode)?;
+    let reason = parts
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_REASON)
+        .collect();
+    let mut content_length = None;
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            let n: usize = value.parse().map_err(|_| ResponseError::BadContentLength)?;
+            if n > MAX_RESPONSE {
+                return Err(ResponseError::TooLarge);
+            }
+            content_length = Some(n);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.to_ascii_lowercase().contains("chunked");
+        }
+    }
+    // Chunked encoding wins over a Content-Length (RFC 9112, 6.3).
+    let framing = match (chunked, content_length) {
+        (true, _) => Framing::Chunked {
+            next: start,
+            body: Vec::new(),
+        },
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::UntilClose,
+    };
+    Ok(Some(Phase::Body {
+        status,
+        reason,
+        start,
+        framing,
+    }))
 }
 
 /// Decodes the chunks complete in `raw` from `*next` on, appending their data to `body`;
