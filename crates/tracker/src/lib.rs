@@ -5,6 +5,8 @@
 //! - [`url`]: what an announce URL names (scheme, host, port), percent-encoding.
 //! - [`http`]: BEP 3 announce URLs and replies (compact peers BEP 23, `peers6` BEP 7),
 //!   BEP 48 scrape URLs and replies.
+//! - [`http_response`]: the HTTP/1.1 framing of a tracker's answer (status line, headers,
+//!   `Content-Length` or chunked body, size limits), fed the bytes the session reads.
 //! - [`udp`]: BEP 15 packets and [`udp::UdpSession`], one tracker's connect/announce/scrape
 //!   exchange with the spec's retransmit timing and connection-id reuse.
 //! - [`announcer`]: [`Announcer`], which tracker of which BEP 12 tier to contact next, with
@@ -53,6 +55,7 @@
 pub mod announcer;
 mod error;
 pub mod http;
+pub mod http_response;
 mod peers;
 pub mod udp;
 pub mod url;

@@ -21,6 +21,7 @@ use super::TorrentLink;
 use futures_lite::StreamExt;
 use mainline::async_dht::AsyncDht;
 use mainline::Id;
+use shoal_discovery::dht_state;
 use shoal_engine::PeerSource;
 use std::collections::VecDeque;
 use std::io;
@@ -50,11 +51,8 @@ const SAVE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// Saved nodes used to bootstrap: `mainline` queries every bootstrap node while its table
 /// has fewer close nodes than that, so the list stays below a bucket's size (20).
 const MAX_SAVED_BOOTSTRAP: usize = 16;
-/// Nodes kept in the state file, and nodes learned from PORT messages kept in memory.
-const MAX_SAVED_NODES: usize = 200;
+/// Nodes learned from PORT messages kept in memory.
 const MAX_LEARNED_NODES: usize = 64;
-/// A state file larger than this is not ours (or is corrupt): ignored.
-const MAX_STATE_FILE: u64 = 64 * 1024;
 
 /// How the session's DHT node starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +234,7 @@ impl Shared {
             .clone();
         nodes.extend(learned.iter().map(|a| a.to_string()));
         nodes.dedup();
-        nodes.truncate(MAX_SAVED_NODES);
+        nodes.truncate(dht_state::MAX_NODES);
         if nodes.is_empty() {
             // Keep what an earlier run saved rather than overwrite it with nothing.
             return;
@@ -314,25 +312,9 @@ fn resolve_v4(names: &[String]) -> Vec<SocketAddrV4> {
     out
 }
 
-/// The nodes in a state file: one `ip:port` per line; anything else is skipped.
-pub(crate) fn parse_state(text: &str) -> Vec<SocketAddrV4> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if let Ok(addr) = line.trim().parse::<SocketAddrV4>() {
-            if addr.port() != 0 && !out.contains(&addr) {
-                out.push(addr);
-            }
-        }
-        if out.len() == MAX_SAVED_NODES {
-            break;
-        }
-    }
-    out
-}
-
 fn read_state(path: &Path) -> Vec<SocketAddrV4> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.len() <= MAX_STATE_FILE => {}
+        Ok(meta) if meta.len() <= dht_state::MAX_FILE_LEN as u64 => {}
         Ok(_) => {
             warn!(path = %path.display(), "DHT state file too large: ignored");
             return Vec::new();
@@ -340,7 +322,7 @@ fn read_state(path: &Path) -> Vec<SocketAddrV4> {
         Err(_) => return Vec::new(),
     }
     std::fs::read(path)
-        .map(|bytes| parse_state(&String::from_utf8_lossy(&bytes)))
+        .map(|bytes| dht_state::parse(&bytes))
         .unwrap_or_default()
 }
 
@@ -350,13 +332,8 @@ fn write_state(path: &Path, nodes: &[String]) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut text = String::from("# shoal DHT nodes: ip:port per line\n");
-    for node in nodes {
-        text.push_str(node);
-        text.push('\n');
-    }
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
+    std::fs::write(&tmp, dht_state::format(nodes))?;
     std::fs::rename(&tmp, path)
 }
 
@@ -502,20 +479,6 @@ mod tests {
     }
 
     #[test]
-    fn state_file_lines_are_parsed_strictly() {
-        let text = "# comment\n1.2.3.4:6881\n\n  5.6.7.8:1  \nnot an addr\n[::1]:6881\n\
-                    1.2.3.4:6881\n9.9.9.9:0\n300.1.1.1:5\n";
-        let nodes = parse_state(text);
-        assert_eq!(
-            nodes,
-            vec![
-                "1.2.3.4:6881".parse::<SocketAddrV4>().unwrap(),
-                "5.6.7.8:1".parse().unwrap()
-            ]
-        );
-    }
-
-    #[test]
     fn state_file_round_trip_and_cap() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/dht.nodes");
@@ -524,9 +487,9 @@ mod tests {
             .collect();
         write_state(&path, &nodes).unwrap();
         let back = read_state(&path);
-        assert_eq!(back.len(), MAX_SAVED_NODES);
+        assert_eq!(back.len(), dht_state::MAX_NODES);
         assert_eq!(back[0], "10.0.0.0:6881".parse::<SocketAddrV4>().unwrap());
-        std::fs::write(&path, vec![b'x'; MAX_STATE_FILE as usize + 1]).unwrap();
+        std::fs::write(&path, vec![b'x'; dht_state::MAX_FILE_LEN + 1]).unwrap();
         assert!(read_state(&path).is_empty());
         assert!(read_state(&dir.path().join("missing")).is_empty());
     }

@@ -1,6 +1,7 @@
 //! Local Service Discovery (BEP 14) at run time: one multicast socket per address family for
 //! the whole session, announcing every registered torrent and handing peers that announce the
-//! same torrents to their drivers. The datagram format is in `lsd_message.rs`.
+//! same torrents to their drivers. The datagram format is
+//! shoal-discovery's `lsd` module.
 //!
 //! Timing follows the BEP: each torrent is announced when it starts and every 5 minutes,
 //! and the session sends at most one round of datagrams per minute (a round carries many
@@ -15,9 +16,9 @@
 //! Without a network (no multicast route, no IPv6) the service logs once at debug and keeps
 //! running with what works; it never fails a torrent.
 
-use super::lsd_message::{self, Announce, MAX_DATAGRAM};
 use super::TorrentLink;
 use shoal_core::{InfoHash, Rng};
+use shoal_discovery::lsd::{self, Announce, MAX_DATAGRAM};
 use shoal_engine::PeerSource;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashMap;
@@ -314,7 +315,7 @@ impl Service {
             let fits = self
                 .groups
                 .iter()
-                .map(|g| lsd_message::hashes_per_datagram(&g.host, &self.cookie))
+                .map(|g| lsd::hashes_per_datagram(&g.host, &self.cookie))
                 .min()
                 .unwrap_or(1);
             due.truncate(fits);
@@ -330,7 +331,7 @@ impl Service {
         }
         self.last_round = Some(now);
         for group in &self.groups {
-            let datagram = lsd_message::build(&group.host, self.listen_port, &due, &self.cookie);
+            let datagram = lsd::build(&group.host, self.listen_port, &due, &self.cookie);
             match group
                 .socket
                 .send_to(datagram.as_bytes(), group.target)
@@ -347,7 +348,7 @@ impl Service {
     }
 
     fn on_datagram(&self, datagram: &[u8], from: SocketAddr) {
-        let announce = match lsd_message::parse(datagram) {
+        let announce = match lsd::parse(datagram) {
             Ok(announce) => announce,
             Err(e) => {
                 debug!(%from, "ignored a datagram: {e}");
@@ -484,7 +485,7 @@ mod tests {
         let (_reg, mut found) = lsd.register(hash);
         let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let good = lsd_message::build("239.192.152.143:6771", 4242, &[hash], "someone-else");
+        let good = lsd::build("239.192.152.143:6771", 4242, &[hash], "someone-else");
         let hostile: Vec<Vec<u8>> = vec![
             Vec::new(),
             vec![0xff; 3000],
@@ -492,7 +493,7 @@ mod tests {
             good.as_bytes()[..good.len() / 2].to_vec(),
             good.replace("Port: 4242", "Port: 0").into_bytes(),
             // Another torrent: not ours, so nothing is handed over.
-            lsd_message::build("x", 5555, &[InfoHash([1; 20])], "c").into_bytes(),
+            lsd::build("x", 5555, &[InfoHash([1; 20])], "c").into_bytes(),
         ];
         for datagram in &hostile {
             sender.send_to(datagram, target).await.unwrap();
@@ -521,7 +522,7 @@ mod tests {
         assert!(registered(&lsd), "the magnet never registered with LSD");
         let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let target = SocketAddr::from((Ipv4Addr::LOCALHOST, config.group_v4.unwrap().port()));
-        let announce = lsd_message::build("239.192.152.143:6771", 4242, &[hash], "other");
+        let announce = lsd::build("239.192.152.143:6771", 4242, &[hash], "other");
         sender.send_to(announce.as_bytes(), target).await.unwrap();
         let event = tokio::time::timeout(Duration::from_secs(5), driver.events.recv()).await;
         assert!(

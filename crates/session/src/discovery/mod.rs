@@ -15,7 +15,6 @@
 
 pub(crate) mod dht;
 pub(crate) mod lsd;
-mod lsd_message;
 pub(crate) mod tracker;
 mod tracker_http;
 mod tracker_tls;

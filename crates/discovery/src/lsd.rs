@@ -1,5 +1,5 @@
 //! Local Service Discovery (BEP 14) announces: building and parsing the datagram, with no
-//! sockets involved (the runtime is in `lsd.rs`).
+//! sockets involved (the runtime is shoal-session's `discovery/lsd.rs`).
 //!
 //! An announce is an HTTP-like request sent to a multicast group:
 //!
@@ -23,15 +23,16 @@ use std::fmt::Write as _;
 
 /// Largest datagram we build (the BEP's MTU advice) and the receive buffer size; anything
 /// longer is cut by the kernel and then fails to parse.
-pub(crate) const MAX_DATAGRAM: usize = 1400;
+pub const MAX_DATAGRAM: usize = 1400;
 /// Info-hashes in one datagram at most, whatever the sender put in.
-pub(crate) const MAX_HASHES: usize = 32;
+pub const MAX_HASHES: usize = 32;
 
+/// The first line of every announce.
 const REQUEST_LINE: &str = "BT-SEARCH * HTTP/1.1";
 
 /// One parsed announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Announce {
+pub struct Announce {
     /// The TCP port the sender accepts BitTorrent connections on (never 0).
     pub port: u16,
     /// The torrents announced (at least one, at most [`MAX_HASHES`], no duplicates).
@@ -42,15 +43,20 @@ pub(crate) struct Announce {
 
 /// Why a datagram is not a usable announce; only logged (at debug), since LAN noise is normal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum LsdParseError {
+pub enum ParseError {
+    /// The datagram is not UTF-8.
     #[error("LSD datagram is not UTF-8 text")]
     NotText,
+    /// The first line is not the BEP 14 request line.
     #[error("LSD datagram does not start with \"BT-SEARCH * HTTP/1.1\"")]
     NotAnnounce,
+    /// No `Port` header, or one that is not a port from 1 to 65535.
     #[error("LSD announce has no valid Port header")]
     BadPort,
+    /// No `Infohash` header with 40 hex digits.
     #[error("LSD announce has no valid Infohash header")]
     NoInfoHash,
+    /// A header line without a colon.
     #[error("LSD announce has a malformed header line")]
     BadHeader,
 }
@@ -58,7 +64,7 @@ pub(crate) enum LsdParseError {
 /// Builds one announce for `info_hashes` (at most as many as fit in [`MAX_DATAGRAM`]
 /// bytes; callers announce the rest in another datagram). `host` is the group as it goes in
 /// the `Host` header: `239.192.152.143:6771` or `[ff15::efc0:988f]:6771`.
-pub(crate) fn build(host: &str, port: u16, info_hashes: &[InfoHash], cookie: &str) -> String {
+pub fn build(host: &str, port: u16, info_hashes: &[InfoHash], cookie: &str) -> String {
     let mut out = String::with_capacity(MAX_DATAGRAM);
     // Writing to a String cannot fail.
     let _ = write!(out, "{REQUEST_LINE}\r\nHost: {host}\r\nPort: {port}\r\n");
@@ -74,19 +80,19 @@ pub(crate) fn build(host: &str, port: u16, info_hashes: &[InfoHash], cookie: &st
     out
 }
 
-/// How many of `count` info-hashes [`build`] fits in one datagram with this host and cookie.
-pub(crate) fn hashes_per_datagram(host: &str, cookie: &str) -> usize {
+/// How many info-hashes [`build`] fits in one datagram with this host and cookie (at least 1).
+pub fn hashes_per_datagram(host: &str, cookie: &str) -> usize {
     let fixed = build(host, u16::MAX, &[], cookie).len();
     let per_hash = "Infohash: \r\n".len() + 40;
     (MAX_DATAGRAM.saturating_sub(fixed) / per_hash).max(1)
 }
 
 /// Parses a received datagram.
-pub(crate) fn parse(datagram: &[u8]) -> Result<Announce, LsdParseError> {
-    let text = std::str::from_utf8(datagram).map_err(|_| LsdParseError::NotText)?;
+pub fn parse(datagram: &[u8]) -> Result<Announce, ParseError> {
+    let text = std::str::from_utf8(datagram).map_err(|_| ParseError::NotText)?;
     let mut lines = text.split("\r\n");
     if lines.next() != Some(REQUEST_LINE) {
-        return Err(LsdParseError::NotAnnounce);
+        return Err(ParseError::NotAnnounce);
     }
     let mut port = None;
     let mut info_hashes: Vec<InfoHash> = Vec::new();
@@ -96,7 +102,7 @@ pub(crate) fn parse(datagram: &[u8]) -> Result<Announce, LsdParseError> {
             // The blank line ends the headers; whatever follows is not ours to read.
             break;
         }
-        let (name, value) = line.split_once(':').ok_or(LsdParseError::BadHeader)?;
+        let (name, value) = line.split_once(':').ok_or(ParseError::BadHeader)?;
         let value = value.trim();
         match name.trim().to_ascii_lowercase().as_str() {
             "port" => {
@@ -105,7 +111,7 @@ pub(crate) fn parse(datagram: &[u8]) -> Result<Announce, LsdParseError> {
                         .parse::<u16>()
                         .ok()
                         .filter(|&p| p != 0)
-                        .ok_or(LsdParseError::BadPort)?,
+                        .ok_or(ParseError::BadPort)?,
                 );
             }
             "infohash" => {
@@ -120,9 +126,9 @@ pub(crate) fn parse(datagram: &[u8]) -> Result<Announce, LsdParseError> {
             _ => {}
         }
     }
-    let port = port.ok_or(LsdParseError::BadPort)?;
+    let port = port.ok_or(ParseError::BadPort)?;
     if info_hashes.is_empty() {
-        return Err(LsdParseError::NoInfoHash);
+        return Err(ParseError::NoInfoHash);
     }
     Ok(Announce {
         port,
@@ -203,46 +209,46 @@ mod tests {
     #[test]
     fn refuses_what_is_not_an_announce() {
         let good_hash = "Infohash: 0101010101010101010101010101010101010101\r\n";
-        let cases: Vec<(Vec<u8>, LsdParseError)> = vec![
-            (b"\xff\xfe".to_vec(), LsdParseError::NotText),
-            (b"".to_vec(), LsdParseError::NotAnnounce),
+        let cases: Vec<(Vec<u8>, ParseError)> = vec![
+            (b"\xff\xfe".to_vec(), ParseError::NotText),
+            (b"".to_vec(), ParseError::NotAnnounce),
             (
                 b"M-SEARCH * HTTP/1.1\r\nPort: 1\r\n\r\n".to_vec(),
-                LsdParseError::NotAnnounce,
+                ParseError::NotAnnounce,
             ),
             (
                 format!("BT-SEARCH * HTTP/1.1\r\n{good_hash}\r\n").into_bytes(),
-                LsdParseError::BadPort,
+                ParseError::BadPort,
             ),
             (
                 format!("BT-SEARCH * HTTP/1.1\r\nPort: 0\r\n{good_hash}").into_bytes(),
-                LsdParseError::BadPort,
+                ParseError::BadPort,
             ),
             (
                 format!("BT-SEARCH * HTTP/1.1\r\nPort: 70000\r\n{good_hash}").into_bytes(),
-                LsdParseError::BadPort,
+                ParseError::BadPort,
             ),
             (
                 format!("BT-SEARCH * HTTP/1.1\r\nPort: -1\r\n{good_hash}").into_bytes(),
-                LsdParseError::BadPort,
+                ParseError::BadPort,
             ),
             (
                 b"BT-SEARCH * HTTP/1.1\r\nPort: 1\r\n\r\n".to_vec(),
-                LsdParseError::NoInfoHash,
+                ParseError::NoInfoHash,
             ),
             (
                 b"BT-SEARCH * HTTP/1.1\r\nPort: 1\r\nno colon here\r\n".to_vec(),
-                LsdParseError::BadHeader,
+                ParseError::BadHeader,
             ),
             // Truncated in the middle of the hash.
             (
                 b"BT-SEARCH * HTTP/1.1\r\nPort: 1\r\nInfohash: 010101".to_vec(),
-                LsdParseError::NoInfoHash,
+                ParseError::NoInfoHash,
             ),
             // Headers after the blank line are not read.
             (
                 format!("BT-SEARCH * HTTP/1.1\r\nPort: 1\r\n\r\n{good_hash}").into_bytes(),
-                LsdParseError::NoInfoHash,
+                ParseError::NoInfoHash,
             ),
         ];
         for (datagram, want) in cases {
