@@ -3,8 +3,15 @@
 A seeder function starts the client on the pair's network (nets.py) and
 returns once it listens and has checked its data; a leecher function starts a
 download. Both return a Side: the process (for CPU and memory), the address
-it listens on, `finished()` (None while downloading, 0 once the data is
-complete and verified, else a failure status) and `stop()`.
+it listens on, `finished()` (None while downloading, 0 once the client reports
+the data complete and verified, else a failure status) and `stop()`.
+
+Every client runs as its users run it: its own defaults for disk and cache,
+and completion as the client reports it. shoal, rqbit and aria2 are run as
+one-shot downloaders and report completion by exiting 0; the libtorrent
+leecher stands for a libtorrent-based client (qBittorrent, Deluge): it keeps
+running and seeding after it prints `complete` (is_seeding), and the harness
+stops it later; Transmission reports it through `Percent Done`.
 
 libtorrent runs through tests/interop/lt_client.py with Debian's python;
 rqbit is the binary bench/run.sh installs into its cache; aria2 cannot be
@@ -49,6 +56,21 @@ class Side:
 
     def stop(self):
         self.proc.kill()
+
+
+class LineSide(Side):
+    """A leecher that reports completion with a line on stdout and keeps running."""
+
+    def __init__(self, proc, line):
+        super().__init__(proc)
+        self.line = line
+
+    def finished(self):
+        status = self.proc.poll()
+        if status is not None:
+            # Exiting before the line is a failure, whatever the status says.
+            return status or 1
+        return 0 if self.proc.has_line(self.line) else None
 
 
 class TransmissionSide(Side):
@@ -101,9 +123,12 @@ def seed_libtorrent(setup, net, label, torrent):
 
 
 def get_libtorrent(setup, net, label, torrent, out_dir, peer):
+    # --seed-after: like a qBittorrent or Deluge user's session, it goes on seeding once
+    # complete (so its shutdown is no part of the transfer); `complete` is the moment
+    # libtorrent reports the torrent finished.
     argv = [DEBIAN_PYTHON, LT_CLIENT, "get", "--torrent", torrent, "--save", out_dir,
-            "--peer", peer, "--timeout", str(setup.transfer_timeout)]
-    return Side(Proc(label, net.argv(argv), setup.log_dir))
+            "--peer", peer, "--timeout", "3600", "--seed-after"]
+    return LineSide(Proc(label, net.argv(argv), setup.log_dir), "complete")
 
 
 # --- rqbit -----------------------------------------------------------------

@@ -28,7 +28,10 @@ Protocol on stdout, one line each, flushed:
   listening 127.0.0.1:PORT   once the listen socket is up
   seeding                    (seed) once the data is checked and complete
   progress P% peers=N state=S   about twice a second
-  complete                   (get) all pieces verified and written
+  complete                   (get) all pieces verified: libtorrent reports the
+                             torrent finished, as a qBittorrent or Deluge user
+                             sees it (block writes its disk threads still hold
+                             are done before the process exits)
 Errors go to stderr as one line starting with "lt_client: ".
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 """
@@ -209,7 +212,6 @@ def run_transfer(args, want_complete):
         if not status.is_seeding or not status.has_metadata:
             continue
         if want_complete:
-            handle.flush_cache()
             say("complete")
             if not args.seed_after:
                 return EXIT_OK
