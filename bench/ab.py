@@ -139,6 +139,7 @@ def main(argv):
           "(median, min–max in brackets)\nold: %s\nnew: %s\n" % (
               args.size_mib, args.runs, binaries["old"], binaries["new"]))
     print(table(results, ["old", "new"]))
+    print("\n(new / old below 1: the new binary took less time, CPU or memory.)")
     return 0
 
 

@@ -77,9 +77,10 @@ def ways_to_meet(args, source, log):
     return ways, torrent
 
 
-# The large payload runs the clients' own pairs that meet directly (no
-# tracker, no namespace) next to the hardware limit.
-LARGE_PAIRS = [pair for pair in clients.PAIRS if pair[0] == pair[1] and pair[2] == clients.DIRECT]
+# The large payload runs the pairs of shoal, libtorrent and rqbit with themselves next to
+# the hardware limit.
+LARGE_CLIENTS = ("shoal", "libtorrent", "rqbit")
+LARGE_PAIRS = [pair for pair in clients.PAIRS if pair[0] == pair[1] and pair[0] in LARGE_CLIENTS]
 LARGE_RUNS = 2
 # What --only can pick.
 SCENARIOS = ("loopback", "create", "swarm", "simulation")
@@ -100,6 +101,10 @@ def large_payload(args, log):
     make_torrent(args.shoal, source, torrent)
     ways = loopback.Ways(info_hash(torrent))
     ways.add(clients.DIRECT, nets.LOOPBACK, torrent, None)
+    port = free_port()
+    with_tracker = os.path.join(args.work, "payload-large-tracker.torrent")
+    make_torrent(args.shoal, source, with_tracker, "http://127.0.0.1:%d/announce" % port)
+    ways.add(clients.TRACKER, nets.LOOPBACK, with_tracker, port)
     return seed_dir, source, ways
 
 

@@ -7,7 +7,8 @@ so that drift in a shared machine, and whatever one transfer leaves behind for
 the next, hits all pairs alike.
 
 Two times per run, the same rule for every row. The clock starts when the
-leecher (or `hwlimit`) is started. *Completion* is when the leecher reports
+leecher (or `hwlimit`) is started, or for a leecher whose session runs already
+(libtorrent, see clients.py) when it is told to add the torrent. *Completion* is when the leecher reports
 the data complete and verified, as the client tells its user (clients.py:
 exiting 0, a `complete` line, Transmission's `Percent Done`). *Durable* is
 when the harness's own fsync of the downloaded file, called right after
@@ -16,10 +17,10 @@ little for it, clients that leave dirty pages behind (libtorrent, aria2) pay
 for writing them there. `hwlimit` runs with --no-fsync for that reason: its
 one fsync is the harness's.
 
-CPU is user + system time of each side: the leecher's from its start to the
-durable point (exact, from wait4's rusage, when it has exited by then, else
-from /proc in clock ticks), the seeder's over the same period (from /proc,
-clock ticks)."""
+CPU is user + system time of each side from the clock's start to the durable
+point: the leecher's exact (wait4's rusage) when it was started with the clock
+and has exited by then, else from /proc in clock ticks; the seeder's from
+/proc."""
 
 import hashlib
 import json
@@ -107,7 +108,7 @@ def measure(setup, ways, pair, label, out_dir, out_file):
     seeder, leecher, how = pair
     net, torrent, tracker_port = ways.get(how)
     timeout = setup.transfer_timeout * (SLOW_LEECHER_TIMEOUT_FACTOR if is_slow(pair) else 1)
-    tracker = seed = leech = None
+    tracker = seed = leech = waiting = None
     try:
         if tracker_port is not None:
             tracker = Tracker(net, tracker_port, ways.info_hash, setup.work, label + "-tracker",
@@ -116,10 +117,12 @@ def measure(setup, ways, pair, label, out_dir, out_file):
         if tracker is not None:
             tracker.wait_seeder(seed.proc)
         peer = seed.addr if how == DIRECT else None
+        waiting = LEECHERS[leecher](setup, net, label + "-leech", torrent, out_dir, peer)
         wait_machine_quiet(QUIET_TIMEOUT)
         seed_cpu_before = seed.proc.cpu_seconds()
+        leech_cpu_before = waiting.cpu_before_start()
         started = time.monotonic()
-        leech = LEECHERS[leecher](setup, net, label + "-leech", torrent, out_dir, peer)
+        leech = waiting.start()
         next_sample = started
         while True:
             status = leech.finished()
@@ -142,7 +145,7 @@ def measure(setup, ways, pair, label, out_dir, out_file):
         durable = time.monotonic()
         seed_cpu = seed.proc.cpu_seconds() - seed_cpu_before
         leech.proc.poll()  # reaped if it has exited since: its rusage is exact
-        leech_cpu = leech.proc.cpu_seconds()
+        leech_cpu = leech.proc.cpu_seconds() - leech_cpu_before
         return {
             "completion_s": completed - started,
             "durable_s": durable - started,
@@ -155,7 +158,7 @@ def measure(setup, ways, pair, label, out_dir, out_file):
             "seed_anon_kib": seed.proc.peak_anon_kib,
         }
     finally:
-        for side in (leech, seed):
+        for side in (leech or waiting, seed):
             if side is not None:
                 side.stop()
         if tracker is not None:

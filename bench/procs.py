@@ -91,9 +91,9 @@ class Proc:
         with open(self.out_path, "rb") as out:
             return out.read().decode("utf-8", "replace")
 
-    def has_line(self, wanted):
-        """Whether the process has printed `wanted` as a whole line on stdout
-        (reads only what was added since the last call)."""
+    def has_line(self, start):
+        """Whether the process has printed a whole line on stdout that begins with
+        `start` (reads only what was added since the last call)."""
         with open(self.out_path, "rb") as out:
             out.seek(self.lines_read)
             added = out.read()
@@ -101,7 +101,7 @@ class Proc:
         complete = added[:added.rfind(b"\n") + 1]
         self.lines_read += len(complete)
         self.lines += complete.decode("utf-8", "replace").splitlines()
-        return wanted in self.lines
+        return any(line.startswith(start) for line in self.lines)
 
     def wait_exit(self, seconds):
         """Sleep up to `seconds`, waking at once if the process exits."""

@@ -280,10 +280,13 @@ runs column says how many runs each row has.
 **Every client runs as its users run it**: its own defaults for disk and
 cache, and no call a user's client would not make (the libtorrent leecher does
 not flush libtorrent's cache at completion, as no qBittorrent or Deluge session
-does). shoal, rqbit and aria2 run as one-shot downloaders that exit once
-complete; the libtorrent leecher stands for a libtorrent-based client and goes
-on seeding after completion (the harness stops it after the durable point);
-Transmission runs as its daemon.
+does). shoal, rqbit and aria2 run as one-shot downloaders, started when the
+clock starts, that exit once complete. The libtorrent leecher stands for a
+libtorrent-based client: its session (Python, the libtorrent module, a session
+listening on 127.0.0.1) is already running when the clock starts, which is when
+it is told to add the torrent (as a user adds one to a running qBittorrent or
+Deluge); it goes on seeding after completion until the harness stops it after
+the durable point. Transmission's daemon is started with the clock.
 
 **Two times per row, the same rule for every row.** The seeder is started
 first and the clock starts only once it listens and has finished checking its
@@ -304,7 +307,10 @@ download is compared with the source (untimed).
 **How the leecher meets the seeder** ("meet by"): *peer given*: the leecher is
 handed the seeder's 127.0.0.1 address. aria2 cannot be handed a peer, so as a
 leecher it finds the seeder through a local opentracker (*tracker*, on
-127.0.0.1; a fresh tracker per transfer). Transmission never dials
+127.0.0.1; a fresh tracker per transfer, announced to by the seeder before the
+clock starts). libtorrent as a leecher meets it the same way: it dials a peer
+it is handed (`connect_peer`) only at its once-a-second tick, 0–1 s after the
+torrent is added, but connects to the peers of a tracker reply at once. Transmission never dials
 127.0.0.0/8, so with Transmission as the leecher both sides and the tracker run
 in a network namespace made for the benchmark, on 10.99.0.1 (seeder, tracker)
 and 10.99.0.2 (leecher) added to that namespace's loopback device (*tracker, in
@@ -319,14 +325,13 @@ bound on a transfer, and those with Transmission as the seeder (over 80 s per
 GiB) at most {slow_seeder_runs} times.
 
 **CPU** is user + system time of the whole process (all threads), per GiB
-moved. The leecher's runs from its start to the durable point: exact (wait4's
-rusage) for the leechers that have exited by then (shoal, rqbit, aria2), read
-from /proc (10 ms clock ticks) for those still running (libtorrent,
-Transmission: their cells are marked ‡). The seeder's is read from /proc at the
-clock's start and at the durable point. The libtorrent rows include starting
-Python and a libtorrent session. The source file is in page cache; `sync` runs
-between transfers, and each transfer waits (up to 20 s) for a quiet machine
-first.
+moved, from the clock's start to the durable point. The leecher's is exact
+(wait4's rusage) for the leechers started with the clock that have exited by
+then (shoal, rqbit, aria2), and read from /proc (10 ms clock ticks) at both
+ends for the others (libtorrent, Transmission: their cells are marked ‡). The
+seeder's is read from /proc at both ends. The source file is in page cache;
+`sync` runs between transfers, and each transfer waits (up to 20 s) for a quiet
+machine first.
 
 The hardware limit is `bench/hwlimit` (a small Rust program): the same file
 sent with sendfile(2) through one loopback TCP connection into a receiver that
@@ -406,7 +411,7 @@ def large_text(large, hows):
 LARGE_TEMPLATE = """### {size_text}
 
 The same measurement on {size_text} of random data: the hardware limit and the
-pairs of each client with itself that meet by a given peer, a warm-up round and
+pairs of shoal, libtorrent and rqbit with themselves, a warm-up round and
 {runs} interleaved runs each. The other pairs are left to the table above:
 Transmission's leecher alone would need more than eight minutes per run at this
 size.
