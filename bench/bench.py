@@ -77,10 +77,13 @@ def ways_to_meet(args, source, log):
     return ways, torrent
 
 
-# The large payload runs the clients' own pairs that meet directly (no
-# tracker, no namespace) next to the hardware limit.
-LARGE_PAIRS = [pair for pair in clients.PAIRS if pair[0] == pair[1] and pair[2] == clients.DIRECT]
+# The large payload runs the pairs of shoal, libtorrent and rqbit with themselves next to
+# the hardware limit.
+LARGE_CLIENTS = ("shoal", "libtorrent", "rqbit")
+LARGE_PAIRS = [pair for pair in clients.PAIRS if pair[0] == pair[1] and pair[0] in LARGE_CLIENTS]
 LARGE_RUNS = 2
+# What --only can pick.
+SCENARIOS = ("loopback", "create", "swarm", "simulation")
 
 
 def large_payload(args, log):
@@ -98,6 +101,10 @@ def large_payload(args, log):
     make_torrent(args.shoal, source, torrent)
     ways = loopback.Ways(info_hash(torrent))
     ways.add(clients.DIRECT, nets.LOOPBACK, torrent, None)
+    port = free_port()
+    with_tracker = os.path.join(args.work, "payload-large-tracker.torrent")
+    make_torrent(args.shoal, source, with_tracker, "http://127.0.0.1:%d/announce" % port)
+    ways.add(clients.TRACKER, nets.LOOPBACK, with_tracker, port)
     return seed_dir, source, ways
 
 
@@ -116,7 +123,11 @@ def main(argv):
     parser.add_argument("--size-mib", type=int, required=True)
     parser.add_argument("--large-mib", type=int, default=0,
                         help="also a payload of this size (0: none) for the self-pairs and create")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of scenarios 2 and 3")
+    parser.add_argument("--loopback-runs", type=int, default=5,
+                        help="counted runs of scenario 1 at --size-mib (after a warm-up round)")
+    parser.add_argument("--only", choices=SCENARIOS,
+                        help="run this scenario alone (the report says the others were not run)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report", required=True, help="docs/benchmarks.md to write")
     parser.add_argument("--command", required=True, help="the command line, for the report")
@@ -138,26 +149,39 @@ def main(argv):
     # Generous: a stuck transfer fails the run rather than hanging it.
     transfer_timeout = max(120, args.size_mib // 8)
     setup = clients.Setup(args.shoal, args.rqbit, seed_dir, args.work, log_dir, transfer_timeout)
+    wanted = (lambda scenario: args.only in (None, scenario))
     started = time.monotonic()
+    loopback_results = large_results = create_results = openssl = None
+    swarm_results = sim_results = None
     try:
-        log("scenario 1: loopback, %d runs" % args.runs)
-        loopback_results = loopback.run(setup, ways, args.hwlimit, source, args.runs, log)
-        large = large_payload(args, log)
-        large_results = None
+        if wanted("loopback"):
+            log("scenario 1: loopback, a warm-up round and %d runs" % args.loopback_runs)
+            loopback_results = loopback.run(setup, ways, args.hwlimit, source,
+                                            args.loopback_runs, log)
+            log("scenario 1 took %.0f s" % (time.monotonic() - started))
+        large = large_payload(args, log) if wanted("loopback") or wanted("create") else None
         create_source = source
         if large is not None:
             large_dir, create_source, large_ways = large
             os.sync()
+        if large is not None and wanted("loopback"):
             large_setup = clients.Setup(args.shoal, args.rqbit, large_dir, args.work, log_dir,
                                         max(120, args.large_mib // 8))
-            log("scenario 1: loopback, %d MiB, %d runs" % (args.large_mib, LARGE_RUNS))
+            log("scenario 1: loopback, %d MiB, a warm-up round and %d runs" % (
+                args.large_mib, LARGE_RUNS))
+            large_started = time.monotonic()
             large_results = loopback.run(large_setup, large_ways, args.hwlimit, create_source,
                                          LARGE_RUNS, log, LARGE_PAIRS)
-        log("scenario 2: creating a torrent, %d runs" % args.runs)
-        create_results, openssl = create.run(args.shoal, create_source, args.runs, args.work,
-                                             log_dir, log)
-        swarm_results = swarm.run(args.shoal, args.work, args.quick, args.runs, log)
-        sim_results = simulate.run(args.sim, args.quick, log)
+            log("scenario 1 at %d MiB took %.0f s" % (args.large_mib,
+                                                     time.monotonic() - large_started))
+        if wanted("create"):
+            log("scenario 2: creating a torrent, %d runs" % args.runs)
+            create_results, openssl = create.run(args.shoal, create_source, args.runs,
+                                                 args.work, log_dir, log)
+        if wanted("swarm"):
+            swarm_results = swarm.run(args.shoal, args.work, args.quick, args.runs, log)
+        if wanted("simulation"):
+            sim_results = simulate.run(args.sim, args.quick, log)
     finally:
         kill_all()
         nets.delete_namespace(args.netns)
@@ -168,12 +192,13 @@ def main(argv):
                    "openssl_sha1_mb_per_s": openssl, "swarm": swarm_results, "simulation": sim_results}, out, indent=1)
     hows = {loopback.pair_name(pair): pair[2] for pair in clients.PAIRS}
     docs = os.path.dirname(os.path.abspath(args.report))
-    made = charts.write(docs, loopback_results, size)
-    report.write(args.report, args.command, args.quick, args.runs, size, args.shoal, args.rqbit,
-                 loopback_results, hows, (args.large_mib * MIB, large_results, LARGE_RUNS),
-                 create_results, openssl,
+    made = charts.write(docs, loopback_results["rows"], size) if loopback_results else []
+    report.write(args.report, args.command, args.quick, (args.loopback_runs, args.runs), size,
+                 args.shoal, args.rqbit, loopback_results, hows,
+                 (args.large_mib * MIB, large_results, LARGE_RUNS),
+                 (create_results, openssl, create_source == source),
                  swarm.report_text(swarm_results), made,
-                 simulate.report_text(sim_results, "sim --peers N --fast"))
+                 simulate.report_text(sim_results, "sim --peers N --fast") if sim_results else None)
     log("done in %.0f s; wrote %s" % (time.monotonic() - started, args.report))
     return 0
 

@@ -1,5 +1,6 @@
 """PNG charts of scenario 1 next to docs/benchmarks.md (docs/bench-*.png):
-throughput per pair with min–max bars, CPU seconds per GiB, peak memory.
+throughput per pair to completion and to durable data with min–max bars, CPU
+seconds per GiB, peak memory.
 Uses Debian's python3-matplotlib (bench/run.sh installs it); without it the
 report simply has no charts."""
 
@@ -39,18 +40,21 @@ def write(docs_dir, loopback, size):
         plt.close(fig)
         charts.append((name, title))
 
-    # Throughput, hardware limit first.
+    # Throughput to completion and to durable data, hardware limit first.
     names = ["hardware limit"] + [name for name, _ in pairs]
-    stats = [_median_and_range([size / r["seconds"] / 1e6 for r in hw])]
-    stats += [_median_and_range([size / r["seconds"] / 1e6 for r in runs]) for _, runs in pairs]
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.5))
-    ys = range(len(names))
-    ax.barh(ys, [s[0] for s in stats], xerr=[[s[1] for s in stats], [s[2] for s in stats]],
-            color=["#888888"] + ["#2a7ab9" if n.startswith("shoal") or n.endswith("shoal")
-                                 else "#e08a2c" for n in names[1:]], capsize=3)
-    ax.set_yticks(list(ys), names)
+    every = [hw] + [runs for _, runs in pairs]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.5))
+    ys = list(range(len(names)))
+    for key, shift, label, color in (("completion_s", -0.2, "to completion", "#9cc3e0"),
+                                     ("durable_s", 0.2, "to durable data", "#2a7ab9")):
+        stats = [_median_and_range([size / r[key] / 1e6 for r in runs]) for runs in every]
+        ax.barh([y + shift for y in ys], [st[0] for st in stats], height=0.4,
+                xerr=[[st[1] for st in stats], [st[2] for st in stats]], capsize=2,
+                label=label, color=color)
+    ax.set_yticks(ys, names)
     ax.invert_yaxis()
     ax.set_xlabel("MB/s (median, bars: min–max)")
+    ax.legend()
     ax.set_title("Loopback, one seeder to one leecher, %d MiB" % mib)
     save(fig, "bench-throughput.png", "Throughput per pair")
 

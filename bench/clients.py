@@ -3,15 +3,30 @@
 A seeder function starts the client on the pair's network (nets.py) and
 returns once it listens and has checked its data; a leecher function starts a
 download. Both return a Side: the process (for CPU and memory), the address
-it listens on, `finished()` (None while downloading, 0 once the data is
-complete and verified, else a failure status) and `stop()`.
+it listens on, `finished()` (None while downloading, 0 once the client reports
+the data complete and verified, else a failure status) and `stop()`.
+
+A leecher function returns a Leecher, made before the harness's clock starts;
+its `start()`, timed, gives the Side.
+
+Every client runs as its users run it: its own defaults for disk and cache,
+and completion as the client reports it. shoal, rqbit and aria2 are run as
+one-shot downloaders, started when the clock starts, and report completion by
+exiting 0. The libtorrent leecher stands for a libtorrent-based client
+(qBittorrent, Deluge): its session is already running and listening when the
+clock starts and is then told to add the torrent; it reports completion with
+its `complete` line (is_seeding) and goes on seeding until the harness stops
+it. Transmission's daemon is started with the clock and reports completion
+through `Percent Done`.
 
 libtorrent runs through tests/interop/lt_client.py with Debian's python;
 rqbit is the binary bench/run.sh installs into its cache; aria2 cannot be
 given a peer, so as a leecher it finds the seeder through the local tracker
-(tracker.py); Transmission is in transmission.py."""
+(tracker.py), and so does libtorrent (see PAIRS); Transmission is in
+transmission.py."""
 
 import os
+import signal
 
 from procs import Proc, free_port
 from transmission import Transmission
@@ -51,6 +66,64 @@ class Side:
         self.proc.kill()
 
 
+class Leecher:
+    """A leecher not yet started: `start()` is the moment the harness's clock starts at,
+    and gives the Side. Most leechers are a new process started then."""
+
+    def __init__(self, launch):
+        self.launch = launch
+
+    def cpu_before_start(self):
+        """CPU seconds the leecher has spent before `start()` (none: it does not exist)."""
+        return 0.0
+
+    def start(self):
+        return self.launch()
+
+    def stop(self):
+        pass
+
+
+class RunningSession(Leecher):
+    """The libtorrent leecher: its session is started and listening before the clock, as a
+    libtorrent-based client's is when its user adds a torrent; `start()` tells it to add
+    the torrent (SIGUSR1, lt_client.py --add-on-signal), and completion is its `complete`
+    line, after which it goes on seeding."""
+
+    def __init__(self, proc):
+        super().__init__(None)
+        self.side = LineSide(proc, "complete")
+        if not proc.wait_until(STARTUP_TIMEOUT, lambda: proc.has_line("listening ")):
+            raise RuntimeError("%s never listened\n%s" % (proc.label, proc.log_tail()))
+        if not proc.wait_idle(STARTUP_TIMEOUT):
+            raise RuntimeError("%s kept busy after starting\n%s" % (proc.label, proc.log_tail()))
+
+    def cpu_before_start(self):
+        return self.side.proc.cpu_seconds()
+
+    def start(self):
+        os.kill(self.side.proc.pid, signal.SIGUSR1)
+        return self.side
+
+    def stop(self):
+        self.side.stop()
+
+
+class LineSide(Side):
+    """A leecher that reports completion with a line on stdout and keeps running."""
+
+    def __init__(self, proc, line):
+        super().__init__(proc)
+        self.line = line
+
+    def finished(self):
+        status = self.proc.poll()
+        if status is not None:
+            # Exiting before the line is a failure, whatever the status says.
+            return status or 1
+        return 0 if self.proc.has_line(self.line) else None
+
+
 class TransmissionSide(Side):
     def __init__(self, daemon):
         super().__init__(daemon.proc, daemon.addr)
@@ -86,7 +159,7 @@ def get_shoal(setup, net, label, torrent, out_dir, peer):
             "--quiet", "--timeout", "60"] + SHOAL_QUIET_NET
     if peer:
         argv += ["--peer", peer]
-    return Side(Proc(label, net.argv(argv), setup.log_dir))
+    return Leecher(lambda: Side(Proc(label, net.argv(argv), setup.log_dir)))
 
 
 # --- libtorrent (loopback only: lt_client.py listens on 127.0.0.1) ---------
@@ -101,9 +174,13 @@ def seed_libtorrent(setup, net, label, torrent):
 
 
 def get_libtorrent(setup, net, label, torrent, out_dir, peer):
+    # --seed-after: like a qBittorrent or Deluge user's session, it goes on seeding once
+    # complete (so its shutdown is no part of the transfer).
     argv = [DEBIAN_PYTHON, LT_CLIENT, "get", "--torrent", torrent, "--save", out_dir,
-            "--peer", peer, "--timeout", str(setup.transfer_timeout)]
-    return Side(Proc(label, net.argv(argv), setup.log_dir))
+            "--timeout", "3600", "--seed-after", "--add-on-signal"]
+    if peer:
+        argv += ["--peer", peer]
+    return RunningSession(Proc(label, net.argv(argv), setup.log_dir))
 
 
 # --- rqbit -----------------------------------------------------------------
@@ -140,7 +217,8 @@ def get_rqbit(setup, net, label, torrent, out_dir, peer):
         "download", "-o", out_dir, torrent, "--disable-http-api", "--exit-on-finish"]
     if peer:
         argv += ["--initial-peers", peer]
-    return Side(Proc(label, net.argv(argv), setup.log_dir, env=_rqbit_env(setup)))
+    return Leecher(lambda: Side(Proc(label, net.argv(argv), setup.log_dir,
+                                     env=_rqbit_env(setup))))
 
 
 # --- aria2 -----------------------------------------------------------------
@@ -166,7 +244,7 @@ def seed_aria2(setup, net, label, torrent):
 def get_aria2(setup, net, label, torrent, out_dir, peer):
     assert peer is None, "aria2 cannot be given a peer"
     argv = _aria2_argv(net, free_port()) + ["--dir", out_dir, "--seed-time=0", torrent]
-    return Side(Proc(label, net.argv(argv), setup.log_dir))
+    return Leecher(lambda: Side(Proc(label, net.argv(argv), setup.log_dir)))
 
 
 # --- Transmission ----------------------------------------------------------
@@ -181,8 +259,9 @@ def seed_transmission(setup, net, label, torrent):
 
 def get_transmission(setup, net, label, torrent, out_dir, peer):
     assert peer is None, "Transmission is not handed a peer"
-    return TransmissionSide(Transmission(net, label, torrent, out_dir, setup.work,
-                                         setup.log_dir, net.leech_host))
+    return Leecher(lambda: TransmissionSide(Transmission(net, label, torrent, out_dir,
+                                                         setup.work, setup.log_dir,
+                                                         net.leech_host)))
 
 
 SEEDERS = {"shoal": seed_shoal, "libtorrent": seed_libtorrent, "rqbit": seed_rqbit,
@@ -195,14 +274,17 @@ DIRECT = "direct"  # given the seeder's address, on 127.0.0.1
 TRACKER = "tracker"  # through a local opentracker, on 127.0.0.1
 NAMESPACE = "namespace"  # through opentracker, inside the namespace (nets.py)
 
-# (seeder, leecher, how) of scenario 1, in the order they run and are shown.
+# (seeder, leecher, how) of scenario 1, in the order they run and are shown. The libtorrent
+# leecher meets its seeder through the tracker: libtorrent dials a peer it is handed
+# (connect_peer) only at its once-a-second tick, 0-1 s after the torrent is added, but
+# connects to the peers of a tracker reply at once, as a qBittorrent user's client does.
 PAIRS = [
     ("shoal", "shoal", DIRECT),
-    ("libtorrent", "libtorrent", DIRECT),
+    ("libtorrent", "libtorrent", TRACKER),
     ("rqbit", "rqbit", DIRECT),
     ("aria2", "aria2", TRACKER),
     ("transmission", "transmission", NAMESPACE),
-    ("shoal", "libtorrent", DIRECT),
+    ("shoal", "libtorrent", TRACKER),
     ("libtorrent", "shoal", DIRECT),
     ("shoal", "rqbit", DIRECT),
     ("rqbit", "shoal", DIRECT),

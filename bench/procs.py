@@ -1,8 +1,10 @@
 """Child processes for the benchmark: started in their own process group,
-measured from /proc (CPU seconds, peak resident and anonymous memory), and
-always killed when the benchmark ends, however it ends."""
+measured (CPU seconds from wait4's rusage once reaped, from /proc while they
+run; peak resident and anonymous memory from /proc), and always killed when
+the benchmark ends, however it ends."""
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -79,11 +81,32 @@ class Proc:
                 start_new_session=True, env=env,
             )
         self.pid = self.popen.pid
+        # Readable once the process exits: a waiter wakes at its exit, not at the next poll.
+        self.pidfd = os.pidfd_open(self.pid)
+        self.lines_read = 0
+        self.lines = []
         _running.append(self)
 
     def output(self):
         with open(self.out_path, "rb") as out:
             return out.read().decode("utf-8", "replace")
+
+    def has_line(self, start):
+        """Whether the process has printed a whole line on stdout that begins with
+        `start` (reads only what was added since the last call)."""
+        with open(self.out_path, "rb") as out:
+            out.seek(self.lines_read)
+            added = out.read()
+        # Only whole lines: a line being written is read again next time.
+        complete = added[:added.rfind(b"\n") + 1]
+        self.lines_read += len(complete)
+        self.lines += complete.decode("utf-8", "replace").splitlines()
+        return any(line.startswith(start) for line in self.lines)
+
+    def wait_exit(self, seconds):
+        """Sleep up to `seconds`, waking at once if the process exits."""
+        if self.status is None:
+            select.select([self.pidfd], [], [], seconds)
 
     def log_tail(self, lines=15):
         parts = []
@@ -93,8 +116,14 @@ class Proc:
             parts.append("%s:\n  %s" % (path, "\n  ".join(tail)))
         return "\n".join(parts)
 
+    def cpu_exact(self):
+        """Whether cpu_seconds() comes from wait4's rusage (microseconds) rather than
+        /proc (clock ticks, 10 ms)."""
+        return self.rusage is not None
+
     def cpu_seconds(self):
-        """User + system CPU of the process (all its threads) so far."""
+        """User + system CPU of the process (all its threads) so far: exact from
+        wait4's rusage once it has been reaped, else from /proc in clock ticks."""
         if self.rusage is not None:
             return self.rusage.ru_utime + self.rusage.ru_stime
         try:
@@ -140,6 +169,7 @@ class Proc:
         self.status = os.waitstatus_to_exitcode(status)
         self.rusage = rusage
         self.popen.returncode = self.status
+        os.close(self.pidfd)
         return self.status
 
     def wait(self, timeout):
@@ -149,7 +179,7 @@ class Proc:
             self.sample_memory()
             if self.poll() is not None:
                 return self.status
-            time.sleep(SAMPLE_INTERVAL)
+            self.wait_exit(SAMPLE_INTERVAL)
         return None
 
     def wait_until(self, timeout, ready):

@@ -18,6 +18,9 @@ Shared options for seed/get:
                     connected, so the other side may start later
   --timeout SECS    give up after this long (exit 3)
   --seed-after      (get) keep seeding after completion until killed
+  --add-on-signal   (get) add the torrent only when SIGUSR1 arrives (after the
+                    `listening` line), so that a benchmark can time adding a
+                    torrent to a session that is already running
   --encryption      disabled (default) | enabled | forced: MSE for outgoing
                     connections; incoming plaintext is always accepted unless
                     forced
@@ -28,13 +31,17 @@ Protocol on stdout, one line each, flushed:
   listening 127.0.0.1:PORT   once the listen socket is up
   seeding                    (seed) once the data is checked and complete
   progress P% peers=N state=S   about twice a second
-  complete                   (get) all pieces verified and written
+  complete                   (get) all pieces verified: libtorrent reports the
+                             torrent finished, as a qBittorrent or Deluge user
+                             sees it (block writes its disk threads still hold
+                             are done before the process exits)
 Errors go to stderr as one line starting with "lt_client: ".
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 """
 
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -169,11 +176,18 @@ def drain_alerts(ses):
 def run_transfer(args, want_complete):
     deadline = time.monotonic() + args.timeout
     peers = [parse_peer(p) for p in args.peer]
+    if args.add_on_signal:
+        # Blocked before the session starts its threads, so they inherit the mask and
+        # the signal waits for sigtimedwait below.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     ses = loopback_session(args.listen, args.encryption)
     if args.upload_limit:
         limit_uploads(ses, args.upload_limit)
     port = wait_listening(ses, deadline)
     say("listening 127.0.0.1:%d" % port)
+    if args.add_on_signal and signal.sigtimedwait(
+            {signal.SIGUSR1}, max(0.0, deadline - time.monotonic())) is None:
+        fail("timed out waiting for SIGUSR1", EXIT_TIMEOUT)
 
     save_path = args.data if args.mode == "seed" else args.save
     handle = ses.add_torrent(torrent_params(args, save_path))
@@ -209,7 +223,6 @@ def run_transfer(args, want_complete):
         if not status.is_seeding or not status.has_metadata:
             continue
         if want_complete:
-            handle.flush_cache()
             say("complete")
             if not args.seed_after:
                 return EXIT_OK
@@ -279,6 +292,7 @@ def parse_args(argv):
     add_source(get)
     get.add_argument("--save", required=True)
     get.add_argument("--seed-after", action="store_true")
+    get.add_argument("--add-on-signal", action="store_true")
     add_transfer(get)
 
     info = sub.add_parser("info")
@@ -288,6 +302,7 @@ def parse_args(argv):
     if args.mode == "seed":
         args.magnet = None
         args.seed_after = True
+        args.add_on_signal = False
     else:
         args.upload_limit = 0
     return args
