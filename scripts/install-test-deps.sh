@@ -2,7 +2,8 @@
 # Installs what the test suite needs and checks that each piece works:
 # the reference BitTorrent clients the interop tests run against
 # (Transmission, aria2, libtorrent's Python binding, mktorrent, opentracker),
-# iproute2, cargo-nextest, rustfmt and clippy.
+# iproute2, iperf3 and ping (for the LEDBAT benchmark), cargo-nextest, rustfmt
+# and clippy.
 #
 # Idempotent: apt-get runs only if a package is missing, `apt-get update` at
 # most once. Fails loudly, naming what is missing, if anything cannot be had.
@@ -16,6 +17,9 @@ packages=(
     mktorrent
     opentracker
     iproute2
+    # The LEDBAT benchmark (bench/ledbat.py): a competing TCP flow and the RTT under load.
+    iperf3
+    iputils-ping
 )
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
@@ -49,7 +53,7 @@ fi
 # Each tool must now run. Debian's python is named explicitly: a python3 from
 # pyenv earlier on PATH cannot import Debian's libtorrent module.
 problems=()
-for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip stdbuf; do
+for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip tc stdbuf iperf3 ping; do
     command -v "$tool" >/dev/null || problems+=("$tool not found on PATH")
 done
 if ! lt_version=$(/usr/bin/python3 -c 'import libtorrent; print(libtorrent.__version__)' 2>&1); then

@@ -12,8 +12,12 @@ Modes:
                                          piece_length, total_size, files
 
 Shared options for seed/get:
-  --listen PORT     listen on 127.0.0.1:PORT (0 = any free port; the real one
+  --listen PORT     listen on HOST:PORT (0 = any free port; the real one
                     is printed)
+  --host ADDR       the address to listen on and dial from (default 127.0.0.1;
+                    a benchmark's network namespace gives its own)
+  --transport       tcp (default) | utp | both: the transports libtorrent may
+                    use, for incoming and outgoing connections alike
   --peer HOST:PORT  dial this peer (repeatable); re-dialled while no peer is
                     connected, so the other side may start later
   --timeout SECS    give up after this long (exit 3)
@@ -88,11 +92,13 @@ def parse_peer(text):
     return (host.strip("[]"), int(port))
 
 
-def loopback_session(listen_port, encryption):
-    """A session that only talks on 127.0.0.1 and finds peers only by being told."""
+def loopback_session(host, listen_port, encryption, transport):
+    """A session that only talks on `host` and finds peers only by being told."""
     policy = ENCRYPTION_POLICIES[encryption]
+    utp = transport in ("utp", "both")
+    tcp = transport in ("tcp", "both")
     settings = {
-        "listen_interfaces": "127.0.0.1:%d" % listen_port,
+        "listen_interfaces": "%s:%d" % (host, listen_port),
         "outgoing_interfaces": "",
         "enable_dht": False,
         "enable_lsd": False,
@@ -100,9 +106,11 @@ def loopback_session(listen_port, encryption):
         "enable_natpmp": False,
         # Every peer in a test shares 127.0.0.1.
         "allow_multiple_connections_per_ip": True,
-        # shoal speaks TCP; trying uTP first only delays the TCP fallback.
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
+        # libtorrent's defaults are both; a test that means uTP (or TCP) says so.
+        "enable_outgoing_utp": utp,
+        "enable_incoming_utp": utp,
+        "enable_outgoing_tcp": tcp,
+        "enable_incoming_tcp": tcp,
         "out_enc_policy": policy,
         "in_enc_policy": policy if encryption == "forced" else 1,
         # The defaults wait a minute before re-dialling a peer that refused.
@@ -180,11 +188,11 @@ def run_transfer(args, want_complete):
         # Blocked before the session starts its threads, so they inherit the mask and
         # the signal waits for sigtimedwait below.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    ses = loopback_session(args.listen, args.encryption)
+    ses = loopback_session(args.host, args.listen, args.encryption, args.transport)
     if args.upload_limit:
         limit_uploads(ses, args.upload_limit)
     port = wait_listening(ses, deadline)
-    say("listening 127.0.0.1:%d" % port)
+    say("listening %s:%d" % (args.host, port))
     if args.add_on_signal and signal.sigtimedwait(
             {signal.SIGUSR1}, max(0.0, deadline - time.monotonic())) is None:
         fail("timed out waiting for SIGUSR1", EXIT_TIMEOUT)
@@ -278,6 +286,8 @@ def parse_args(argv):
 
     def add_transfer(p):
         p.add_argument("--listen", type=int, default=0)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp")
         p.add_argument("--peer", action="append", default=[])
         p.add_argument("--timeout", type=float, default=120.0)
         p.add_argument("--encryption", choices=sorted(ENCRYPTION_POLICIES), default="disabled")
