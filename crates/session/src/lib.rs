@@ -59,6 +59,7 @@ mod listener;
 mod peer;
 mod rates;
 mod session;
+mod utp;
 
 pub use config::{AddTorrent, DhtConfig, LsdConfig, SessionConfig};
 pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;

@@ -1,0 +1,197 @@
+//! uTP on tokio: one UDP socket, one task that owns it, and byte streams over it.
+//!
+//! The protocol is `shoal_utp::Endpoint`, a sans-IO state machine; this module is its
+//! driver. [`UtpSocket::bind`] binds the UDP socket (the session binds it on the TCP
+//! listener's port, as libtorrent does, so a peer's one advertised port reaches both
+//! transports) and spawns the task (`driver.rs`) that feeds the endpoint every datagram,
+//! sends what it asks, fires its timer, and wakes the streams its events name.
+//! [`UtpStream`] (`stream.rs`) is `AsyncRead + AsyncWrite`, so the peer tasks' handshake,
+//! encryption and message loops run over it as over a `TcpStream`.
+//!
+//! The endpoint sits behind one mutex shared by the task and the streams: a stream's read
+//! or write is a short call into the endpoint under the lock, and a `Notify` asks the task
+//! to drain what the call produced (datagrams to send). Holding the lock only for those
+//! calls keeps it uncontended in practice: the task takes it once per batch of received
+//! datagrams and once per drain.
+//!
+//! Datagrams that are not uTP (the DHT's, once it shares the socket) are dropped here for
+//! now: the `mainline` crate binds and reads its own socket and offers no way to hand it
+//! datagrams (see docs/ARCHITECTURE.md).
+
+mod driver;
+mod stream;
+
+pub(crate) use stream::UtpStream;
+
+use shoal_utp::{Config, Endpoint};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+
+/// Incoming connections accepted but not yet taken by the listener; more are refused.
+const ACCEPT_QUEUE: usize = 64;
+
+/// The state the task and every stream share.
+struct Shared {
+    endpoint: Endpoint,
+    conns: HashMap<shoal_utp::ConnectionHandle, ConnWaiters>,
+    /// Where accepted connections go; `None` once the listener is gone.
+    incoming: Option<mpsc::Sender<(UtpStream, SocketAddr)>>,
+}
+
+/// What a connection's users wait for.
+#[derive(Default)]
+struct ConnWaiters {
+    read: Option<Waker>,
+    write: Option<Waker>,
+    /// An outgoing connection's dialer, until `Connected` or `Closed`.
+    connected: Option<oneshot::Sender<Result<(), shoal_utp::CloseReason>>>,
+    /// Set by `Closed`: reads end, writes fail.
+    closed: Option<shoal_utp::CloseReason>,
+    /// The stream was dropped; the entry goes at `Closed`.
+    dropped: bool,
+}
+
+impl ConnWaiters {
+    fn wake_all(&mut self) {
+        if let Some(w) = self.read.take() {
+            w.wake();
+        }
+        if let Some(w) = self.write.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The part of the socket the streams hold.
+struct Inner {
+    shared: Mutex<Shared>,
+    /// Wakes the task to drain the endpoint after a stream's call.
+    drain: Notify,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A bound uTP socket. Dropping it stops its task and with it every connection.
+pub(crate) struct UtpSocket {
+    inner: Arc<Inner>,
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl UtpSocket {
+    /// Binds `addr` and starts the task. Incoming connections arrive on the receiver.
+    pub(crate) async fn bind(
+        addr: SocketAddr,
+        seed: u64,
+    ) -> io::Result<(UtpSocket, mpsc::Receiver<(UtpStream, SocketAddr)>)> {
+        let socket = UdpSocket::bind(addr).await?;
+        // Bursts of a fast sender must not overflow the kernel's queue before the task
+        // reads them; the kernel caps this at net.core.rmem_max.
+        let sock = socket2::SockRef::from(&socket);
+        let _ = sock.set_recv_buffer_size(4 << 20);
+        let _ = sock.set_send_buffer_size(4 << 20);
+        let local_addr = socket.local_addr()?;
+        let config = endpoint_config(seed);
+        let (incoming_tx, incoming_rx) = mpsc::channel(ACCEPT_QUEUE);
+        let inner = Arc::new(Inner {
+            shared: Mutex::new(Shared {
+                endpoint: Endpoint::new(config, Instant::now()),
+                conns: HashMap::new(),
+                incoming: Some(incoming_tx),
+            }),
+            drain: Notify::new(),
+        });
+        let task = tokio::spawn(driver::run(socket, inner.clone()));
+        Ok((
+            UtpSocket {
+                inner,
+                local_addr,
+                task,
+            },
+            incoming_rx,
+        ))
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Opens a connection; fails if the peer does not answer within `within` (or resets).
+    pub(crate) async fn connect(&self, addr: SocketAddr, within: Duration) -> io::Result<UtpStream> {
+        let (tx, rx) = oneshot::channel();
+        let handle = {
+            let mut shared = self.inner.lock();
+            let handle = shared
+                .endpoint
+                .connect(Instant::now(), addr)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            shared.conns.insert(
+                handle,
+                ConnWaiters {
+                    connected: Some(tx),
+                    ..ConnWaiters::default()
+                },
+            );
+            handle
+        };
+        self.inner.drain.notify_one();
+        // Dropped before it connects (time-out or cancelled), the stream resets the
+        // half-open connection.
+        let stream = UtpStream::new(self.inner.clone(), handle, addr);
+        match tokio::time::timeout(within, rx).await {
+            Ok(Ok(Ok(()))) => Ok(stream),
+            Ok(Ok(Err(reason))) => Err(close_error(reason)),
+            Ok(Err(_)) => Err(io::Error::other("uTP socket stopped")),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "uTP connect timed out",
+            )),
+        }
+    }
+}
+
+impl Drop for UtpSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The endpoint's settings for a session: Ethernet-safe packets (some peers are
+/// libtorrent, which drops datagrams over 1,500 bytes), no path-MTU probing since this
+/// runtime does not set the don't-fragment bit per datagram (fragmentation covers a path
+/// with a smaller MTU), and buffers large enough for a fast path's window.
+fn endpoint_config(seed: u64) -> Config {
+    Config {
+        seed,
+        mtu_probing: false,
+        initial_packet_size: Config::default().max_packet_size,
+        send_buffer_size: 2 << 20,
+        recv_buffer_size: 2 << 20,
+        ..Config::default()
+    }
+}
+
+fn close_error(reason: shoal_utp::CloseReason) -> io::Error {
+    let kind = match reason {
+        shoal_utp::CloseReason::Reset => io::ErrorKind::ConnectionReset,
+        shoal_utp::CloseReason::TimedOut => io::ErrorKind::TimedOut,
+        shoal_utp::CloseReason::Finished | shoal_utp::CloseReason::NotAccepted => {
+            io::ErrorKind::ConnectionAborted
+        }
+    };
+    io::Error::new(kind, format!("uTP: {reason}"))
+}
+
+#[cfg(test)]
+mod tests;
