@@ -118,6 +118,10 @@ pub struct ConnectionStats {
     pub rto: Duration,
     /// LEDBAT's estimate of the queueing delay we cause, once measured.
     pub queueing_delay: Option<Duration>,
+    /// Payload bytes held for sending: written, not yet acknowledged.
+    pub send_buffered: usize,
+    /// Payload bytes held on receipt: in order and unread, plus out of order.
+    pub recv_buffered: usize,
     /// The datagram size in use (the MTU search's current answer).
     pub packet_size: usize,
     /// Packets sent again (timeouts, fast retransmits, selective-ACK holes).

@@ -10,10 +10,11 @@
 //!   the last three samples (RFC 6817's current-delay filter, against noise) minus the
 //!   base. All of it is `u32` microseconds on a wrapping clock.
 //! - **Window.** Per ACK of `bytes_acked`:
-//!   `cwnd += gain * clamp(off_target / target, -1, 1) * bytes_acked / cwnd`, with
+//!   `cwnd += gain * min(off_target / target, 1) * bytes_acked / cwnd`, with
 //!   `off_target = target - queueing_delay` and `gain` 3,000 bytes per round trip
-//!   (libtorrent, libutp). The window only grows when it was what limited sending:
-//!   an idle or application-limited connection does not inflate it.
+//!   (libtorrent, libutp), the decrease limited to half the bytes acknowledged (at most
+//!   halving per round trip, as RFC 6817 asks). The window only grows when it was what
+//!   limited sending: an idle or application-limited connection does not inflate it.
 //! - **Slow start** (optional, on by default, like libtorrent): the window grows by the
 //!   bytes acknowledged (doubling per round trip) until the queueing delay passes half the
 //!   target, a loss, or the threshold set by the last timeout. Pure LEDBAT would need
@@ -171,9 +172,12 @@ impl Ledbat {
                 return;
             }
         }
-        let delay_factor = ((self.target_us - queue) / self.target_us).clamp(-1.0, 1.0);
+        // Growth is at most `gain` per round trip; a decrease scales with how far over
+        // the target the queue is (so a large overshoot drains quickly), but takes at
+        // most half of what was acknowledged: no more than halving per round trip.
+        let delay_factor = ((self.target_us - queue) / self.target_us).min(1.0);
         let window_factor = (acked / self.cwnd).min(1.0);
-        let change = self.gain * delay_factor * window_factor;
+        let change = (self.gain * delay_factor * window_factor).max(-acked / 2.0);
         if change > 0.0 && !cwnd_limited {
             return;
         }

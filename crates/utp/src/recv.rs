@@ -67,6 +67,11 @@ impl RecvBuffer {
         u32::try_from(self.limit.saturating_sub(used)).unwrap_or(u32::MAX)
     }
 
+    /// Payload bytes held, in order and early.
+    pub(crate) fn buffered(&self) -> usize {
+        self.readable.len() + self.early_bytes
+    }
+
     pub(crate) fn readable_len(&self) -> usize {
         self.readable.len()
     }

@@ -50,6 +50,8 @@ pub(crate) struct SendQueue {
     /// Bytes of datagrams counted against the window: sent, and neither acknowledged
     /// (in order or selectively) nor marked lost.
     in_window: usize,
+    /// No packet before this index waits to be sent (see `first_to_send`).
+    scan_from: usize,
     /// Payload bytes held: unsent plus in flight. `write` keeps it under `limit`.
     held: usize,
     limit: usize,
@@ -62,6 +64,7 @@ impl SendQueue {
             inflight: VecDeque::new(),
             next_seq: first_seq,
             in_window: 0,
+            scan_from: 0,
             held: 0,
             limit,
         }
@@ -149,8 +152,13 @@ impl SendQueue {
     }
 
     /// Index of the oldest packet waiting to be resent (new packets wait the same way).
-    pub(crate) fn first_to_send(&self) -> Option<usize> {
-        self.inflight.iter().position(|p| p.need_resend)
+    /// Scans from a hint, so the steady state (only new packets waiting, at the end)
+    /// costs nothing per packet.
+    pub(crate) fn first_to_send(&mut self) -> Option<usize> {
+        let from = self.scan_from.min(self.inflight.len());
+        let found = self.inflight.range(from..).position(|p| p.need_resend);
+        self.scan_from = found.map_or(self.inflight.len(), |i| from + i);
+        found.map(|i| from + i)
     }
 
     pub(crate) fn get(&self, i: usize) -> &Sent {
@@ -175,20 +183,27 @@ impl SendQueue {
         }
         p.need_resend = true;
         self.in_window -= p.size;
+        self.scan_from = self.scan_from.min(i);
         true
     }
 
-    /// Marks packet `i` selectively acknowledged; returns it if it was not already.
-    pub(crate) fn mark_sacked(&mut self, i: usize) -> Option<&Sent> {
+    /// Marks packet `i` selectively acknowledged. Returns, if it was not already, its
+    /// sequence number, size and, if it is an unambiguous RTT sample (sent once, not
+    /// given up as lost), when it was sent.
+    pub(crate) fn mark_sacked(&mut self, i: usize) -> Option<(u16, usize, Option<Instant>)> {
         let p = self.inflight.get_mut(i)?;
         if p.sacked {
             return None;
         }
         p.sacked = true;
-        if !p.need_resend {
+        let sample = (p.transmissions == 1 && !p.need_resend).then_some(p.last_sent);
+        if p.need_resend {
+            // Marked lost too early: it arrived after all, no need to send it again.
+            p.need_resend = false;
+        } else {
             self.in_window -= p.size;
         }
-        Some(p)
+        Some((p.seq, p.size, sample))
     }
 
     /// Index in flight of packet `seq_nr`, if it is in flight.
@@ -208,6 +223,7 @@ impl SendQueue {
     /// counted against the window (not selectively acknowledged before).
     pub(crate) fn pop_acked(&mut self) -> Option<(Sent, bool)> {
         let p = self.inflight.pop_front()?;
+        self.scan_from = self.scan_from.saturating_sub(1);
         let newly = !p.sacked;
         if newly && !p.need_resend {
             self.in_window -= p.size;

@@ -27,7 +27,17 @@ impl Conn {
         self.last_recv = now;
         self.reply_micro = now_us.wrapping_sub(h.timestamp_us);
         match h.packet_type {
-            PacketType::Reset => return self.finish(CloseReason::Reset, true),
+            PacketType::Reset => {
+                // Both FINs crossed and the peer, done, forgot the connection before our
+                // FIN's ACK arrived: every byte was delivered both ways.
+                let done = self.fin_queued && self.recv.fin_delivered();
+                let reason = if done {
+                    CloseReason::Finished
+                } else {
+                    CloseReason::Reset
+                };
+                return self.finish(reason, true);
+            }
             PacketType::Syn => {
                 // The peer resends its SYN: our answer was lost.
                 if self.state == State::Connected {
@@ -87,14 +97,18 @@ impl Conn {
             return; // acknowledges something we never sent, or long acknowledged
         };
         let mut bytes_acked = 0;
+        // One RTT sample per ACK: the least over the packets it newly acknowledges (sent
+        // once). A cumulative ACK that fills a hole also covers packets received long
+        // ago; their age is the wait for the hole, not the round trip.
+        let mut newest_sent: Option<Instant> = None;
         for _ in 0..n {
             let Some((p, newly)) = self.send.pop_acked() else {
                 break;
             };
             if newly {
                 bytes_acked += p.size;
-                if p.transmissions == 1 {
-                    self.rtt.sample(now.saturating_duration_since(p.last_sent));
+                if p.transmissions == 1 && !p.need_resend {
+                    newest_sent = newest_sent.max(Some(p.last_sent));
                 }
             }
             if let Some(size) = self.mtu.acked(p.seq) {
@@ -121,12 +135,9 @@ impl Conn {
                 let Some(idx) = self.send.index_of(first.wrapping_add(i as u16)) else {
                     continue;
                 };
-                if let Some(p) = self.send.mark_sacked(idx) {
-                    bytes_acked += p.size;
-                    let (seq, once, sent) = (p.seq, p.transmissions == 1, p.last_sent);
-                    if once {
-                        self.rtt.sample(now.saturating_duration_since(sent));
-                    }
+                if let Some((seq, size, sent)) = self.send.mark_sacked(idx) {
+                    bytes_acked += size;
+                    newest_sent = newest_sent.max(sent);
                     if let Some(size) = self.mtu.acked(seq) {
                         self.cc.set_mss(size);
                     }
@@ -143,6 +154,9 @@ impl Conn {
                     self.lose(idx);
                 }
             }
+        }
+        if let Some(sent) = newest_sent {
+            self.rtt.sample(now.saturating_duration_since(sent));
         }
         if bytes_acked > 0 {
             let delay = (h.timestamp_diff_us != 0).then_some(h.timestamp_diff_us);

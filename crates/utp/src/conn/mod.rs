@@ -89,8 +89,7 @@ impl Conn {
         addr: SocketAddr,
         ids: (u16, u16),
         state: State,
-        first_seq: u16,
-        ack_nr: u16,
+        (first_seq, ack_nr): (u16, u16),
         cfg: Arc<Config>,
         now: Instant,
     ) -> Self {
@@ -153,7 +152,7 @@ impl Conn {
         now: Instant,
     ) -> Self {
         let ids = (recv_id, recv_id.wrapping_add(1));
-        let mut c = Self::new(handle, addr, ids, State::SynSent, first_seq, 0, cfg, now);
+        let mut c = Self::new(handle, addr, ids, State::SynSent, (first_seq, 0), cfg, now);
         c.send.push(Kind::Syn, 0, HEADER_LEN, now);
         c
     }
@@ -174,8 +173,7 @@ impl Conn {
             addr,
             ids,
             State::SynRecv,
-            first_seq,
-            syn.seq_nr,
+            (first_seq, syn.seq_nr),
             cfg,
             now,
         );
@@ -295,6 +293,8 @@ impl Conn {
             rtt: self.rtt.srtt(),
             rto: self.rtt.rto(),
             queueing_delay: self.cc.queueing_delay(),
+            send_buffered: self.send.limit() - self.send.space(),
+            recv_buffered: self.recv.buffered(),
             packet_size: self.mtu.packet_size(),
             retransmits: self.retransmits,
             timeouts: self.timeouts,
