@@ -95,12 +95,7 @@ async fn drain(socket: &UdpSocket, inner: &Arc<Inner>, out: &mut Outbox) {
                     None => break,
                 }
             }
-            let mut events = 0;
-            while let Some(event) = shared.endpoint.poll_event() {
-                dispatch(&mut shared, inner, event);
-                events += 1;
-            }
-            events
+            dispatch_all(&mut shared, inner)
         };
         for (i, &(dest, len)) in out.sends.iter().enumerate() {
             let at = i * out.slot;
@@ -114,6 +109,18 @@ async fn drain(socket: &UdpSocket, inner: &Arc<Inner>, out: &mut Outbox) {
             return;
         }
     }
+}
+
+/// Hands out every pending event; returns how many there were. Called by the task in
+/// its drain, and by a stream that finds its connection gone before the task has handed
+/// out the `Closed` that says why.
+pub(super) fn dispatch_all(shared: &mut Shared, inner: &Arc<Inner>) -> usize {
+    let mut events = 0;
+    while let Some(event) = shared.endpoint.poll_event() {
+        dispatch(shared, inner, event);
+        events += 1;
+    }
+    events
 }
 
 fn dispatch(shared: &mut Shared, inner: &Arc<Inner>, event: Event) {

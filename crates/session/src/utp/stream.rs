@@ -63,6 +63,7 @@ impl AsyncRead for UtpStream {
                 Poll::Pending
             }
             Err(StreamError::UnknownConnection | StreamError::InvalidState) => {
+                super::driver::dispatch_all(shared, &self.inner);
                 match shared.conns.get(&self.handle).and_then(|w| w.closed) {
                     // Everything was delivered and the peer closed: the end of the stream.
                     Some(CloseReason::Finished) => Poll::Ready(Ok(())),
@@ -108,6 +109,7 @@ impl AsyncWrite for UtpStream {
                     if taken > 0 {
                         break;
                     }
+                    super::driver::dispatch_all(shared, &self.inner);
                     return Poll::Ready(Err(Self::gone(shared.conns.get(&self.handle))));
                 }
             }

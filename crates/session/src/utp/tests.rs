@@ -56,3 +56,39 @@ async fn dialing_nobody_fails_in_bounded_time() {
         .await;
     assert!(dialed.is_err());
 }
+
+/// Loopback throughput, for development: `cargo test --release -p shoal-session --lib
+/// utp::tests::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    let (a, _a_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 1).await.unwrap();
+    let (b, mut b_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 2).await.unwrap();
+    let mut dialed = a.connect(b.local_addr(), Duration::from_secs(5)).await.unwrap();
+    let (mut accepted, _) = b_incoming.recv().await.unwrap();
+    let total = 256usize << 20;
+    let chunk = vec![5u8; 1 << 16];
+    let started = std::time::Instant::now();
+    let writer = tokio::spawn(async move {
+        let mut sent = 0;
+        while sent < total {
+            dialed.write_all(&chunk).await.unwrap();
+            sent += chunk.len();
+        }
+        dialed.shutdown().await.unwrap();
+        dialed
+    });
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = 0;
+    loop {
+        let n = accepted.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(got, total);
+    println!("{} MiB in {secs:.2} s: {:.0} MB/s", total >> 20, total as f64 / secs / 1e6);
+    drop(writer.await.unwrap());
+}

@@ -241,6 +241,10 @@ impl Conn {
         if before < packet.max(self.cfg.recv_buffer_size / 2) && after >= before + packet {
             self.ack_needed = true;
         }
+        if self.recv.is_eof() && self.fin_acked_at.is_some() {
+            // The last unread bytes are read and both FINs are through.
+            self.finish(CloseReason::Finished, true);
+        }
         match n {
             0 if self.recv.is_eof() => Ok(0),
             0 => Err(StreamError::WouldBlock),
@@ -269,11 +273,12 @@ impl Conn {
         self.rto_deadline = None;
     }
 
-    /// Ends gracefully once our FIN is acknowledged and the peer's FIN arrived (or the
-    /// linger time passed without it).
+    /// Ends gracefully once our FIN is acknowledged and the peer's FIN arrived with every
+    /// byte before it read (or the linger time passed without it): bytes received are
+    /// the caller's until it has read them.
     fn check_finished(&mut self, now: Instant) {
         if let Some(at) = self.fin_acked_at {
-            if self.recv.fin_delivered() || now >= at + LINGER {
+            if self.recv.is_eof() || now >= at + LINGER {
                 self.finish(CloseReason::Finished, true);
             }
         }
