@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod https;
 pub mod json;
 pub mod libtorrent;
+pub mod linkem;
 pub mod magnet;
 pub mod mktorrent;
 pub mod net;
