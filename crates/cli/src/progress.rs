@@ -105,6 +105,8 @@ pub struct PeerSources {
     pub first_peer: Option<(Duration, PeerSource)>,
     /// The most peers connected at once from each source.
     pub most: Vec<(PeerSource, usize)>,
+    /// Connections with an RC4-encrypted stream over the run.
+    pub encrypted: u64,
 }
 
 impl PeerSources {
@@ -113,10 +115,12 @@ impl PeerSources {
             started: Instant::now(),
             first_peer: None,
             most: Vec::new(),
+            encrypted: 0,
         }
     }
 
     fn record(&mut self, stats: &TorrentStats) {
+        self.encrypted = self.encrypted.max(stats.encrypted_connections);
         for &(source, n) in &stats.engine.peers_by_source {
             if n == 0 {
                 continue;
@@ -137,7 +141,9 @@ impl PeerSources {
         }
     }
 
-    /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker)".
+    /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker);
+    /// encrypted 1". The counts by source are the most connected at once; "encrypted" counts
+    /// the connections whose stream was RC4 over the run.
     pub fn summary(&self) -> Option<String> {
         let (after, source) = self.first_peer?;
         let by: Vec<String> = self
@@ -146,10 +152,11 @@ impl PeerSources {
             .map(|&(s, n)| format!("{} {n}", source_name(s)))
             .collect();
         Some(format!(
-            "peers found by {}; first peer after {:.2} s ({})",
+            "peers found by {}; first peer after {:.2} s ({}); encrypted {}",
             by.join(", "),
             after.as_secs_f64(),
-            source_name(source)
+            source_name(source),
+            self.encrypted
         ))
     }
 }
