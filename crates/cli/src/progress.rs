@@ -143,21 +143,27 @@ impl PeerSources {
 
     /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker);
     /// encrypted 1". The counts by source are the most connected at once; "encrypted" counts
-    /// the connections whose stream was RC4 over the run.
+    /// the connections whose stream was RC4 over the run (a download can end between two
+    /// snapshots and leave only that count).
     pub fn summary(&self) -> Option<String> {
-        let (after, source) = self.first_peer?;
-        let by: Vec<String> = self
-            .most
-            .iter()
-            .map(|&(s, n)| format!("{} {n}", source_name(s)))
-            .collect();
-        Some(format!(
-            "peers found by {}; first peer after {:.2} s ({}); encrypted {}",
-            by.join(", "),
-            after.as_secs_f64(),
-            source_name(source),
-            self.encrypted
-        ))
+        let mut parts = Vec::new();
+        if let Some((after, source)) = self.first_peer {
+            let by: Vec<String> = self
+                .most
+                .iter()
+                .map(|&(s, n)| format!("{} {n}", source_name(s)))
+                .collect();
+            parts.push(format!(
+                "peers found by {}; first peer after {:.2} s ({})",
+                by.join(", "),
+                after.as_secs_f64(),
+                source_name(source)
+            ));
+        }
+        if !parts.is_empty() || self.encrypted > 0 {
+            parts.push(format!("encrypted {}", self.encrypted));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
