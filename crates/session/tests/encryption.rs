@@ -102,3 +102,54 @@ async fn require_with_off_is_refused_cleanly() {
     assert_eq!(transfer(Off, Require, REFUSED_FOR).await, None);
     assert_eq!(transfer(Require, Off, REFUSED_FOR).await, None);
 }
+
+/// Reads until the session closes the connection; panics if it is still open after `within`.
+async fn assert_closed(stream: &mut tokio::net::TcpStream, within: Duration) {
+    use tokio::io::AsyncReadExt;
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(within, drain)
+        .await
+        .expect("the session kept a bad connection open");
+}
+
+/// 96 bytes of "public key" then padding that never holds the sync hash: the listener
+/// gives up at the spec's bound (at once, not at the handshake time-out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_drops_garbage_at_the_sync_bound() {
+    use tokio::io::AsyncWriteExt;
+    let session = session(Prefer).await;
+    let mut stream = tokio::net::TcpStream::connect(session.listen_addr())
+        .await
+        .unwrap();
+    let garbage: Vec<u8> = (0..96 + 532u32).map(|i| (i * 7 + 3) as u8).collect();
+    stream.write_all(&garbage).await.unwrap();
+    assert_closed(&mut stream, Duration::from_secs(3)).await;
+    session.shutdown().await;
+}
+
+/// A correct MSE handshake for a torrent the session does not run is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_drops_an_unknown_torrent() {
+    use shoal_mse::{Entropy, Initiator, Methods, Progress};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let session = session(Prefer).await;
+    let mut stream = tokio::net::TcpStream::connect(session.listen_addr())
+        .await
+        .unwrap();
+    let entropy = Entropy::fixed([5; 20], &[1; 10], 0);
+    let mut a = Initiator::new([0xEE; 20], Methods::BOTH, b"", entropy);
+    stream.write_all(&a.take_output()).await.unwrap();
+    let mut buf = vec![0u8; 96];
+    stream.read_exact(&mut buf).await.unwrap();
+    assert!(matches!(a.feed(&buf), Ok(Progress::NeedMore)));
+    stream.write_all(&a.take_output()).await.unwrap();
+    assert_closed(&mut stream, Duration::from_secs(3)).await;
+    session.shutdown().await;
+}
