@@ -61,7 +61,7 @@ mod rates;
 mod session;
 mod utp;
 
-pub use config::{AddTorrent, DhtConfig, LsdConfig, SessionConfig};
+pub use config::{AddTorrent, DhtConfig, Encryption, LsdConfig, SessionConfig};
 pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
 pub use discovery::tracker::{scrape, TrackerFailure, TrackerState, TrackerStatus};
 pub use discovery::{HttpError, UdpError};
