@@ -101,6 +101,28 @@ pub struct NetArgs {
     /// plaintext, `require` accepts only RC4-encrypted peers, `off` only plaintext ones
     #[arg(long, value_name = "MODE", value_enum, default_value_t = EncryptionArg::Prefer)]
     pub encryption: EncryptionArg,
+    /// Transports for peer connections: `both` listens on TCP and uTP (one port) and dials
+    /// uTP first, TCP if uTP does not answer soon; `tcp` or `utp` uses only that one
+    #[arg(long, value_name = "KIND", value_enum, default_value_t = TransportArg::Both)]
+    pub transport: TransportArg,
+}
+
+/// `--transport`: the session's `Transports`, by the names users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportArg {
+    Both,
+    Tcp,
+    Utp,
+}
+
+impl From<TransportArg> for shoal_session::Transports {
+    fn from(arg: TransportArg) -> shoal_session::Transports {
+        match arg {
+            TransportArg::Both => shoal_session::Transports::Both,
+            TransportArg::Tcp => shoal_session::Transports::Tcp,
+            TransportArg::Utp => shoal_session::Transports::Utp,
+        }
+    }
 }
 
 /// `--encryption`: the session's `Encryption` modes, by the names users type.

@@ -107,6 +107,8 @@ pub struct PeerSources {
     pub most: Vec<(PeerSource, usize)>,
     /// Connections with an RC4-encrypted stream over the run.
     pub encrypted: u64,
+    /// Connections over uTP over the run.
+    pub utp: u64,
 }
 
 impl PeerSources {
@@ -116,11 +118,13 @@ impl PeerSources {
             first_peer: None,
             most: Vec::new(),
             encrypted: 0,
+            utp: 0,
         }
     }
 
     fn record(&mut self, stats: &TorrentStats) {
         self.encrypted = self.encrypted.max(stats.encrypted_connections);
+        self.utp = self.utp.max(stats.utp_connections);
         for &(source, n) in &stats.engine.peers_by_source {
             if n == 0 {
                 continue;
@@ -142,9 +146,9 @@ impl PeerSources {
     }
 
     /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker);
-    /// encrypted 1". The counts by source are the most connected at once; "encrypted" counts
-    /// the connections whose stream was RC4 over the run (a download can end between two
-    /// snapshots and leave only that count).
+    /// over uTP 2; encrypted 1". The counts by source are the most connected at once; "over
+    /// uTP" and "encrypted" count the connections over uTP and those whose stream was RC4,
+    /// over the run (a download can end between two snapshots and leave only those counts).
     pub fn summary(&self) -> Option<String> {
         let mut parts = Vec::new();
         if let Some((after, source)) = self.first_peer {
@@ -160,7 +164,8 @@ impl PeerSources {
                 source_name(source)
             ));
         }
-        if !parts.is_empty() || self.encrypted > 0 {
+        if !parts.is_empty() || self.encrypted > 0 || self.utp > 0 {
+            parts.push(format!("over uTP {}", self.utp));
             parts.push(format!("encrypted {}", self.encrypted));
         }
         (!parts.is_empty()).then(|| parts.join("; "))

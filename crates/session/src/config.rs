@@ -36,6 +36,31 @@ pub struct SessionConfig {
     pub lsd: Option<LsdConfig>,
     /// Message Stream Encryption towards peers, both directions.
     pub encryption: Encryption,
+    /// Which transports peer connections use, both directions.
+    pub transport: Transports,
+}
+
+/// The transports peer connections may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transports {
+    /// The default, like libtorrent's: listen on TCP and uTP (one port number for both),
+    /// dial uTP first and TCP if uTP does not answer soon.
+    #[default]
+    Both,
+    /// TCP only: no UDP socket.
+    Tcp,
+    /// uTP only: no TCP listener, no TCP dials.
+    Utp,
+}
+
+impl Transports {
+    pub(crate) fn tcp(self) -> bool {
+        self != Transports::Utp
+    }
+
+    pub(crate) fn utp(self) -> bool {
+        self != Transports::Tcp
+    }
 }
 
 /// Whether peer connections use Message Stream Encryption (MSE/PE).
@@ -73,6 +98,7 @@ impl SessionConfig {
             dht: None,
             lsd: None,
             encryption: Encryption::Prefer,
+            transport: Transports::Both,
         }
     }
 }

@@ -1,13 +1,12 @@
 //! The messages that flow between a torrent's driver and the tasks around it.
 
 use crate::disk::SharedStorage;
-use crate::peer::Link;
+use crate::peer::{Link, PeerStream, Transport};
 use crate::TorrentError;
 use shoal_core::{BlockRef, PeerId, PieceIndex};
 use shoal_engine::{PeerKey, PeerSource};
 use shoal_wire::{Handshake, Message};
 use std::net::SocketAddr;
-use tokio::net::TcpStream;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 /// Everything a driver reacts to, on its single input channel.
@@ -16,7 +15,7 @@ pub(crate) enum DriverEvent {
     /// the encryption handshake, if the peer encrypted).
     Inbound {
         /// Boxed: with its two ciphers it is over half a kilobyte, the other events small.
-        link: Box<Link<TcpStream>>,
+        link: Box<Link<PeerStream>>,
         addr: SocketAddr,
         handshake: Handshake,
         /// Its place in the session's connection budget.
@@ -30,6 +29,7 @@ pub(crate) enum DriverEvent {
         reserved: [u8; 8],
         /// The stream is RC4-encrypted.
         encrypted: bool,
+        transport: Transport,
     },
     /// An outbound dial or its handshake failed.
     ConnectFailed {

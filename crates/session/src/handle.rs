@@ -68,6 +68,10 @@ pub struct TorrentStats {
     /// Connections with an RC4-encrypted stream since the torrent started, ended or not
     /// (a download can finish between two snapshots).
     pub encrypted_connections: u64,
+    /// Connected peers whose connection runs over uTP.
+    pub utp_peers: usize,
+    /// Connections over uTP since the torrent started, ended or not.
+    pub utp_connections: u64,
 }
 
 /// A handle on a torrent added to a [`crate::Session`]. Cheap to clone; dropping it does not

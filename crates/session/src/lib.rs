@@ -48,6 +48,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod bind;
 mod config;
 mod discovery;
 mod disk;
@@ -61,7 +62,7 @@ mod rates;
 mod session;
 mod utp;
 
-pub use config::{AddTorrent, DhtConfig, Encryption, LsdConfig, SessionConfig};
+pub use config::{AddTorrent, DhtConfig, Encryption, LsdConfig, SessionConfig, Transports};
 pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
 pub use discovery::tracker::{scrape, TrackerFailure, TrackerState, TrackerStatus};
 pub use discovery::{HttpError, UdpError};

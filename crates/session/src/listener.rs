@@ -1,6 +1,7 @@
 //! The accept loop: reads each incoming connection's handshake (bounded in time and in how
 //! many may be pending at once) and hands the connection to the driver of the torrent it
-//! names. Connections for unknown torrents are closed.
+//! names. Connections for unknown torrents are closed. TCP and uTP connections are
+//! accepted alike ([`Accepting`]); after the accept nothing here depends on the transport.
 //!
 //! The first 20 bytes tell the two kinds of peer apart: `\x13BitTorrent protocol` starts a
 //! plaintext handshake, anything else is taken as the start of a Message Stream Encryption
@@ -10,14 +11,16 @@
 
 use crate::config::Encryption;
 use crate::event::DriverEvent;
-use crate::peer::{self, read_handshake, Link, PeerError};
+use crate::peer::{self, read_handshake, Link, PeerError, PeerStream};
+use crate::utp::UtpStream;
 use shoal_core::InfoHash;
 use shoal_wire::Handshake;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::timeout;
 use tracing::{debug, info_span, warn, Instrument};
@@ -78,10 +81,52 @@ impl Registry {
     }
 }
 
+/// Where connections come from: the TCP listener, the uTP socket's accepted connections,
+/// or both.
+pub(crate) struct Accepting {
+    pub tcp: Option<TcpListener>,
+    pub utp: Option<mpsc::Receiver<(UtpStream, SocketAddr)>>,
+}
+
+impl Accepting {
+    /// The next connection of either transport.
+    async fn next(&mut self) -> (PeerStream, SocketAddr) {
+        loop {
+            let tcp = async {
+                match &self.tcp {
+                    Some(listener) => listener.accept().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let utp = async {
+                match &mut self.utp {
+                    Some(incoming) => incoming.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                accepted = tcp => match accepted {
+                    Ok((stream, addr)) => return (PeerStream::Tcp(stream), addr),
+                    Err(e) => {
+                        // Typically out of file descriptors: back off instead of spinning.
+                        warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                accepted = utp => match accepted {
+                    Some((stream, addr)) => return (PeerStream::Utp(stream), addr),
+                    // The uTP socket stopped: go on with TCP alone.
+                    None => self.utp = None,
+                },
+            }
+        }
+    }
+}
+
 /// Accepts until the task is aborted. A connection whose handshake names a running torrent
 /// takes a slot of `budget` (the session's connection limit) or is closed.
 pub(crate) async fn run(
-    listener: TcpListener,
+    mut accepting: Accepting,
     registry: Registry,
     handshake_timeout: Duration,
     encryption: Encryption,
@@ -90,22 +135,14 @@ pub(crate) async fn run(
 ) {
     let pending = Arc::new(Semaphore::new(max_pending.max(1)));
     loop {
-        let (stream, addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Typically out of file descriptors: back off instead of spinning.
-                warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+        let (stream, addr) = accepting.next().await;
         let Ok(permit) = pending.clone().try_acquire_owned() else {
             debug!(%addr, "too many pending handshakes, dropping connection");
             continue;
         };
         let registry = registry.clone();
         let budget = budget.clone();
-        let span = info_span!("incoming", %addr);
+        let span = info_span!("incoming", %addr, transport = ?stream.transport());
         tokio::spawn(
             async move {
                 let handshakes = handshakes(stream, &registry, encryption);
@@ -138,10 +175,10 @@ pub(crate) async fn run(
 /// Reads the peer's handshakes, the encrypted one first if it starts with one. `None` when
 /// the encryption mode refuses the peer (logged here).
 async fn handshakes(
-    mut stream: TcpStream,
+    mut stream: PeerStream,
     registry: &Registry,
     encryption: Encryption,
-) -> Result<Option<(Link<TcpStream>, Handshake)>, PeerError> {
+) -> Result<Option<(Link<PeerStream>, Handshake)>, PeerError> {
     // Both kinds send at least 20 bytes before waiting for us: 68 of handshake, or 96 of
     // public key.
     let mut first = [0u8; 20];

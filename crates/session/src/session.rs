@@ -1,5 +1,6 @@
 //! [`Session`]: the listener plus the set of running torrents.
 
+use crate::bind;
 use crate::config::{AddTorrent, SessionConfig};
 use crate::discovery::{self, DiscoveryServices, DiscoveryTasks, TorrentLink};
 use crate::driver::{self, DriverChannels, DriverContext};
@@ -13,7 +14,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, Instrument};
@@ -41,10 +41,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Binds the listener (`config.listen`, port 0 for any unused port) and starts accepting.
+    /// Binds the listener (`config.listen`, port 0 for any unused port; TCP and uTP on the
+    /// same port number) and starts accepting.
     pub async fn new(config: SessionConfig) -> io::Result<Session> {
-        let listener = TcpListener::bind(config.listen).await?;
-        let listen_addr = listener.local_addr()?;
+        let bound = bind::bind(config.listen, config.transport, entropy()).await?;
+        let listen_addr = bound.addr;
         let peer_id = config
             .peer_id
             .unwrap_or_else(|| PeerId::generate(&mut Rng::new(entropy())));
@@ -52,7 +53,7 @@ impl Session {
         // One budget for every connection of every torrent, inbound and outbound.
         let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let accept = listener::run(
-            listener,
+            bound.accepting,
             registry.clone(),
             config.handshake_timeout,
             config.encryption,
@@ -60,7 +61,7 @@ impl Session {
             connections.clone(),
         );
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
-        info!(%listen_addr, "listening");
+        info!(%listen_addr, transports = ?config.transport, "listening");
         let discovery = DiscoveryServices::start(&config, listen_addr.port());
         let ctx = Arc::new(DriverContext {
             peer_id,
@@ -70,6 +71,8 @@ impl Session {
             connect_timeout: config.connect_timeout,
             handshake_timeout: config.handshake_timeout,
             encryption: config.encryption,
+            transports: config.transport,
+            utp: bound.utp,
             check_threads: config.check_threads.max(1),
             registry: registry.clone(),
             dht: discovery.dht.clone(),
@@ -243,6 +246,8 @@ fn initial_stats(add: &AddTorrent) -> TorrentStats {
         upload_rate: 0,
         encrypted_peers: 0,
         encrypted_connections: 0,
+        utp_peers: 0,
+        utp_connections: 0,
     }
 }
 

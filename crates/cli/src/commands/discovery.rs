@@ -14,6 +14,7 @@ const DHT_STATE_FILE: &str = "dht-nodes";
 pub(super) fn session_config(net: &NetArgs) -> SessionConfig {
     let mut config = SessionConfig::new(net.listen);
     config.encryption = net.encryption.into();
+    config.transport = net.transport.into();
     if !net.no_dht {
         let mut dht = DhtConfig::new();
         if !net.dht_bootstrap.is_empty() {

@@ -102,7 +102,12 @@ impl LossyLink {
         // SIGTERM, so that it prints its counts; `Proc` kills it for good on drop.
         let _ = Command::new("kill").arg(carrier.id().to_string()).status();
         wait_until(Duration::from_secs(10), || carrier.try_exit().is_some());
-        carrier.stdout().lines().last().unwrap_or_default().to_string()
+        carrier
+            .stdout()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 

@@ -249,6 +249,8 @@ pub(crate) mod test_link {
             upload_rate: 0,
             encrypted_peers: 0,
             encrypted_connections: 0,
+            utp_peers: 0,
+            utp_connections: 0,
         });
         let (metadata, metadata_rx) = watch::channel(None);
         let link = TorrentLink::new(

@@ -3,12 +3,11 @@
 use super::{Driver, PeerLink, PEER_QUEUE};
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
-use crate::peer::{self, Link, PeerSetup};
+use crate::peer::{self, Link, PeerSetup, PeerStream};
 use shoal_engine::PeerSource;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::time::Instant;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::timeout;
 use tracing::{debug, info_span, Instrument};
@@ -40,6 +39,7 @@ impl Driver {
                 peer_id,
                 reserved,
                 encrypted,
+                transport,
             } => {
                 let Some(link) = self.peers.get_mut(&key) else {
                     return;
@@ -48,6 +48,8 @@ impl Driver {
                 link.connected = true;
                 link.encrypted = encrypted;
                 self.encrypted_connections += u64::from(encrypted);
+                link.utp = transport == crate::peer::Transport::Utp;
+                self.utp_connections += u64::from(link.utp);
                 let outbound = link.outbound;
                 // The DHT node may have come up since the engine was made.
                 if let Some(port) = self.dht().and_then(|dht| dht.port()) {
@@ -112,7 +114,7 @@ impl Driver {
     /// Takes over a connection whose handshake the listener read, and answers it.
     fn accept(
         &mut self,
-        link: Box<Link<TcpStream>>,
+        link: Box<Link<PeerStream>>,
         addr: SocketAddr,
         theirs: Handshake,
         slot: OwnedSemaphorePermit,
@@ -191,6 +193,7 @@ impl Driver {
             outbound,
             connected: false,
             encrypted: false,
+            utp: false,
         };
         self.peers.insert(key, link);
         PeerSetup {
@@ -208,6 +211,8 @@ impl Driver {
             connect_timeout: self.ctx.connect_timeout,
             handshake_timeout: self.ctx.handshake_timeout,
             encryption: self.ctx.encryption,
+            transports: self.ctx.transports,
+            utp: self.ctx.utp.clone(),
         }
     }
 }

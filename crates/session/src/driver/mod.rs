@@ -46,6 +46,9 @@ pub(crate) struct DriverContext {
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub encryption: crate::config::Encryption,
+    pub transports: crate::config::Transports,
+    /// The session's uTP socket, when uTP is allowed.
+    pub utp: Option<Arc<crate::utp::UtpSocket>>,
     pub check_threads: usize,
     pub registry: Registry,
     /// The session's DHT node: sets the handshake's DHT bit; its port goes to the engine,
@@ -73,6 +76,8 @@ struct PeerLink {
     connected: bool,
     /// The stream is RC4-encrypted (for the stats).
     encrypted: bool,
+    /// The connection runs over uTP (for the stats).
+    utp: bool,
 }
 
 use crate::event::Outgoing;
@@ -110,6 +115,8 @@ struct Driver {
     up: RateMeter,
     /// Connections whose stream was RC4-encrypted, over the torrent's run.
     encrypted_connections: u64,
+    /// Connections over uTP, over the torrent's run.
+    utp_connections: u64,
 }
 
 /// Runs one torrent until it stops (shutdown, failure, or completion without seeding).
@@ -205,6 +212,7 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
         down: RateMeter::new(now),
         up: RateMeter::new(now),
         encrypted_connections: 0,
+        utp_connections: 0,
         ctx,
         chans,
     };
@@ -359,6 +367,8 @@ impl Driver {
                 .filter(|p| p.connected && p.encrypted)
                 .count(),
             encrypted_connections: self.encrypted_connections,
+            utp_peers: self.peers.values().filter(|p| p.connected && p.utp).count(),
+            utp_connections: self.utp_connections,
             engine,
         };
         self.chans.stats_tx.send_replace(stats);

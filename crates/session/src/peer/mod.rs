@@ -13,22 +13,25 @@ mod encryption;
 mod handshake;
 mod link;
 mod reader;
+mod transport;
 mod writer;
 
 pub(crate) use encryption::{policy, respond};
 pub(crate) use handshake::read_handshake;
 pub(crate) use link::Link;
+pub(crate) use transport::{PeerStream, Transport};
 
-use crate::config::Encryption;
+use crate::config::{Encryption, Transports};
 use crate::event::{BlocksSent, DriverEvent, Outgoing};
+use crate::utp::UtpSocket;
 use shoal_engine::PeerKey;
 use shoal_mse::{Ciphers, MseError};
 use shoal_wire::{Handshake, WireError};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tracing::debug;
@@ -87,6 +90,9 @@ pub(crate) struct PeerSetup {
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub encryption: Encryption,
+    /// The transports allowed, and the session's uTP socket when uTP is one of them.
+    pub transports: Transports,
+    pub utp: Option<Arc<UtpSocket>>,
 }
 
 /// Dials, exchanges handshakes (ours first), then runs the connection.
@@ -109,11 +115,12 @@ pub(crate) async fn run_outbound(mut setup: PeerSetup) {
 /// A connection with both handshakes done, in the session's encryption mode: MSE first
 /// unless it is off, and in `Prefer` a second, plaintext dial if the peer dropped the
 /// encrypted one (libtorrent does the same).
-async fn dial(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerError> {
+async fn dial(setup: &PeerSetup) -> Result<(Link<PeerStream>, Handshake), PeerError> {
     let Some(provide) = encryption::offer(setup.encryption) else {
-        return dial_plaintext(setup).await;
+        return dial_plaintext(setup, None).await;
     };
-    let stream = connect(setup).await?;
+    let stream = connect(setup, None).await?;
+    let transport = stream.transport();
     let encrypted = async {
         let mut stream = stream;
         let ia = setup.ours.encode();
@@ -130,7 +137,8 @@ async fn dial(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerErr
     };
     if setup.encryption == Encryption::Prefer && error.may_be_plaintext_peer() {
         debug!("encrypted handshake failed ({error}); dialing again in plaintext");
-        return dial_plaintext(setup).await;
+        // Over the transport that answered: the peer is there.
+        return dial_plaintext(setup, Some(transport)).await;
     }
     if setup.encryption == Encryption::Require {
         debug!(
@@ -140,15 +148,24 @@ async fn dial(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerErr
     Err(error)
 }
 
-async fn connect(setup: &PeerSetup) -> Result<TcpStream, PeerError> {
-    timeout(setup.connect_timeout, TcpStream::connect(setup.addr))
-        .await
-        .map_err(|_| PeerError::Timeout)?
-        .map_err(PeerError::from)
+async fn connect(setup: &PeerSetup, prefer: Option<Transport>) -> Result<PeerStream, PeerError> {
+    let utp = setup.utp.as_ref();
+    let stream = transport::connect(
+        setup.addr,
+        setup.transports,
+        utp,
+        prefer,
+        setup.connect_timeout,
+    )
+    .await?;
+    Ok(stream)
 }
 
-async fn dial_plaintext(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerError> {
-    let mut link = Link::plain(connect(setup).await?);
+async fn dial_plaintext(
+    setup: &PeerSetup,
+    prefer: Option<Transport>,
+) -> Result<(Link<PeerStream>, Handshake), PeerError> {
+    let mut link = Link::plain(connect(setup, prefer).await?);
     let exchange = async {
         handshake::write_handshake(&mut link, &setup.ours).await?;
         handshake::read_answer(&mut link, &setup.ours).await
@@ -163,7 +180,7 @@ async fn dial_plaintext(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake
 /// then runs the connection.
 pub(crate) async fn run_inbound(
     mut setup: PeerSetup,
-    mut link: Link<TcpStream>,
+    mut link: Link<PeerStream>,
     theirs: Handshake,
 ) {
     let replied = timeout(
@@ -190,20 +207,29 @@ pub(crate) async fn run_inbound(
     }
 }
 
-/// TCP's part: socket options, then the split into halves.
-async fn run_connected(link: Link<TcpStream>, theirs: Handshake, setup: &mut PeerSetup) {
+/// Each transport's part: TCP's socket options and its lock-free split, uTP's shared
+/// split; then the halves run alike.
+async fn run_connected(link: Link<PeerStream>, theirs: Handshake, setup: &mut PeerSetup) {
     let Link {
         stream,
         pending,
         ciphers,
     } = link;
-    // Small messages (requests, haves) must not wait for Nagle's timer.
-    let _ = stream.set_nodelay(true);
-    // Keep what the kernel holds unsent short, so that the engine's queue, which serves the
-    // rarest pieces first, is where blocks wait (see `UNSENT_LIMIT`).
-    let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT);
-    let (rd, wr) = stream.into_split();
-    run_halves(rd, wr, pending, ciphers, theirs, setup).await;
+    match stream {
+        PeerStream::Tcp(stream) => {
+            // Small messages (requests, haves) must not wait for Nagle's timer.
+            let _ = stream.set_nodelay(true);
+            // Keep what the kernel holds unsent short, so that the engine's queue, which
+            // serves the rarest pieces first, is where blocks wait (see `UNSENT_LIMIT`).
+            let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT);
+            let (rd, wr) = stream.into_split();
+            run_halves(rd, wr, pending, ciphers, Transport::Tcp, theirs, setup).await;
+        }
+        PeerStream::Utp(stream) => {
+            let (rd, wr) = tokio::io::split(stream);
+            run_halves(rd, wr, pending, ciphers, Transport::Utp, theirs, setup).await;
+        }
+    }
 }
 
 /// Any transport's part: reports the peer, then reads and writes until either side ends.
@@ -213,6 +239,7 @@ pub(crate) async fn run_halves<R, W>(
     wr: W,
     pending: bytes::BytesMut,
     ciphers: Option<Ciphers>,
+    transport: Transport,
     theirs: Handshake,
     setup: &mut PeerSetup,
 ) where
@@ -227,11 +254,12 @@ pub(crate) async fn run_halves<R, W>(
         peer_id: theirs.peer_id,
         reserved: theirs.reserved,
         encrypted,
+        transport,
     };
     if setup.events.send(connected).await.is_err() {
         return;
     }
-    debug!(peer_id = ?theirs.peer_id, encrypted, "connected");
+    debug!(peer_id = ?theirs.peer_id, encrypted, ?transport, "connected");
     let (recv, send) = match ciphers {
         Some(c) => (Some(c.recv), Some(c.send)),
         None => (None, None),

@@ -128,7 +128,11 @@ impl UtpSocket {
     }
 
     /// Opens a connection; fails if the peer does not answer within `within` (or resets).
-    pub(crate) async fn connect(&self, addr: SocketAddr, within: Duration) -> io::Result<UtpStream> {
+    pub(crate) async fn connect(
+        &self,
+        addr: SocketAddr,
+        within: Duration,
+    ) -> io::Result<UtpStream> {
         let (tx, rx) = oneshot::channel();
         let handle = {
             let mut shared = self.inner.lock();
@@ -148,7 +152,7 @@ impl UtpSocket {
         self.inner.drain.notify_one();
         // Dropped before it connects (time-out or cancelled), the stream resets the
         // half-open connection.
-        let stream = UtpStream::new(self.inner.clone(), handle, addr);
+        let stream = UtpStream::new(self.inner.clone(), handle);
         match tokio::time::timeout(within, rx).await {
             Ok(Ok(Ok(()))) => Ok(stream),
             Ok(Ok(Err(reason))) => Err(close_error(reason)),

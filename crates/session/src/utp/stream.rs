@@ -5,7 +5,6 @@
 use super::{close_error, ConnWaiters, Inner};
 use shoal_utp::{CloseReason, ConnectionHandle, StreamError};
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,20 +15,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub(crate) struct UtpStream {
     inner: Arc<Inner>,
     handle: ConnectionHandle,
-    peer: SocketAddr,
 }
 
 impl UtpStream {
-    pub(super) fn new(inner: Arc<Inner>, handle: ConnectionHandle, peer: SocketAddr) -> Self {
-        Self {
-            inner,
-            handle,
-            peer,
-        }
-    }
-
-    pub(crate) fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    pub(super) fn new(inner: Arc<Inner>, handle: ConnectionHandle) -> Self {
+        Self { inner, handle }
     }
 
     /// The error for a call on a connection the endpoint no longer knows or accepts.
@@ -142,8 +132,8 @@ impl AsyncWrite for UtpStream {
 
 impl Drop for UtpStream {
     fn drop(&mut self) {
-        let mut shared = self.inner.lock();
-        let shared = &mut *shared;
+        let mut guard = self.inner.lock();
+        let shared = &mut *guard;
         let waiters = shared.conns.entry(self.handle).or_default();
         if waiters.closed.is_some() {
             shared.conns.remove(&self.handle);
@@ -157,7 +147,7 @@ impl Drop for UtpStream {
             waiters.write = None;
             shared.endpoint.close(self.handle);
         }
-        drop(shared);
+        drop(guard);
         self.inner.drain.notify_one();
     }
 }

@@ -8,7 +8,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LOCAL: &str = "127.0.0.1:0";
 
 fn payload(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
 }
 
 #[tokio::test]
@@ -64,7 +66,10 @@ async fn dialing_nobody_fails_in_bounded_time() {
 async fn throughput() {
     let (a, _a_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 1).await.unwrap();
     let (b, mut b_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 2).await.unwrap();
-    let mut dialed = a.connect(b.local_addr(), Duration::from_secs(5)).await.unwrap();
+    let mut dialed = a
+        .connect(b.local_addr(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let (mut accepted, _) = b_incoming.recv().await.unwrap();
     let total = 256usize << 20;
     let chunk = vec![5u8; 1 << 16];
@@ -89,6 +94,10 @@ async fn throughput() {
     }
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(got, total);
-    println!("{} MiB in {secs:.2} s: {:.0} MB/s", total >> 20, total as f64 / secs / 1e6);
+    println!(
+        "{} MiB in {secs:.2} s: {:.0} MB/s",
+        total >> 20,
+        total as f64 / secs / 1e6
+    );
     drop(writer.await.unwrap());
 }
