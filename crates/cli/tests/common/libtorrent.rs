@@ -48,6 +48,8 @@ pub struct SeedOptions {
     pub upload_limit: u64,
     /// lt_client's `--encryption` mode (`None`: its default, plaintext dials).
     pub encryption: Option<&'static str>,
+    /// lt_client's `--transport` (`None`: its default, TCP only).
+    pub transport: Option<&'static str>,
 }
 
 fn lt_client(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
@@ -81,6 +83,9 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, options: SeedOptions
     if let Some(mode) = options.encryption {
         args.extend(crate::args!["--encryption", mode]);
     }
+    if let Some(transport) = options.transport {
+        args.extend(crate::args!["--transport", transport]);
+    }
     let mut proc = lt_client(dir, "libtorrent-seed", args);
     let port = listening_port(&mut proc);
     proc.wait_for_line(STARTUP_TIMEOUT, "`seeding`", |line| line == "seeding");
@@ -101,8 +106,22 @@ pub fn get_encrypted(
     peers: &[String],
     encryption: &str,
 ) -> Proc {
+    get_with(dir, source, save_dir, peers, encryption, "tcp")
+}
+
+/// [`get`] with lt_client's `--encryption` mode and `--transport` (tcp, utp or both).
+pub fn get_with(
+    dir: &TestDir,
+    source: Source<'_>,
+    save_dir: &Path,
+    peers: &[String],
+    encryption: &str,
+    transport: &str,
+) -> Proc {
     let mut args = crate::args![
         "get",
+        "--transport",
+        transport,
         "--save",
         save_dir,
         "--timeout",
