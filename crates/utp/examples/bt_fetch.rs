@@ -5,7 +5,9 @@
 //!
 //! `cargo run --release -p shoal-utp --example bt_fetch -- <peer addr> <info-hash hex>
 //! <total length> <piece length>`; the content's byte `i` must be `(i * 7 + i / 4093) % 256`
-//! (see `scripts/utp_interop.py`, which seeds such a torrent from libtorrent).
+//! (`interop/libtorrent_seed.py fetch` seeds such a torrent from libtorrent; `bt_serve`
+//! serves one). `UTP_MAX_PACKET` raises the largest datagram (for a shoal peer on
+//! loopback).
 
 use shoal_utp::{Config, ConnectionHandle, Datagram, Endpoint, Event};
 use std::net::{SocketAddr, UdpSocket};
@@ -14,12 +16,33 @@ use std::time::{Duration, Instant};
 const BLOCK: u32 = 16 << 10;
 const PIPELINE: usize = 64;
 
-fn expected(i: u64) -> u8 {
-    ((i * 7 + i / 4093) % 256) as u8
+/// The content repeats every 4093 * 256 bytes: one period, computed once.
+const PERIOD: u64 = 4093 * 256;
+
+fn pattern() -> Vec<u8> {
+    (0..PERIOD)
+        .map(|i| ((i * 7 + i / 4093) % 256) as u8)
+        .collect()
+}
+
+/// Checks `data` against the content from offset `at`.
+fn check(table: &[u8], at: u64, data: &[u8]) {
+    let mut off = (at % PERIOD) as usize;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let n = rest.len().min(table.len() - off);
+        assert!(
+            rest[..n] == table[off..off + n],
+            "wrong bytes near offset {at}"
+        );
+        rest = &rest[n..];
+        off = 0;
+    }
 }
 
 /// The peer-wire side: handshake, interested, requests, checking pieces.
 struct Client {
+    table: Vec<u8>,
     info_hash: [u8; 20],
     total: u64,
     piece_len: u64,
@@ -64,10 +87,7 @@ impl Client {
                 Some(7) => {
                     let index = u64::from(u32::from_be_bytes(msg[1..5].try_into().unwrap()));
                     let begin = u64::from(u32::from_be_bytes(msg[5..9].try_into().unwrap()));
-                    let at = index * self.piece_len + begin;
-                    for (k, &b) in msg[9..].iter().enumerate() {
-                        assert_eq!(b, expected(at + k as u64), "byte {}", at + k as u64);
-                    }
+                    check(&self.table, index * self.piece_len + begin, &msg[9..]);
                     self.received += (msg.len() - 9) as u64;
                     self.outstanding -= 1;
                 }
@@ -98,11 +118,23 @@ fn main() {
     let piece_len: u64 = args[4].parse().unwrap();
 
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Bursts of a whole window arrive at once: the default 208 KiB receive buffer drops
+    // them on loopback. A runtime should size its socket the same way.
+    let sock = socket2::SockRef::from(&socket);
+    sock.set_recv_buffer_size(4 << 20).unwrap();
+    sock.set_send_buffer_size(4 << 20).unwrap();
     let start = Instant::now();
-    let cfg = Config {
+    let mut cfg = Config {
         seed: u64::from(std::process::id()),
         ..Config::default()
     };
+    // A shoal peer on loopback takes larger datagrams than libtorrent (1,500 at most).
+    if let Some(size) = std::env::var("UTP_MAX_PACKET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        cfg.max_packet_size = size;
+    }
     let mut ep = Endpoint::new(cfg, start);
     let conn = ep.connect(start, peer).unwrap();
     let mut handshake = vec![19];
@@ -112,6 +144,7 @@ fn main() {
     handshake.extend_from_slice(b"-SH0001-utpinterop01");
     let mut pending = handshake;
     let mut client = Client {
+        table: pattern(),
         info_hash,
         total,
         piece_len,
@@ -178,7 +211,27 @@ fn main() {
         "fetched {total} bytes over uTP from {peer} in {took:.2?}: {:.1} MB/s; {datagrams_in} datagrams in, {datagrams_out} out; {stats:?}",
         total as f64 / took.as_secs_f64() / 1e6
     );
+    // Close: FIN out, wait (briefly) for the peer's, so it sees a clean end.
     ep.close(conn);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    'closing: while Instant::now() < deadline {
+        let now = Instant::now();
+        while let Some(t) = ep.poll_transmit(now, &mut tx) {
+            socket.send_to(&tx[..t.len], t.dest).unwrap();
+        }
+        while let Some(e) = ep.poll_event() {
+            if let Event::Closed(..) = e {
+                break 'closing;
+            }
+        }
+        socket
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            ep.handle_datagram(Instant::now(), from, &buf[..n]);
+        }
+        ep.handle_timeout(Instant::now());
+    }
 }
 
 fn read_all(ep: &mut Endpoint, conn: ConnectionHandle, client: &mut Client, pending: &mut Vec<u8>) {

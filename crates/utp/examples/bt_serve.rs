@@ -4,17 +4,36 @@
 //!
 //! `cargo run --release -p shoal-utp --example bt_serve -- <listen addr> <info-hash hex>
 //! <total length> <piece length>`; it prints its port, serves one connection until the
-//! peer closes it, and prints the rate. `interop/libtorrent_seed.py serve` drives it.
+//! peer closes it, and prints the rate. `interop/libtorrent_seed.py serve` drives it;
+//! `bt_fetch` can fetch from it. `UTP_MAX_PACKET` raises the largest datagram.
 
 use shoal_utp::{Config, ConnectionHandle, Endpoint, Event};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-fn content(at: u64, out: &mut Vec<u8>, len: usize) {
-    out.extend((at..at + len as u64).map(|i| ((i * 7 + i / 4093) % 256) as u8));
+/// The content repeats every 4093 * 256 bytes: one period, computed once.
+const PERIOD: u64 = 4093 * 256;
+
+fn pattern() -> Vec<u8> {
+    (0..PERIOD)
+        .map(|i| ((i * 7 + i / 4093) % 256) as u8)
+        .collect()
+}
+
+/// Appends `len` bytes of the content from offset `at`.
+fn content(table: &[u8], at: u64, out: &mut Vec<u8>, len: usize) {
+    let mut off = (at % PERIOD) as usize;
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(table.len() - off);
+        out.extend_from_slice(&table[off..off + n]);
+        left -= n;
+        off = 0;
+    }
 }
 
 struct Server {
+    table: Vec<u8>,
     info_hash: [u8; 20],
     total: u64,
     piece_len: u64,
@@ -67,7 +86,7 @@ impl Server {
                 out.extend_from_slice(&index.to_be_bytes());
                 out.extend_from_slice(&begin.to_be_bytes());
                 let at = u64::from(index) * self.piece_len + u64::from(begin);
-                content(at, out, length as usize);
+                content(&self.table, at, out, length as usize);
                 self.served += u64::from(length);
             }
         }
@@ -77,11 +96,17 @@ impl Server {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let socket = UdpSocket::bind(&args[1]).unwrap();
+    // Bursts of a whole window arrive at once: the default 208 KiB receive buffer drops
+    // them on loopback. A runtime should size its socket the same way.
+    let sock = socket2::SockRef::from(&socket);
+    sock.set_recv_buffer_size(4 << 20).unwrap();
+    sock.set_send_buffer_size(4 << 20).unwrap();
     let mut info_hash = [0u8; 20];
     for (i, b) in info_hash.iter_mut().enumerate() {
         *b = u8::from_str_radix(&args[2][2 * i..2 * i + 2], 16).expect("info-hash hex");
     }
     let mut server = Server {
+        table: pattern(),
         info_hash,
         total: args[3].parse().unwrap(),
         piece_len: args[4].parse().unwrap(),
@@ -91,13 +116,21 @@ fn main() {
     };
     println!("{}", socket.local_addr().unwrap().port());
     let start = Instant::now();
-    let cfg = Config {
+    let mut cfg = Config {
         seed: u64::from(std::process::id()),
         ..Config::default()
     };
+    // A shoal peer on loopback takes larger datagrams than libtorrent (1,500 at most).
+    if let Some(size) = std::env::var("UTP_MAX_PACKET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        cfg.max_packet_size = size;
+    }
     let mut ep = Endpoint::new(cfg, start);
     let mut conn: Option<ConnectionHandle> = None;
-    let mut pending = Vec::new();
+    // Bytes to write, from `sent` on (cleared once all are taken, not shifted per write).
+    let (mut pending, mut sent) = (Vec::new(), 0);
     let mut buf = vec![0u8; 65_536];
     let mut tx = vec![0u8; ep.config().max_packet_size];
     let mut began = None;
@@ -131,9 +164,15 @@ fn main() {
             if let Ok(0) = ep.read(h, &mut chunk) {
                 ep.close(h);
             }
-            if !pending.is_empty() {
-                let n = ep.write(h, &pending).unwrap_or(0);
-                pending.drain(..n);
+            while sent < pending.len() {
+                match ep.write(h, &pending[sent..]) {
+                    Ok(n) => sent += n,
+                    Err(_) => break,
+                }
+            }
+            if sent == pending.len() {
+                pending.clear();
+                sent = 0;
             }
         }
         let now = Instant::now();
@@ -158,7 +197,8 @@ fn main() {
         }
         ep.handle_timeout(Instant::now());
         if std::env::var_os("UTP_DEBUG").is_some()
-            && last_print.elapsed() > Duration::from_millis(500)
+            && last_print.elapsed()
+                > Duration::from_millis(std::env::var("UTP_DEBUG").unwrap().parse().unwrap_or(500))
         {
             last_print = Instant::now();
             if let Some(h) = conn {
