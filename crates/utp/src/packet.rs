@@ -19,7 +19,8 @@ const EXT_SACK: u8 = 1;
 /// (SACK and the old "extension bits"), so a longer chain is junk, and the bound keeps the
 /// work per datagram small.
 pub const MAX_EXTENSIONS: usize = 8;
-/// Largest SACK bitmask we send, in bytes (256 packets past the hole, as libtorrent).
+/// Largest SACK bitmask we send, in bytes: 256 packets past the hole. (libtorrent sends
+/// up to what its packet has room for; 256 covers our reorder window's useful part.)
 pub const MAX_SACK_LEN: usize = 32;
 
 /// The five packet types of BEP 29, in their wire numbering.

@@ -208,6 +208,7 @@ impl Sim {
                     break;
                 };
                 let data = &self.buf[..t.len];
+                assert!(Packet::decode(data).is_ok(), "sent a malformed packet");
                 let copies = if self.rng.chance(link.params.duplicate) {
                     2
                 } else {
