@@ -23,11 +23,14 @@ port = 46000 + os.getpid() % 1000
 
 with tempfile.TemporaryDirectory() as d:
     path = os.path.join(d, "content.bin")
+    # The content repeats every 4093 * 256 bytes: one period, tiled.
+    period = bytes(((i * 7 + i // 4093) % 256) for i in range(4093 * 256))
     with open(path, "wb") as f:
-        chunk = 1 << 20
-        for start in range(0, size, chunk):
-            n = min(chunk, size - start)
-            f.write(bytes(((i * 7 + i // 4093) % 256) for i in range(start, start + n)))
+        left = size
+        while left:
+            n = min(left, len(period))
+            f.write(period[:n])
+            left -= n
     fs = lt.file_storage()
     lt.add_files(fs, path)
     # v1 only: a hybrid torrent has libtorrent dial with the truncated v2 info-hash.
