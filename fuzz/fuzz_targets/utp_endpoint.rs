@@ -6,8 +6,8 @@
 //! of steps, an opcode and its operands: `0 k` lets 10·k ms pass (timeouts fire); `1 n
 //! <n bytes>` delivers a datagram to B from A with B's connection id and version 1 written
 //! over bytes 0..4 (so the fuzzer reaches the connection); `2 n <n bytes>` delivers it to
-//! B as is; `3 n <n bytes>` to B from a stranger; `4 x` has B write, read or close (by
-//! `x`); `5` carries the datagrams A and B queued for each other.
+//! B as is; `3 n <n bytes>` to B from a stranger; `4 x` has B write, read, close or change
+//! its packet size (by `x`); `5` carries the datagrams A and B queued for each other.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use shoal_utp::packet::Packet;
@@ -31,7 +31,8 @@ struct World {
 impl World {
     /// Drains both endpoints, checking what they send.
     fn drain(&mut self) {
-        let mut buf = vec![0u8; 1452];
+        // Room for any packet size `set_max_packet_size` may be given below.
+        let mut buf = vec![0u8; 65_536];
         for side in 0..2 {
             let (ep, out) = if side == 0 { (&mut self.a, &mut self.to_b) } else { (&mut self.b, &mut self.to_a) };
             let mut n = 0;
@@ -126,14 +127,17 @@ fuzz_target!(|data: &[u8]| {
             4 => {
                 let x = take(1).first().copied().unwrap_or(0);
                 if let Some(&h) = w.b_conns.first() {
-                    match x % 3 {
+                    match x % 4 {
                         0 => {
                             let _ = w.b.write(h, &[x; 3000]);
                         }
                         1 => {
                             let _ = w.b.read(h, &mut [0u8; 4096]);
                         }
-                        _ => w.b.close(h),
+                        2 => w.b.close(h),
+                        _ => {
+                            let _ = w.b.set_max_packet_size(h, 256 * usize::from(x));
+                        }
                     }
                 }
             }
