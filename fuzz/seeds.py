@@ -82,3 +82,20 @@ write("metainfo", "torrent", torrent)
 write("metainfo", "info", info)
 write("magnet", "hex", "magnet:?xt=urn:btih:" + ih + "&dn=a%20file&tr=udp%3A%2F%2F127.0.0.1%3A6969&x.pe=10.0.0.1:6881")
 write("magnet", "base32", "magnet:?xt=urn:btih:VOVOVOVOVOVOVOVOVOVOVOVOVOVOVOVO&dn=x")
+
+# --- uTP packets (BEP 29): header, SACK, unknown extension ---
+def utp(ptype, ext=0, conn=0x1234, seq=1, ack=0, wnd=1 << 20, tail=b""):
+    return struct.pack(">BBHIIIHH", (ptype << 4) | 1, ext, conn, 1000, 50, wnd, seq, ack) + tail
+
+write("utp_packet", "syn", utp(4))
+write("utp_packet", "data-sack", utp(0, 1, tail=b"\x00\x04\x05\x00\x00\x80" + b"payload"))
+write("utp_packet", "state-ext-bits", utp(2, 2, tail=b"\x01\x08" + bytes(8) + b"\x00\x04\xff\xff\xff\xff"))
+
+# --- uTP endpoint scripts (see fuzz_targets/utp_endpoint.rs for the layout) ---
+def dgram(op, packet):
+    packet = packet + bytes(-len(packet) % 8)
+    return bytes([op, len(packet) // 8]) + packet
+
+write("utp_endpoint", "data-then-timeout", dgram(1, utp(0, seq=2, ack=0, tail=b"abcdefgh")) + b"\x00\x64" + b"\x04\x01" + b"\x05")
+write("utp_endpoint", "sack-fin-reset", dgram(1, utp(2, 1, tail=b"\x00\x04\x0f\x00\x00\x00")) + dgram(1, utp(1, seq=9)) + b"\x04\x02\x05" + dgram(1, utp(3)))
+write("utp_endpoint", "stranger-syn", dgram(3, utp(4, conn=77)) + dgram(2, utp(4, conn=78)) + b"\x00\xff\x00\xff")

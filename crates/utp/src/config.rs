@@ -16,7 +16,9 @@ pub struct Config {
     ///
     /// Do not raise it above 1,500 for peers that may be libtorrent: libtorrent 2.0 reads
     /// datagrams into a 1,500-byte buffer and drops anything longer. A runtime that knows
-    /// the peer is shoal on loopback may raise it (up to 65,507) for that endpoint.
+    /// a peer is shoal on loopback can raise it for that connection alone
+    /// ([`Endpoint::set_max_packet_size`](crate::Endpoint::set_max_packet_size), up to
+    /// 65,507).
     pub max_packet_size: usize,
     /// Datagram size a new connection starts with, before probing (clamped to
     /// `min_packet_size..=max_packet_size`).

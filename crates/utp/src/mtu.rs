@@ -47,6 +47,14 @@ impl MtuSearch {
         self.current
     }
 
+    /// A new ceiling for the search (the caller learned what the peer takes): the search
+    /// starts again towards it, or the size drops to it at once if it is lower.
+    pub(crate) fn set_ceiling(&mut self, ceiling: usize, min: usize) {
+        self.ceiling = ceiling.max(min);
+        self.current = self.current.min(self.ceiling);
+        self.tried_ceiling = false;
+    }
+
     /// The size of the next probe, if one is due now.
     pub(crate) fn next_probe(&self) -> Option<usize> {
         if !self.enabled || self.probe.is_some() || self.ceiling < self.current + RESOLUTION {
@@ -121,6 +129,18 @@ mod tests {
             "{}",
             m.packet_size()
         );
+    }
+
+    #[test]
+    fn a_new_ceiling_restarts_the_search() {
+        let mut m = MtuSearch::new(1400, 548, 1452, true);
+        m.probe_sent(1, 1452);
+        m.acked(1);
+        assert_eq!(m.next_probe(), None);
+        m.set_ceiling(16_384, 548);
+        assert_eq!(m.next_probe(), Some(16_384));
+        m.set_ceiling(1000, 548);
+        assert_eq!(m.packet_size(), 1000);
     }
 
     #[test]

@@ -19,7 +19,8 @@ const EXT_SACK: u8 = 1;
 /// (SACK and the old "extension bits"), so a longer chain is junk, and the bound keeps the
 /// work per datagram small.
 pub const MAX_EXTENSIONS: usize = 8;
-/// Largest SACK bitmask we send, in bytes (256 packets past the hole, as libtorrent).
+/// Largest SACK bitmask we send, in bytes: 256 packets past the hole. (libtorrent sends
+/// up to what its packet has room for; 256 covers our reorder window's useful part.)
 pub const MAX_SACK_LEN: usize = 32;
 
 /// The five packet types of BEP 29, in their wire numbering.
@@ -72,17 +73,19 @@ pub struct Header {
 
 /// A selective ACK: bit `i` set means packet `ack_nr + 2 + i` was received.
 ///
-/// The bitmask is 4 to 252 bytes, a multiple of 4 (checked when it is made).
+/// BEP 29 asks for a bitmask of a multiple of 4 bytes, and we send only those; but
+/// libtorrent sends `ceil(span / 8)` bytes, any number from 1, so any non-empty bitmask
+/// (up to the 255 bytes the length field allows) is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SelectiveAck<'a> {
     bitmask: &'a [u8],
 }
 
 impl<'a> SelectiveAck<'a> {
-    /// A SACK over `bitmask`, or `None` if its length is not a non-zero multiple of 4 that
-    /// fits the one-byte length field.
+    /// A SACK over `bitmask`, or `None` if it is empty or longer than the one-byte
+    /// length field allows.
     pub fn new(bitmask: &'a [u8]) -> Option<Self> {
-        let ok = !bitmask.is_empty() && bitmask.len() % 4 == 0 && bitmask.len() <= 252;
+        let ok = !bitmask.is_empty() && bitmask.len() <= 255;
         ok.then_some(Self { bitmask })
     }
 
@@ -148,8 +151,8 @@ pub enum DecodeError {
     /// More than [`MAX_EXTENSIONS`] extensions.
     #[error("uTP packet has more than {MAX_EXTENSIONS} extensions")]
     TooManyExtensions,
-    /// A selective ACK whose length is 0 or not a multiple of 4.
-    #[error("uTP selective ACK of {0} bytes (must be a non-zero multiple of 4)")]
+    /// A selective ACK of no bytes.
+    #[error("uTP selective ACK of {0} bytes")]
     BadSackLength(u8),
 }
 

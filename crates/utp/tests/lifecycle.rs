@@ -184,3 +184,20 @@ fn half_open_connections_are_bounded() {
     assert_eq!(incoming, 4);
     assert_eq!(sim.b.connection_count(), 4);
 }
+
+#[test]
+fn a_peer_that_forgot_the_connection_resets_it() {
+    let mut sim = sim(10);
+    let mut t = Transfer::start(&mut sim, 10 << 20);
+    sim.run_until(Duration::from_secs(10), |s| {
+        t.pump(s);
+        t.received > 1 << 20
+    });
+    // B restarts: its answer to A's next packet is a reset carrying the id on that
+    // packet (A's send id, not its receive id), as libutp and libtorrent send them.
+    sim.b = shoal_utp::Endpoint::new(Config::default(), sim.now);
+    t.b_conn = None;
+    let a = t.a_conn.unwrap();
+    sim.run_until(Duration::from_secs(5), |s| s.closed_a(a).is_some());
+    assert_eq!(sim.closed_a(a), Some(CloseReason::Reset));
+}

@@ -79,3 +79,34 @@ fn fast_when_the_path_is_clean() {
     // Bounded by the 1 MiB windows: about 1 MiB per 2 ms round trip.
     assert!(t.rate(&sim) > 50e6, "{:.0} B/s", t.rate(&sim));
 }
+
+#[test]
+fn one_lost_packet_is_recovered_without_a_timeout() {
+    use shoal_utp::packet::PacketType;
+    let link = LinkParams {
+        delay: Duration::from_millis(10),
+        ..LinkParams::default()
+    };
+    let mut sim = Sim::new(13, Config::default(), link.clone(), link);
+    // Drop the 40th data packet, once.
+    let mut seen = 0;
+    sim.ab.filter = Some(Box::new(move |p| {
+        if p.header.packet_type == PacketType::Data {
+            seen += 1;
+            return seen == 40;
+        }
+        false
+    }));
+    let mut t = Transfer::start(&mut sim, 2 << 20);
+    let a = t.a_conn.unwrap();
+    let mut last = None;
+    sim.run_until(Duration::from_secs(30), |s| {
+        t.pump(s);
+        last = s.a.stats(a).or(last);
+        t.eof
+    });
+    let stats = last.unwrap();
+    assert_eq!(sim.ab.dropped, 1);
+    assert_eq!(stats.timeouts, 0, "{stats:?}");
+    assert_eq!(stats.retransmits, 1, "{stats:?}");
+}

@@ -65,11 +65,12 @@ impl Conn {
             State::Connected => {}
         }
         let shut = (self.peer_wnd as usize) < self.mtu.packet_size();
+        let same_window = self.peer_wnd == h.wnd_size;
         self.peer_wnd = h.wnd_size;
         if shut {
             self.on_window_reopened();
         }
-        self.on_ack(now, pkt, events);
+        self.on_ack(now, pkt, same_window, events);
         match h.packet_type {
             PacketType::Data if !pkt.payload.is_empty() => {
                 self.on_data(h.seq_nr, pkt.payload, false, events);
@@ -91,7 +92,15 @@ impl Conn {
         self.send.mark_all_lost();
     }
 
-    fn on_ack(&mut self, now: Instant, pkt: &Packet<'_>, events: &mut VecDeque<Event>) {
+    /// `same_window`: the peer advertises the window it did before; an ACK that changes
+    /// it is a window update (the peer's application read), not a duplicate ACK.
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        pkt: &Packet<'_>,
+        same_window: bool,
+        events: &mut VecDeque<Event>,
+    ) {
         let h = pkt.header;
         let Some(n) = self.send.acked_count(h.ack_nr) else {
             return; // acknowledges something we never sent, or long acknowledged
@@ -123,7 +132,10 @@ impl Conn {
             self.timeouts_in_row = 0;
             self.rtt.reset_backoff();
             self.rto_deadline = (self.send.inflight_len() > 0).then(|| now + self.rtt.rto());
-        } else if h.packet_type == PacketType::State && self.send.inflight_len() > 0 {
+        } else if h.packet_type == PacketType::State
+            && self.send.inflight_len() > 0
+            && (same_window || pkt.sack.is_some())
+        {
             self.dup_acks += 1;
             if self.dup_acks as usize == DUP_THRESHOLD {
                 self.lose(0);

@@ -197,6 +197,13 @@ impl Conn {
         Ok(())
     }
 
+    /// Lets this connection's datagrams grow to `size` (see
+    /// [`Endpoint::set_max_packet_size`](crate::Endpoint::set_max_packet_size)).
+    pub(crate) fn set_max_packet_size(&mut self, size: usize) {
+        self.mtu.set_ceiling(size, self.cfg.min_packet_size);
+        self.cc.set_mss(self.mtu.packet_size());
+    }
+
     /// Ends the connection at once with a reset to the peer, telling the caller nothing
     /// (it asked).
     pub(crate) fn abort(&mut self) {

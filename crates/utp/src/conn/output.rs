@@ -87,10 +87,20 @@ impl Conn {
         let mut sack = [0u8; MAX_SACK_LEN];
         let overhead = HEADER_LEN + self.recv.sack(&mut sack).map_or(0, |n| 2 + n);
         let unsent = self.send.unsent_len();
-        let probe = self
+        let window = self.cc.window().min(self.peer_wnd as usize);
+        let due = self
             .mtu
             .next_probe()
-            .filter(|&size| unsent >= size - overhead && self.may_send(size));
+            .filter(|&size| unsent >= size - overhead && size <= window);
+        let probe = due.filter(|&size| self.may_send(size));
+        if due.is_some() && probe.is_none() {
+            // A probe is due and would fit the window once enough of it frees: wait for
+            // that rather than fill it with ordinary packets, or a busy connection (its
+            // window always full) would never probe. Costs one probe's size of window,
+            // once per probe.
+            self.note_blocked(now);
+            return false;
+        }
         let size = probe.unwrap_or(self.mtu.packet_size());
         let full = size - overhead;
         let payload = unsent.min(full);

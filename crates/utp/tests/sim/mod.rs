@@ -160,7 +160,8 @@ pub struct Sim {
 impl Sim {
     pub fn new(seed: u64, cfg: Config, ab: LinkParams, ba: LinkParams) -> Self {
         let now = Instant::now();
-        let buf = vec![0u8; cfg.max_packet_size];
+        // Room for connections given larger packets than the configuration's.
+        let buf = vec![0u8; 65_536];
         Self {
             now,
             start: now,
@@ -208,6 +209,7 @@ impl Sim {
                     break;
                 };
                 let data = &self.buf[..t.len];
+                assert!(Packet::decode(data).is_ok(), "sent a malformed packet");
                 let copies = if self.rng.chance(link.params.duplicate) {
                     2
                 } else {
