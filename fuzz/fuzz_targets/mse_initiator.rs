@@ -13,7 +13,12 @@ const SKEY: [u8; 20] = [0x42; 20];
 const IA: &[u8] = b"\x13BitTorrent protocol";
 
 fn initiator() -> Initiator {
-    let mut a = Initiator::new(SKEY, Methods::RC4, IA, Entropy::fixed([1; 20], &[0xAA; 5], 4));
+    let mut a = Initiator::new(
+        SKEY,
+        Methods::RC4,
+        IA,
+        Entropy::fixed([1; 20], &[0xAA; 5], 4),
+    );
     let _ = a.take_output();
     a
 }
@@ -22,7 +27,12 @@ fn initiator() -> Initiator {
 fn honest() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
-        let mut a = Initiator::new(SKEY, Methods::RC4, IA, Entropy::fixed([1; 20], &[0xAA; 5], 4));
+        let mut a = Initiator::new(
+            SKEY,
+            Methods::RC4,
+            IA,
+            Entropy::fixed([1; 20], &[0xAA; 5], 4),
+        );
         let policy = Policy {
             allowed: Methods::BOTH,
             prefer_rc4: false,

@@ -25,7 +25,12 @@ fn receiver() -> Receiver {
 fn honest() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
-        let mut a = Initiator::new(SKEY, Methods::BOTH, b"IA", Entropy::fixed([1; 20], &[0xAA; 5], 4));
+        let mut a = Initiator::new(
+            SKEY,
+            Methods::BOTH,
+            b"IA",
+            Entropy::fixed([1; 20], &[0xAA; 5], 4),
+        );
         let mut b = receiver();
         let mut bytes = a.take_output();
         b.feed(&bytes).unwrap();
