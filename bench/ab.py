@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Two shoal binaries against each other on the loopback shoal→shoal row:
-`bench/ab.py OLD NEW [--runs N] [--size-mib N] [--keep]`.
+`bench/ab.py OLD NEW [--runs N] [--size-mib N] [--old-args A] [--new-args A] [--keep]`.
 
 For "before and after" comparisons of a change. Both binaries transfer the
 same payload (1 GiB of random data by default, 1 MiB pieces) from a seeder to
@@ -11,11 +11,16 @@ sides. One warm-up transfer of each binary is not counted; then the runs
 alternate (OLD, NEW, then NEW, OLD, ...) so that drift hits both alike.
 Prints median (min–max) per binary and NEW's medians over OLD's. Works in a
 scratch folder under /tmp, removed at the end unless --keep. Run with Debian's
-python from the repository root; no root needed."""
+python from the repository root; no root needed.
+
+--old-args/--new-args add options to both sides of one binary's transfers, so
+one binary can be compared with itself in two settings, e.g. plaintext against
+RC4: `bench/ab.py S S --old-args "--encryption off" --new-args "--encryption require"`."""
 
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -81,6 +86,8 @@ def main(argv):
     parser.add_argument("--runs", type=int, default=7, help="counted runs of each binary")
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--keep", action="store_true", help="leave the scratch folder")
+    parser.add_argument("--old-args", default="", help="extra options for OLD's seed and get")
+    parser.add_argument("--new-args", default="", help="extra options for NEW's seed and get")
     args = parser.parse_args(argv)
     binaries = {"old": os.path.abspath(args.old), "new": os.path.abspath(args.new)}
     for path in binaries.values():
@@ -104,7 +111,8 @@ def main(argv):
         ways = loopback.Ways(None)
         ways.add(clients.DIRECT, nets.LOOPBACK, torrent, None)
         timeout = max(120, args.size_mib // 8)
-        setups = {name: clients.Setup(path, None, seed_dir, work, log_dir, timeout)
+        extra = {"old": shlex.split(args.old_args), "new": shlex.split(args.new_args)}
+        setups = {name: clients.Setup(path, None, seed_dir, work, log_dir, timeout, extra[name])
                   for name, path in binaries.items()}
         want_sha1 = loopback.file_sha1(source)
         results = {"old": [], "new": []}
@@ -136,8 +144,9 @@ def main(argv):
         else:
             shutil.rmtree(work, ignore_errors=True)
     print("shoal→shoal, %d MiB over 127.0.0.1, a warm-up and %d alternating runs each "
-          "(median, min–max in brackets)\nold: %s\nnew: %s\n" % (
-              args.size_mib, args.runs, binaries["old"], binaries["new"]))
+          "(median, min–max in brackets)\nold: %s %s\nnew: %s %s\n" % (
+              args.size_mib, args.runs, binaries["old"], args.old_args, binaries["new"],
+              args.new_args))
     print(table(results, ["old", "new"]))
     print("\n(new / old below 1: the new binary took less time, CPU or memory.)")
     return 0

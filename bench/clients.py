@@ -43,8 +43,11 @@ STARTUP_TIMEOUT = 300
 class Setup:
     """What every client needs: binaries, the seed data, folders, limits."""
 
-    def __init__(self, shoal, rqbit, seed_dir, work, log_dir, transfer_timeout):
+    def __init__(self, shoal, rqbit, seed_dir, work, log_dir, transfer_timeout,
+                 shoal_args=()):
         self.shoal = shoal
+        # Extra options for both shoal sides, e.g. ("--encryption", "require").
+        self.shoal_args = list(shoal_args)
         self.rqbit = rqbit
         self.seed_dir = seed_dir
         self.work = work
@@ -148,7 +151,8 @@ def _ready(proc, condition, what):
 def seed_shoal(setup, net, label, torrent):
     port = free_port()
     argv = net.argv([setup.shoal, "seed", torrent, "--data", setup.seed_dir,
-                     "--listen", net.addr(port), "--quiet"] + SHOAL_QUIET_NET)
+                     "--listen", net.addr(port), "--quiet"] + SHOAL_QUIET_NET
+                    + setup.shoal_args)
     proc = Proc(label, argv, setup.log_dir)
     _ready(proc, lambda: net.port_open(port), "listening")
     return Side(proc, net.addr(port))
@@ -156,7 +160,7 @@ def seed_shoal(setup, net, label, torrent):
 
 def get_shoal(setup, net, label, torrent, out_dir, peer):
     argv = [setup.shoal, "get", torrent, "-o", out_dir, "--listen", net.addr(0),
-            "--quiet", "--timeout", "60"] + SHOAL_QUIET_NET
+            "--quiet", "--timeout", "60"] + SHOAL_QUIET_NET + setup.shoal_args
     if peer:
         argv += ["--peer", peer]
     return Leecher(lambda: Side(Proc(label, net.argv(argv), setup.log_dir)))

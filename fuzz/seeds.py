@@ -82,3 +82,9 @@ write("metainfo", "torrent", torrent)
 write("metainfo", "info", info)
 write("magnet", "hex", "magnet:?xt=urn:btih:" + ih + "&dn=a%20file&tr=udp%3A%2F%2F127.0.0.1%3A6969&x.pe=10.0.0.1:6881")
 write("magnet", "base32", "magnet:?xt=urn:btih:VOVOVOVOVOVOVOVOVOVOVOVOVOVOVOVO&dn=x")
+
+# --- MSE (first byte: bit 0 set = XOR mask over an honest handshake, other bits: read sizes) ---
+for target in ("mse_receiver", "mse_initiator"):
+    write(target, "honest", b"\x01")
+    write(target, "honest-split", b"\x5b" + bytes(200))
+    write(target, "raw", b"\x00" + bytes(range(256)) * 3)

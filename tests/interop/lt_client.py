@@ -27,7 +27,9 @@ Shared options for seed/get:
                     torrent to a session that is already running
   --encryption      disabled (default) | enabled | forced: MSE for outgoing
                     connections; incoming plaintext is always accepted unless
-                    forced
+                    forced. forced-rc4: MSE with RC4 only, both directions
+                    (allowed_enc_level pe_rc4). plaintext-only: no MSE in
+                    either direction (incoming MSE refused too)
   --upload-limit B  (seed) cap uploads at B bytes/s, loopback peers included,
                     so a test can interrupt a transfer midway
 
@@ -66,10 +68,15 @@ EXIT_TIMEOUT = 3
 REDIAL_INTERVAL = 1.0
 PROGRESS_INTERVAL = 0.5
 
-ENCRYPTION_POLICIES = {
-    "disabled": 2,  # pe_disabled: plaintext only
-    "enabled": 1,  # pe_enabled: try MSE, fall back to plaintext
-    "forced": 0,  # pe_forced: MSE only
+# settings_pack's enc_policy values: pe_forced 0, pe_enabled 1, pe_disabled 2;
+# enc_level: pe_plaintext 1, pe_rc4 2, pe_both 3.
+ENCRYPTION_MODES = {
+    # name: (out_enc_policy, in_enc_policy, allowed_enc_level)
+    "disabled": (2, 1, 3),  # dial plaintext; accept both
+    "enabled": (1, 1, 3),  # try MSE, fall back to plaintext; accept both
+    "forced": (0, 0, 3),  # MSE only (plaintext inside MSE allowed)
+    "forced-rc4": (0, 0, 2),  # MSE with RC4 only
+    "plaintext-only": (2, 2, 3),  # no MSE at all, incoming MSE refused
 }
 
 
@@ -94,7 +101,7 @@ def parse_peer(text):
 
 def loopback_session(host, listen_port, encryption, transport):
     """A session that only talks on `host` and finds peers only by being told."""
-    policy = ENCRYPTION_POLICIES[encryption]
+    out_policy, in_policy, level = ENCRYPTION_MODES[encryption]
     utp = transport in ("utp", "both")
     tcp = transport in ("tcp", "both")
     settings = {
@@ -111,8 +118,10 @@ def loopback_session(host, listen_port, encryption, transport):
         "enable_incoming_utp": utp,
         "enable_outgoing_tcp": tcp,
         "enable_incoming_tcp": tcp,
-        "out_enc_policy": policy,
-        "in_enc_policy": policy if encryption == "forced" else 1,
+        "out_enc_policy": out_policy,
+        "in_enc_policy": in_policy,
+        "allowed_enc_level": level,
+        "prefer_rc4": level == 2,
         # The defaults wait a minute before re-dialling a peer that refused.
         "min_reconnect_time": 1,
         "peer_connect_timeout": 5,
@@ -290,7 +299,7 @@ def parse_args(argv):
         p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp")
         p.add_argument("--peer", action="append", default=[])
         p.add_argument("--timeout", type=float, default=120.0)
-        p.add_argument("--encryption", choices=sorted(ENCRYPTION_POLICIES), default="disabled")
+        p.add_argument("--encryption", choices=sorted(ENCRYPTION_MODES), default="disabled")
 
     seed = sub.add_parser("seed")
     seed.add_argument("--torrent", required=True)

@@ -97,6 +97,28 @@ pub struct NetArgs {
     /// Do not use local service discovery (BEP 14 multicast on the LAN)
     #[arg(long)]
     pub no_lsd: bool,
+    /// Message stream encryption with peers: `prefer` tries it first and falls back to
+    /// plaintext, `require` accepts only RC4-encrypted peers, `off` only plaintext ones
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = EncryptionArg::Prefer)]
+    pub encryption: EncryptionArg,
+}
+
+/// `--encryption`: the session's `Encryption` modes, by the names users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EncryptionArg {
+    Prefer,
+    Require,
+    Off,
+}
+
+impl From<EncryptionArg> for shoal_session::Encryption {
+    fn from(arg: EncryptionArg) -> shoal_session::Encryption {
+        match arg {
+            EncryptionArg::Prefer => shoal_session::Encryption::Prefer,
+            EncryptionArg::Require => shoal_session::Encryption::Require,
+            EncryptionArg::Off => shoal_session::Encryption::Off,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

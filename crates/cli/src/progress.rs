@@ -105,6 +105,8 @@ pub struct PeerSources {
     pub first_peer: Option<(Duration, PeerSource)>,
     /// The most peers connected at once from each source.
     pub most: Vec<(PeerSource, usize)>,
+    /// Connections with an RC4-encrypted stream over the run.
+    pub encrypted: u64,
 }
 
 impl PeerSources {
@@ -113,10 +115,12 @@ impl PeerSources {
             started: Instant::now(),
             first_peer: None,
             most: Vec::new(),
+            encrypted: 0,
         }
     }
 
     fn record(&mut self, stats: &TorrentStats) {
+        self.encrypted = self.encrypted.max(stats.encrypted_connections);
         for &(source, n) in &stats.engine.peers_by_source {
             if n == 0 {
                 continue;
@@ -137,20 +141,29 @@ impl PeerSources {
         }
     }
 
-    /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker)".
+    /// One line such as "peers found by tracker 2, dht 1; first peer after 0.31 s (tracker);
+    /// encrypted 1". The counts by source are the most connected at once; "encrypted" counts
+    /// the connections whose stream was RC4 over the run (a download can end between two
+    /// snapshots and leave only that count).
     pub fn summary(&self) -> Option<String> {
-        let (after, source) = self.first_peer?;
-        let by: Vec<String> = self
-            .most
-            .iter()
-            .map(|&(s, n)| format!("{} {n}", source_name(s)))
-            .collect();
-        Some(format!(
-            "peers found by {}; first peer after {:.2} s ({})",
-            by.join(", "),
-            after.as_secs_f64(),
-            source_name(source)
-        ))
+        let mut parts = Vec::new();
+        if let Some((after, source)) = self.first_peer {
+            let by: Vec<String> = self
+                .most
+                .iter()
+                .map(|&(s, n)| format!("{} {n}", source_name(s)))
+                .collect();
+            parts.push(format!(
+                "peers found by {}; first peer after {:.2} s ({})",
+                by.join(", "),
+                after.as_secs_f64(),
+                source_name(source)
+            ));
+        }
+        if !parts.is_empty() || self.encrypted > 0 {
+            parts.push(format!("encrypted {}", self.encrypted));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 

@@ -34,6 +34,28 @@ pub struct SessionConfig {
     pub dht: Option<DhtConfig>,
     /// Local Service Discovery (BEP 14); `None` (the default) leaves it off.
     pub lsd: Option<LsdConfig>,
+    /// Message Stream Encryption towards peers, both directions.
+    pub encryption: Encryption,
+}
+
+/// Whether peer connections use Message Stream Encryption (MSE/PE).
+///
+/// MSE hides BitTorrent from traffic classifiers; it is obfuscation, not privacy (RC4 and a
+/// 768-bit group are weak, and nothing authenticates the peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encryption {
+    /// The default, as libtorrent's `pe_enabled`: dial with the encrypted handshake offering
+    /// RC4 and plaintext, and dial again in plaintext if the peer drops it; accept both
+    /// plaintext and encrypted peers. As the receiver, when a peer offers both, pick
+    /// plaintext (libtorrent's default, `prefer_rc4` off): the handshake is already
+    /// obfuscated, and RC4 costs CPU on every byte.
+    #[default]
+    Prefer,
+    /// RC4 or nothing, both directions: refuse plaintext peers and plaintext-after-MSE (as
+    /// libtorrent's `pe_forced` with `pe_rc4`, Transmission's "encryption required").
+    Require,
+    /// Plaintext only: never dial encrypted, refuse encrypted peers.
+    Off,
 }
 
 impl SessionConfig {
@@ -50,6 +72,7 @@ impl SessionConfig {
             max_connections: 400,
             dht: None,
             lsd: None,
+            encryption: Encryption::Prefer,
         }
     }
 }

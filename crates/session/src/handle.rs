@@ -63,6 +63,11 @@ pub struct TorrentStats {
     pub download_rate: u64,
     /// Smoothed payload bytes per second sent to peers.
     pub upload_rate: u64,
+    /// Connected peers whose stream is RC4-encrypted (Message Stream Encryption).
+    pub encrypted_peers: usize,
+    /// Connections with an RC4-encrypted stream since the torrent started, ended or not
+    /// (a download can finish between two snapshots).
+    pub encrypted_connections: u64,
 }
 
 /// A handle on a torrent added to a [`crate::Session`]. Cheap to clone; dropping it does not

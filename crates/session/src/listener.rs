@@ -1,14 +1,23 @@
 //! The accept loop: reads each incoming connection's handshake (bounded in time and in how
 //! many may be pending at once) and hands the connection to the driver of the torrent it
 //! names. Connections for unknown torrents are closed.
+//!
+//! The first 20 bytes tell the two kinds of peer apart: `\x13BitTorrent protocol` starts a
+//! plaintext handshake, anything else is taken as the start of a Message Stream Encryption
+//! handshake (its first bytes are a random public key), whose receiver finds the torrent
+//! among the running ones by `HASH('req2', info_hash)`. The encryption mode refuses one
+//! kind or the other, with a debug log line saying why.
 
+use crate::config::Encryption;
 use crate::event::DriverEvent;
-use crate::peer::read_handshake;
+use crate::peer::{self, read_handshake, Link, PeerError};
 use shoal_core::InfoHash;
+use shoal_wire::Handshake;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::timeout;
 use tracing::{debug, info_span, warn, Instrument};
@@ -47,6 +56,18 @@ impl Registry {
             .cloned()
     }
 
+    /// The running torrent whose `HASH('req2', info_hash)` is `req2` (MSE's way of naming
+    /// a torrent without showing its info-hash). One SHA-1 per torrent, once per encrypted
+    /// connection.
+    pub(crate) fn find_req2(&self, req2: &[u8; 20]) -> Option<InfoHash> {
+        self.drivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .find(|ih| shoal_mse::req2(&ih.0) == *req2)
+            .copied()
+    }
+
     pub(crate) fn all(&self) -> Vec<mpsc::Sender<DriverEvent>> {
         self.drivers
             .lock()
@@ -63,12 +84,13 @@ pub(crate) async fn run(
     listener: TcpListener,
     registry: Registry,
     handshake_timeout: Duration,
+    encryption: Encryption,
     max_pending: usize,
     budget: Arc<Semaphore>,
 ) {
     let pending = Arc::new(Semaphore::new(max_pending.max(1)));
     loop {
-        let (mut stream, addr) = match listener.accept().await {
+        let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Typically out of file descriptors: back off instead of spinning.
@@ -86,8 +108,10 @@ pub(crate) async fn run(
         let span = info_span!("incoming", %addr);
         tokio::spawn(
             async move {
-                let theirs = match timeout(handshake_timeout, read_handshake(&mut stream)).await {
-                    Ok(Ok(hs)) => hs,
+                let handshakes = handshakes(stream, &registry, encryption);
+                let (link, theirs) = match timeout(handshake_timeout, handshakes).await {
+                    Ok(Ok(Some(done))) => done,
+                    Ok(Ok(None)) => return,
                     Ok(Err(e)) => return debug!("bad handshake: {e}"),
                     Err(_) => return debug!("handshake timed out"),
                 };
@@ -99,7 +123,7 @@ pub(crate) async fn run(
                     return debug!("session connection limit reached, refusing");
                 };
                 let event = DriverEvent::Inbound {
-                    stream,
+                    link: Box::new(link),
                     addr,
                     handshake: theirs,
                     slot,
@@ -109,4 +133,45 @@ pub(crate) async fn run(
             .instrument(span),
         );
     }
+}
+
+/// Reads the peer's handshakes, the encrypted one first if it starts with one. `None` when
+/// the encryption mode refuses the peer (logged here).
+async fn handshakes(
+    mut stream: TcpStream,
+    registry: &Registry,
+    encryption: Encryption,
+) -> Result<Option<(Link<TcpStream>, Handshake)>, PeerError> {
+    // Both kinds send at least 20 bytes before waiting for us: 68 of handshake, or 96 of
+    // public key.
+    let mut first = [0u8; 20];
+    stream.read_exact(&mut first).await?;
+    let plaintext = shoal_mse::is_plaintext_handshake(&first) == Some(true);
+    let mut skey = None;
+    let mut link = if plaintext {
+        if encryption == Encryption::Require {
+            debug!("refusing plaintext peer: encryption is required (--encryption require)");
+            return Ok(None);
+        }
+        let mut link = Link::plain(stream);
+        link.pending.extend_from_slice(&first);
+        link
+    } else {
+        let Some(policy) = peer::policy(encryption) else {
+            debug!("refusing encrypted peer: encryption is off (--encryption off)");
+            return Ok(None);
+        };
+        let registry = registry.clone();
+        let lookup = Box::new(move |req2: &[u8; 20]| registry.find_req2(req2).map(|ih| ih.0));
+        let outcome = peer::respond(&mut stream, &first, policy, lookup).await?;
+        debug!(method = ?outcome.method, "encryption handshake done");
+        skey = Some(InfoHash(outcome.skey));
+        Link::after_mse(stream, outcome)
+    };
+    let theirs = read_handshake(&mut link).await?;
+    // An encrypted peer named its torrent twice; both must agree.
+    if skey.is_some_and(|skey| skey != theirs.info_hash) {
+        return Err(PeerError::WrongTorrent);
+    }
+    Ok(Some((link, theirs)))
 }

@@ -55,6 +55,7 @@ impl Session {
             listener,
             registry.clone(),
             config.handshake_timeout,
+            config.encryption,
             config.max_pending_handshakes,
             connections.clone(),
         );
@@ -68,6 +69,7 @@ impl Session {
             connections,
             connect_timeout: config.connect_timeout,
             handshake_timeout: config.handshake_timeout,
+            encryption: config.encryption,
             check_threads: config.check_threads.max(1),
             registry: registry.clone(),
             dht: discovery.dht.clone(),
@@ -239,6 +241,8 @@ fn initial_stats(add: &AddTorrent) -> TorrentStats {
         name: add.info.as_ref().map(|(i, _)| i.name.clone()),
         download_rate: 0,
         upload_rate: 0,
+        encrypted_peers: 0,
+        encrypted_connections: 0,
     }
 }
 

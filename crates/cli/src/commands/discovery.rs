@@ -1,6 +1,7 @@
 //! The session settings behind the discovery flags: the DHT and LSD are on unless
 //! `--no-dht` / `--no-lsd`, the DHT's routing table lives in the user's data folder, and the
-//! DHT binds the listener's IPv4 address when that is a specific one.
+//! DHT binds the listener's IPv4 address when that is a specific one. `--encryption` passes
+//! through as it is.
 
 use crate::cli::NetArgs;
 use shoal_session::{DhtConfig, LsdConfig, SessionConfig};
@@ -12,6 +13,7 @@ const DHT_STATE_FILE: &str = "dht-nodes";
 
 pub(super) fn session_config(net: &NetArgs) -> SessionConfig {
     let mut config = SessionConfig::new(net.listen);
+    config.encryption = net.encryption.into();
     if !net.no_dht {
         let mut dht = DhtConfig::new();
         if !net.dht_bootstrap.is_empty() {

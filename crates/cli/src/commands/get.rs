@@ -62,6 +62,8 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
 
     let timeout = args.timeout.map(Duration::from_secs);
     let mut result = download(&handle, &mut progress, timeout).await;
+    // The last snapshot may have lost the race with completion in `download`'s select.
+    progress.observe(&handle.stats());
     if let Some(summary) = progress.sources().summary() {
         progress.note(&summary);
     }

@@ -39,11 +39,20 @@ fn common_args(port: u16) -> Vec<OsString> {
     ]
 }
 
+/// aria2's options for Message Stream Encryption with RC4 only, both directions.
+pub const REQUIRE_RC4: &[&str] = &["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"];
+
 /// Seeds `torrent` from the files under `data_dir` (checked first) until
 /// dropped. Returns once aria2 reports it is listening.
 pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path) -> Aria2 {
+    seed_with(dir, torrent, data_dir, &[])
+}
+
+/// [`seed`] with extra aria2c options.
+pub fn seed_with(dir: &TestDir, torrent: &Path, data_dir: &Path, extra: &[&str]) -> Aria2 {
     let port = free_port();
     let mut args = common_args(port);
+    args.extend(extra.iter().map(OsString::from));
     args.extend(crate::args![
         "--dir",
         data_dir,
@@ -62,7 +71,13 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path) -> Aria2 {
 /// Downloads `torrent` into `out_dir` and exits 0 once complete
 /// (`--seed-time=0`). It finds peers only through the torrent's tracker.
 pub fn get(dir: &TestDir, torrent: &Path, out_dir: &Path) -> Proc {
+    get_with(dir, torrent, out_dir, &[])
+}
+
+/// [`get`] with extra aria2c options.
+pub fn get_with(dir: &TestDir, torrent: &Path, out_dir: &Path, extra: &[&str]) -> Proc {
     let mut args = common_args(free_port());
+    args.extend(extra.iter().map(OsString::from));
     args.extend(crate::args!["--dir", out_dir, "--seed-time=0", torrent]);
     Proc::spawn(dir, "aria2-get", "aria2c", args)
 }

@@ -46,6 +46,8 @@ pub struct SeedOptions {
     pub peers: Vec<String>,
     /// Upload cap in bytes per second (0 = none), loopback included.
     pub upload_limit: u64,
+    /// lt_client's `--encryption` mode (`None`: its default, plaintext dials).
+    pub encryption: Option<&'static str>,
 }
 
 fn lt_client(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
@@ -76,6 +78,9 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, options: SeedOptions
     for peer in &options.peers {
         args.extend(crate::args!["--peer", peer]);
     }
+    if let Some(mode) = options.encryption {
+        args.extend(crate::args!["--encryption", mode]);
+    }
     let mut proc = lt_client(dir, "libtorrent-seed", args);
     let port = listening_port(&mut proc);
     proc.wait_for_line(STARTUP_TIMEOUT, "`seeding`", |line| line == "seeding");
@@ -85,7 +90,26 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, options: SeedOptions
 /// Starts a libtorrent download of `source` into `save_dir`, dialling `peers`.
 /// Wait for it with `wait_success(TRANSFER_TIMEOUT)`: it exits 0 once complete.
 pub fn get(dir: &TestDir, source: Source<'_>, save_dir: &Path, peers: &[String]) -> Proc {
-    let mut args = crate::args!["get", "--save", save_dir, "--timeout", "300"];
+    get_encrypted(dir, source, save_dir, peers, "disabled")
+}
+
+/// [`get`] with lt_client's `--encryption` mode (see tests/interop/lt_client.py).
+pub fn get_encrypted(
+    dir: &TestDir,
+    source: Source<'_>,
+    save_dir: &Path,
+    peers: &[String],
+    encryption: &str,
+) -> Proc {
+    let mut args = crate::args![
+        "get",
+        "--save",
+        save_dir,
+        "--timeout",
+        "300",
+        "--encryption",
+        encryption
+    ];
     args.extend(source.args());
     for peer in peers {
         args.extend(crate::args!["--peer", peer]);

@@ -205,6 +205,17 @@ impl Seed {
 /// `shoal seed TORRENT --data DATA_DIR --listen 127.0.0.1:PORT [--peer P]...`;
 /// returns once the port accepts connections (the data may still be checked).
 pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, peers: &[String]) -> Seed {
+    seed_with(dir, torrent, data_dir, peers, Vec::new())
+}
+
+/// [`seed`] with extra arguments (e.g. `--encryption require`).
+pub fn seed_with(
+    dir: &TestDir,
+    torrent: &Path,
+    data_dir: &Path,
+    peers: &[String],
+    extra: Vec<OsString>,
+) -> Seed {
     let port = free_port();
     let mut args = crate::args![
         "seed",
@@ -215,6 +226,7 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, peers: &[String]) ->
         loopback(port)
     ];
     args.extend(peer_args(peers));
+    args.extend(extra);
     let mut proc = spawn(dir, "shoal-seed", args);
     if !wait_port_open(port, STARTUP_TIMEOUT) {
         panic!(

@@ -4,7 +4,8 @@
 //! Each instance gets a private config dir (`-g`) whose settings.json turns off
 //! DHT, LPD, PEX, uTP and port mapping, and binds the peer port and the RPC port
 //! to 127.0.0.1, so parallel tests cannot meet. Encryption stays at
-//! Transmission's default, "preferred", which still accepts plaintext peers.
+//! Transmission's default, "preferred", which still accepts plaintext peers, unless
+//! started with [`start_encryption_required`] (transmission-cli's `-er`).
 //!
 //! Transmission never dials peers on 127.0.0.0/8 ("martian" addresses), but it
 //! accepts incoming loopback connections: in both directions the other side
@@ -130,12 +131,40 @@ fn field<'a>(details: &'a str, label: &str) -> &'a str {
 /// seed, or an empty directory to download into (files land in
 /// `download_dir/<name>`). Returns once the torrent is added.
 pub fn start(dir: &TestDir, label: &str, source: &str, download_dir: &Path) -> Transmission {
+    start_with(dir, label, source, download_dir, PREFERRED)
+}
+
+/// settings.json's `encryption`: 1 prefers encrypted peers and accepts plaintext ones.
+const PREFERRED: u8 = 1;
+/// 2 requires encryption: RC4 only, plaintext peers refused, both directions.
+const REQUIRED: u8 = 2;
+
+/// [`start`] with encryption required (RC4 only).
+pub fn start_encryption_required(
+    dir: &TestDir,
+    label: &str,
+    source: &str,
+    download_dir: &Path,
+) -> Transmission {
+    start_with(dir, label, source, download_dir, REQUIRED)
+}
+
+fn start_with(
+    dir: &TestDir,
+    label: &str,
+    source: &str,
+    download_dir: &Path,
+    encryption: u8,
+) -> Transmission {
     let port = free_port();
     let rpc_port = free_port();
     let config_dir = dir.subdir(&format!("{label}-config"));
     let settings = config_dir.join("settings.json");
-    std::fs::write(&settings, settings_json(port, rpc_port, download_dir))
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", settings.display()));
+    std::fs::write(
+        &settings,
+        settings_json(port, rpc_port, download_dir, encryption),
+    )
+    .unwrap_or_else(|e| panic!("cannot write {}: {e}", settings.display()));
     // stdbuf: the daemon's log lines would otherwise sit in a buffer that
     // SIGKILL throws away, just when a failing test needs them.
     let args = crate::args![
@@ -168,7 +197,7 @@ pub fn start(dir: &TestDir, label: &str, source: &str, download_dir: &Path) -> T
     transmission
 }
 
-fn settings_json(port: u16, rpc_port: u16, download_dir: &Path) -> String {
+fn settings_json(port: u16, rpc_port: u16, download_dir: &Path, encryption: u8) -> String {
     let download_dir = download_dir
         .to_string_lossy()
         .replace('\\', "\\\\")
@@ -181,7 +210,7 @@ fn settings_json(port: u16, rpc_port: u16, download_dir: &Path) -> String {
     "dht-enabled": false,
     "download-dir": "{download_dir}",
     "download-queue-enabled": false,
-    "encryption": 1,
+    "encryption": {encryption},
     "incomplete-dir-enabled": false,
     "lpd-enabled": false,
     "peer-port": {port},

@@ -247,6 +247,8 @@ pub(crate) mod test_link {
             name: None,
             download_rate: 0,
             upload_rate: 0,
+            encrypted_peers: 0,
+            encrypted_connections: 0,
         });
         let (metadata, metadata_rx) = watch::channel(None);
         let link = TorrentLink::new(

@@ -3,7 +3,7 @@
 use super::{Driver, PeerLink, PEER_QUEUE};
 use crate::event::{BlocksSent, DriverEvent};
 use crate::handle::TorrentState;
-use crate::peer::{self, PeerSetup};
+use crate::peer::{self, Link, PeerSetup};
 use shoal_engine::PeerSource;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
@@ -29,22 +29,25 @@ impl Driver {
         let now = Instant::now();
         match event {
             DriverEvent::Inbound {
-                stream,
+                link,
                 addr,
                 handshake,
                 slot,
-            } => self.accept(stream, addr, handshake, slot),
+            } => self.accept(link, addr, handshake, slot),
             DriverEvent::PeerConnected {
                 key,
                 addr,
                 peer_id,
                 reserved,
+                encrypted,
             } => {
                 let Some(link) = self.peers.get_mut(&key) else {
                     return;
                 };
                 // If the engine refuses the peer, its `Disconnect` removes the link.
                 link.connected = true;
+                link.encrypted = encrypted;
+                self.encrypted_connections += u64::from(encrypted);
                 let outbound = link.outbound;
                 // The DHT node may have come up since the engine was made.
                 if let Some(port) = self.dht().and_then(|dht| dht.port()) {
@@ -109,7 +112,7 @@ impl Driver {
     /// Takes over a connection whose handshake the listener read, and answers it.
     fn accept(
         &mut self,
-        stream: TcpStream,
+        link: Box<Link<TcpStream>>,
         addr: SocketAddr,
         theirs: Handshake,
         slot: OwnedSemaphorePermit,
@@ -122,7 +125,7 @@ impl Driver {
         tokio::spawn(
             async move {
                 let _slot = slot;
-                peer::run_inbound(setup, stream, theirs).await;
+                peer::run_inbound(setup, *link, theirs).await;
             }
             .instrument(span),
         );
@@ -187,6 +190,7 @@ impl Driver {
             addr,
             outbound,
             connected: false,
+            encrypted: false,
         };
         self.peers.insert(key, link);
         PeerSetup {
@@ -203,6 +207,7 @@ impl Driver {
             outgoing,
             connect_timeout: self.ctx.connect_timeout,
             handshake_timeout: self.ctx.handshake_timeout,
+            encryption: self.ctx.encryption,
         }
     }
 }

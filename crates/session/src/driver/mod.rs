@@ -45,6 +45,7 @@ pub(crate) struct DriverContext {
     pub connections: Arc<Semaphore>,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
+    pub encryption: crate::config::Encryption,
     pub check_threads: usize,
     pub registry: Registry,
     /// The session's DHT node: sets the handshake's DHT bit; its port goes to the engine,
@@ -70,6 +71,8 @@ struct PeerLink {
     outbound: bool,
     /// The engine accepted the handshake.
     connected: bool,
+    /// The stream is RC4-encrypted (for the stats).
+    encrypted: bool,
 }
 
 use crate::event::Outgoing;
@@ -105,6 +108,8 @@ struct Driver {
     chans: DriverChannels,
     down: RateMeter,
     up: RateMeter,
+    /// Connections whose stream was RC4-encrypted, over the torrent's run.
+    encrypted_connections: u64,
 }
 
 /// Runs one torrent until it stops (shutdown, failure, or completion without seeding).
@@ -199,6 +204,7 @@ pub(crate) async fn run(ctx: Arc<DriverContext>, add: AddTorrent, mut chans: Dri
         waiters: Vec::new(),
         down: RateMeter::new(now),
         up: RateMeter::new(now),
+        encrypted_connections: 0,
         ctx,
         chans,
     };
@@ -347,6 +353,12 @@ impl Driver {
             name: self.info.as_ref().map(|i| i.name.clone()),
             download_rate: self.down.update(now, engine.downloaded),
             upload_rate: self.up.update(now, engine.uploaded),
+            encrypted_peers: self
+                .peers
+                .values()
+                .filter(|p| p.connected && p.encrypted)
+                .count(),
+            encrypted_connections: self.encrypted_connections,
             engine,
         };
         self.chans.stats_tx.send_replace(stats);

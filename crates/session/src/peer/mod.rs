@@ -1,19 +1,33 @@
-//! One task per peer connection: the handshake in either direction, then a reader and a
-//! writer running side by side until either ends. The task reports to its torrent's driver
-//! and never touches engine state.
+//! One task per peer connection: the handshakes in either direction (Message Stream
+//! Encryption first when the session's [`Encryption`] mode asks for it, then BEP 3's), then
+//! a reader and a writer running side by side until either ends. The task reports to its
+//! torrent's driver and never touches engine state.
+//!
+//! Transports: everything after the dial or accept works over a [`Link`] on any
+//! `AsyncRead + AsyncWrite` stream, and [`run_halves`] over any read and write halves, with
+//! RC4 as an optional layer inside the reader and writer (in place, no extra copy for
+//! plaintext). TCP adds its socket options and splits the stream in [`run_connected`]; uTP
+//! will do the same with its own stream type and reuse the rest.
 
+mod encryption;
 mod handshake;
+mod link;
 mod reader;
 mod writer;
 
+pub(crate) use encryption::{policy, respond};
 pub(crate) use handshake::read_handshake;
+pub(crate) use link::Link;
 
+use crate::config::Encryption;
 use crate::event::{BlocksSent, DriverEvent, Outgoing};
 use shoal_engine::PeerKey;
+use shoal_mse::{Ciphers, MseError};
 use shoal_wire::{Handshake, WireError};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -33,6 +47,8 @@ pub(crate) enum PeerError {
     Io(#[from] io::Error),
     #[error("protocol error: {0}")]
     Wire(#[from] WireError),
+    #[error("{0}")]
+    Mse(#[from] MseError),
     #[error("timed out")]
     Timeout,
     #[error("handshake names another torrent")]
@@ -41,6 +57,21 @@ pub(crate) enum PeerError {
     Eof,
     #[error("torrent is gone")]
     DriverGone,
+}
+
+impl PeerError {
+    /// Whether a failed encrypted dial may be a peer that only speaks plaintext: it hung up,
+    /// reset, went quiet, or answered something that is not MSE.
+    fn may_be_plaintext_peer(&self) -> bool {
+        match self {
+            PeerError::Io(_) | PeerError::Eof | PeerError::Timeout => true,
+            PeerError::Mse(e) => matches!(
+                e,
+                MseError::Truncated(_) | MseError::SyncNotFound(_) | MseError::Garbage(_)
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Everything a peer task needs from its driver.
@@ -55,23 +86,12 @@ pub(crate) struct PeerSetup {
     pub outgoing: mpsc::Receiver<Outgoing>,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
+    pub encryption: Encryption,
 }
 
 /// Dials, exchanges handshakes (ours first), then runs the connection.
 pub(crate) async fn run_outbound(mut setup: PeerSetup) {
-    let dialed = async {
-        let mut stream = timeout(setup.connect_timeout, TcpStream::connect(setup.addr))
-            .await
-            .map_err(|_| PeerError::Timeout)??;
-        let theirs = timeout(
-            setup.handshake_timeout,
-            handshake::exchange_outbound(&mut stream, &setup.ours),
-        )
-        .await
-        .map_err(|_| PeerError::Timeout)??;
-        Ok::<_, PeerError>((stream, theirs))
-    };
-    let (stream, theirs) = match dialed.await {
+    let (link, theirs) = match dial(&setup).await {
         Ok(ok) => ok,
         Err(e) => {
             debug!("dial failed: {e}");
@@ -83,18 +103,76 @@ pub(crate) async fn run_outbound(mut setup: PeerSetup) {
             return;
         }
     };
-    run_connected(stream, theirs, &mut setup).await;
+    run_connected(link, theirs, &mut setup).await;
 }
 
-/// Replies to a handshake the listener already read, then runs the connection.
-pub(crate) async fn run_inbound(mut setup: PeerSetup, mut stream: TcpStream, theirs: Handshake) {
+/// A connection with both handshakes done, in the session's encryption mode: MSE first
+/// unless it is off, and in `Prefer` a second, plaintext dial if the peer dropped the
+/// encrypted one (libtorrent does the same).
+async fn dial(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerError> {
+    let Some(provide) = encryption::offer(setup.encryption) else {
+        return dial_plaintext(setup).await;
+    };
+    let stream = connect(setup).await?;
+    let encrypted = async {
+        let mut stream = stream;
+        let ia = setup.ours.encode();
+        let skey = setup.ours.info_hash.0;
+        let outcome = encryption::initiate(&mut stream, skey, provide, &ia).await?;
+        let mut link = Link::after_mse(stream, outcome);
+        let theirs = handshake::read_answer(&mut link, &setup.ours).await?;
+        Ok::<_, PeerError>((link, theirs))
+    };
+    let error = match timeout(setup.handshake_timeout, encrypted).await {
+        Ok(Ok(done)) => return Ok(done),
+        Ok(Err(e)) => e,
+        Err(_) => PeerError::Timeout,
+    };
+    if setup.encryption == Encryption::Prefer && error.may_be_plaintext_peer() {
+        debug!("encrypted handshake failed ({error}); dialing again in plaintext");
+        return dial_plaintext(setup).await;
+    }
+    if setup.encryption == Encryption::Require {
+        debug!(
+            "encrypted handshake failed ({error}); encryption is required, so no plaintext retry"
+        );
+    }
+    Err(error)
+}
+
+async fn connect(setup: &PeerSetup) -> Result<TcpStream, PeerError> {
+    timeout(setup.connect_timeout, TcpStream::connect(setup.addr))
+        .await
+        .map_err(|_| PeerError::Timeout)?
+        .map_err(PeerError::from)
+}
+
+async fn dial_plaintext(setup: &PeerSetup) -> Result<(Link<TcpStream>, Handshake), PeerError> {
+    let mut link = Link::plain(connect(setup).await?);
+    let exchange = async {
+        handshake::write_handshake(&mut link, &setup.ours).await?;
+        handshake::read_answer(&mut link, &setup.ours).await
+    };
+    let theirs = timeout(setup.handshake_timeout, exchange)
+        .await
+        .map_err(|_| PeerError::Timeout)??;
+    Ok((link, theirs))
+}
+
+/// Replies to a handshake the listener already read (after MSE, if the peer encrypted),
+/// then runs the connection.
+pub(crate) async fn run_inbound(
+    mut setup: PeerSetup,
+    mut link: Link<TcpStream>,
+    theirs: Handshake,
+) {
     let replied = timeout(
         setup.handshake_timeout,
-        handshake::write_handshake(&mut stream, &setup.ours),
+        handshake::write_handshake(&mut link, &setup.ours),
     )
     .await;
     match replied {
-        Ok(Ok(())) => run_connected(stream, theirs, &mut setup).await,
+        Ok(Ok(())) => run_connected(link, theirs, &mut setup).await,
         Ok(Err(e)) => {
             debug!("handshake reply failed: {e}");
             let _ = setup
@@ -112,27 +190,55 @@ pub(crate) async fn run_inbound(mut setup: PeerSetup, mut stream: TcpStream, the
     }
 }
 
-async fn run_connected(stream: TcpStream, theirs: Handshake, setup: &mut PeerSetup) {
-    let key = setup.key;
+/// TCP's part: socket options, then the split into halves.
+async fn run_connected(link: Link<TcpStream>, theirs: Handshake, setup: &mut PeerSetup) {
+    let Link {
+        stream,
+        pending,
+        ciphers,
+    } = link;
     // Small messages (requests, haves) must not wait for Nagle's timer.
     let _ = stream.set_nodelay(true);
     // Keep what the kernel holds unsent short, so that the engine's queue, which serves the
     // rarest pieces first, is where blocks wait (see `UNSENT_LIMIT`).
     let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(UNSENT_LIMIT);
+    let (rd, wr) = stream.into_split();
+    run_halves(rd, wr, pending, ciphers, theirs, setup).await;
+}
+
+/// Any transport's part: reports the peer, then reads and writes until either side ends.
+/// `pending` is stream data the handshakes already read; `ciphers` is `Some` for RC4.
+pub(crate) async fn run_halves<R, W>(
+    rd: R,
+    wr: W,
+    pending: bytes::BytesMut,
+    ciphers: Option<Ciphers>,
+    theirs: Handshake,
+    setup: &mut PeerSetup,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let key = setup.key;
+    let encrypted = ciphers.is_some();
     let connected = DriverEvent::PeerConnected {
         key,
         addr: setup.addr,
         peer_id: theirs.peer_id,
         reserved: theirs.reserved,
+        encrypted,
     };
     if setup.events.send(connected).await.is_err() {
         return;
     }
-    debug!(peer_id = ?theirs.peer_id, "connected");
-    let (rd, wr) = stream.into_split();
+    debug!(peer_id = ?theirs.peer_id, encrypted, "connected");
+    let (recv, send) = match ciphers {
+        Some(c) => (Some(c.recv), Some(c.send)),
+        None => (None, None),
+    };
     let ended = tokio::select! {
-        r = reader::run(rd, key, &setup.events) => r,
-        r = writer::run(wr, key, &mut setup.outgoing, &setup.events, &setup.sent) => r,
+        r = reader::run(rd, recv, pending, key, &setup.events) => r,
+        r = writer::run(wr, send, key, &mut setup.outgoing, &setup.events, &setup.sent) => r,
     };
     match ended {
         Ok(()) => debug!("closed"),

@@ -1,6 +1,12 @@
 //! The sending half of a connection: drains the driver's bounded queue, batching small
 //! messages into one reused buffer. Blocks go out as vectored writes of 13-byte headers and
 //! payloads, never copied; consecutive block reads are done together on one blocking thread.
+//!
+//! On an RC4 stream the same buffers are encrypted in place just before they are written
+//! (the batch, the headers, the blocks in the reused read buffer), in the order they go out,
+//! so encryption adds no copy and no allocation; the only copy is of a block that arrives as
+//! a shared `Piece` message, which joins the batch. Plaintext takes no branch but the
+//! `Option` check.
 
 use super::PeerError;
 use crate::disk::SharedStorage;
@@ -9,11 +15,11 @@ use crate::TorrentError;
 use bytes::BytesMut;
 use shoal_core::BlockRef;
 use shoal_engine::PeerKey;
+use shoal_mse::Rc4;
 use shoal_wire::Message;
 use std::io::{self, IoSlice};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -32,8 +38,9 @@ struct ReadBlock {
 
 /// Runs until the driver drops the queue (then flushes what is queued and closes) or a
 /// write fails.
-pub(crate) async fn run(
-    mut wr: OwnedWriteHalf,
+pub(crate) async fn run<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut cipher: Option<Rc4>,
     key: PeerKey,
     outgoing: &mut mpsc::Receiver<Outgoing>,
     events: &mpsc::Sender<DriverEvent>,
@@ -53,8 +60,10 @@ pub(crate) async fn run(
             },
         };
         match item {
-            Outgoing::Message(Message::Piece { index, begin, data }) => {
-                flush(&mut wr, &mut batch).await?;
+            // Shared bytes cannot be encrypted in place: an RC4 stream copies them into the
+            // batch like any other message.
+            Outgoing::Message(Message::Piece { index, begin, data }) if cipher.is_none() => {
+                flush(&mut wr, &mut batch, &mut cipher).await?;
                 let header = Message::piece_header(index, begin, len_u32(&data)?);
                 write_all(&mut wr, &mut [IoSlice::new(&header), IoSlice::new(&data)]).await?;
             }
@@ -77,8 +86,13 @@ pub(crate) async fn run(
                         Err(_) => break,
                     }
                 }
-                flush(&mut wr, &mut batch).await?;
-                send_blocks(&mut wr, storage, reads, &mut scratch, key, events, sent).await?;
+                flush(&mut wr, &mut batch, &mut cipher).await?;
+                let reads = BlockReads {
+                    storage,
+                    reads,
+                    key,
+                };
+                send_blocks(&mut wr, reads, &mut scratch, &mut cipher, events, sent).await?;
             }
         }
         if carried.is_none() && batch.len() < BATCH_BYTES {
@@ -87,23 +101,33 @@ pub(crate) async fn run(
                 continue;
             }
         }
-        flush(&mut wr, &mut batch).await?;
+        flush(&mut wr, &mut batch, &mut cipher).await?;
     }
-    flush(&mut wr, &mut batch).await?;
+    flush(&mut wr, &mut batch, &mut cipher).await?;
     // The driver dropped the queue: everything queued is sent, close our side politely.
     let _ = timeout(WRITE_TIMEOUT, wr.shutdown()).await;
     Ok(())
 }
 
-/// Reads the blocks on a blocking thread into the connection's reused `scratch` buffer,
-/// sends them in one vectored write, and reports them to the driver in one event for upload
-/// accounting.
-async fn send_blocks(
-    wr: &mut OwnedWriteHalf,
+/// Blocks for one peer to read from one torrent's storage.
+struct BlockReads {
     storage: SharedStorage,
     reads: Vec<ReadBlock>,
-    scratch: &mut Vec<u8>,
     key: PeerKey,
+}
+
+/// Reads the blocks on a blocking thread into the connection's reused `scratch` buffer,
+/// sends them in one vectored write (encrypted in place first on an RC4 stream), and reports
+/// them to the driver in one event for upload accounting.
+async fn send_blocks<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    BlockReads {
+        storage,
+        reads,
+        key,
+    }: BlockReads,
+    scratch: &mut Vec<u8>,
+    cipher: &mut Option<Rc4>,
     events: &mpsc::Sender<DriverEvent>,
     sent: &mpsc::UnboundedSender<BlocksSent>,
 ) -> Result<(), PeerError> {
@@ -125,10 +149,23 @@ async fn send_blocks(
         let _ = events.send(DriverEvent::ReadFailed(e)).await;
         return Err(PeerError::DriverGone);
     }
-    let headers: Vec<[u8; 13]> = reads
+    let mut headers: Vec<[u8; 13]> = reads
         .iter()
         .map(|r| Message::piece_header(r.block.piece.get(), r.block.offset, r.block.len))
         .collect();
+    if let Some(cipher) = cipher {
+        // The keystream runs in the order the bytes go out: header, block, header, ...
+        let mut at = 0;
+        for (header, r) in headers.iter_mut().zip(&reads) {
+            let len = r.block.len as usize;
+            let data = scratch
+                .get_mut(at..at + len)
+                .ok_or_else(|| PeerError::Io(io::Error::other("block read came back short")))?;
+            cipher.apply(header);
+            cipher.apply(data);
+            at += len;
+        }
+    }
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(reads.len() * 2);
     let mut at = 0;
     for (header, r) in headers.iter().zip(&reads) {
@@ -152,8 +189,15 @@ fn len_u32(data: &[u8]) -> Result<u32, PeerError> {
     u32::try_from(data.len()).map_err(|_| PeerError::Io(io::Error::other("block too large")))
 }
 
-async fn flush(wr: &mut OwnedWriteHalf, batch: &mut BytesMut) -> Result<(), PeerError> {
+async fn flush<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    batch: &mut BytesMut,
+    cipher: &mut Option<Rc4>,
+) -> Result<(), PeerError> {
     if !batch.is_empty() {
+        if let Some(cipher) = cipher {
+            cipher.apply(batch);
+        }
         timeout(WRITE_TIMEOUT, wr.write_all(batch))
             .await
             .map_err(|_| PeerError::Timeout)??;
@@ -163,8 +207,8 @@ async fn flush(wr: &mut OwnedWriteHalf, batch: &mut BytesMut) -> Result<(), Peer
 }
 
 /// `write_all` over several slices with vectored writes, bounded by the write time-out.
-async fn write_all(
-    wr: &mut OwnedWriteHalf,
+async fn write_all<W: AsyncWrite + Unpin>(
+    wr: &mut W,
     mut slices: &mut [IoSlice<'_>],
 ) -> Result<(), PeerError> {
     let write = async {
