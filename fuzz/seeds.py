@@ -99,3 +99,9 @@ def dgram(op, packet):
 write("utp_endpoint", "data-then-timeout", dgram(1, utp(0, seq=2, ack=0, tail=b"abcdefgh")) + b"\x00\x64" + b"\x04\x01" + b"\x05")
 write("utp_endpoint", "sack-fin-reset", dgram(1, utp(2, 1, tail=b"\x00\x04\x0f\x00\x00\x00")) + dgram(1, utp(1, seq=9)) + b"\x04\x02\x05" + dgram(1, utp(3)))
 write("utp_endpoint", "stranger-syn", dgram(3, utp(4, conn=77)) + dgram(2, utp(4, conn=78)) + b"\x00\xff\x00\xff")
+
+# --- MSE (first byte: bit 0 set = XOR mask over an honest handshake, other bits: read sizes) ---
+for target in ("mse_receiver", "mse_initiator"):
+    write(target, "honest", b"\x01")
+    write(target, "honest-split", b"\x5b" + bytes(200))
+    write(target, "raw", b"\x00" + bytes(range(256)) * 3)

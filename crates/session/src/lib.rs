@@ -17,8 +17,10 @@
 //!   reading while it leaves the first one unread because too many pieces wait for hashing
 //!   (uploads need nothing from hashing). After each input, and when the engine's deadline
 //!   passes, the driver drains the engine's actions.
-//! * One **peer task** per connection does the handshake, then reads messages (block payloads
-//!   stay zero-copy slices of the receive buffer) and writes from a bounded queue.
+//! * One **peer task** per connection does the handshakes (Message Stream Encryption first,
+//!   as [`SessionConfig::encryption`] says, then BEP 3's), then reads messages (block
+//!   payloads stay zero-copy slices of the receive buffer, decrypted in place on an RC4
+//!   stream) and writes from a bounded queue.
 //! * Received blocks are kept in memory until their piece verifies; only verified pieces are
 //!   ever written, so re-checking the files after a crash finds exactly what was finished.
 //!   The disk operations themselves live in `shoal_storage`; this crate runs them on
