@@ -4,11 +4,11 @@
 Three network namespaces joined by veth pairs, made here and removed at the
 end: the seeder's side A (10.98.1.1), a router R, and the other side B
 (10.98.2.1). R sends towards B through a token bucket of --rate-mbit with a
-deep buffer (--buffer-ms, like a home router's uplink). No device of these
-namespaces reaches the machine's own. (This
-machine's kernel has no netem, so the path adds no delay of its own: the idle
-round trip is the veth's, a fraction of a millisecond, and every millisecond
-over it is queueing in A's buffer.)
+deep buffer (--buffer-ms, like a home router's uplink); A and R are joined by
+tests/interop/linkem.py's emulated link, which delays every packet --delay-ms
+each way (this machine's kernel has no netem), so the idle round trip is about
+twice that and a TCP flow's window grows as on a real path. No device of these
+namespaces reaches the machine's own.
 
 For each client named, in one run:
   1. idle: ping A->B for --ping-s seconds (the idle RTT);
@@ -41,11 +41,14 @@ from procs import Proc, kill_all  # noqa: E402
 DEBIAN_PYTHON = "/usr/bin/python3"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LT_CLIENT = os.path.join(REPO, "tests", "interop", "lt_client.py")
+LINKEM = os.path.join(REPO, "tests", "interop", "linkem.py")
 NS_A, NS_R, NS_B = "shoal-ledbat-a", "shoal-ledbat-r", "shoal-ledbat-b"
+# A and R are the two ends of linkem's point-to-point link.
 ADDR_A, ROUTER_A = "10.98.1.1", "10.98.1.254"
 ADDR_B, ROUTER_B = "10.98.2.1", "10.98.2.254"
 SEED_PORT = 6991
 IPERF_PORT = 5299
+IPERF_EXTRA = os.environ.get("LEDBAT_IPERF_EXTRA", "").split()
 # Bounds on every wait.
 START_TIMEOUT = 120
 FLOW_TIMEOUT = 60
@@ -61,25 +64,26 @@ def in_ns(ns, argv):
 
 # --- the link -------------------------------------------------------------------------
 
-def make_link(rate_mbit, buffer_ms):
+def make_link(rate_mbit, buffer_ms, delay_ms, log_dir):
+    """A -- R over a link with delay_ms each way (linkem: this kernel has no netem),
+    R -- B over a veth whose R end is the bottleneck. Returns the link's carrier."""
     remove_link()
     for ns in (NS_A, NS_R, NS_B):
         sh(["ip", "netns", "add", ns])
         sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+    carrier = Proc("linkem", [DEBIAN_PYTHON, LINKEM, "--ns-a", NS_A, "--ns-b", NS_R,
+                              "--addr-a", ADDR_A, "--addr-b", ROUTER_A,
+                              "--delay-ms", str(delay_ms), "--timeout", "3600"], log_dir)
+    if not carrier.wait_until(30, lambda: carrier.has_line("ready")):
+        raise RuntimeError("linkem did not start\n%s" % carrier.log_tail())
     for argv in (
-        ["ip", "-n", NS_A, "link", "add", "la", "type", "veth", "peer", "name", "ra",
-         "netns", NS_R],
         ["ip", "-n", NS_B, "link", "add", "lb", "type", "veth", "peer", "name", "rb",
          "netns", NS_R],
-        ["ip", "-n", NS_A, "addr", "add", ADDR_A + "/24", "dev", "la"],
-        ["ip", "-n", NS_R, "addr", "add", ROUTER_A + "/24", "dev", "ra"],
         ["ip", "-n", NS_R, "addr", "add", ROUTER_B + "/24", "dev", "rb"],
         ["ip", "-n", NS_B, "addr", "add", ADDR_B + "/24", "dev", "lb"],
-        ["ip", "-n", NS_A, "link", "set", "la", "up"],
-        ["ip", "-n", NS_R, "link", "set", "ra", "up"],
         ["ip", "-n", NS_R, "link", "set", "rb", "up"],
         ["ip", "-n", NS_B, "link", "set", "lb", "up"],
-        ["ip", "-n", NS_A, "route", "add", "default", "via", ROUTER_A],
+        ["ip", "-n", NS_A, "route", "add", "default", "dev", "linkem-a"],
         ["ip", "-n", NS_B, "route", "add", "default", "via", ROUTER_B],
         ["ip", "netns", "exec", NS_R, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
         # The bottleneck: the router's link towards B, with a buffer of buffer_ms at the
@@ -90,6 +94,7 @@ def make_link(rate_mbit, buffer_ms):
          "rate", "%dmbit" % rate_mbit, "burst", "16kb", "latency", "%dms" % buffer_ms],
     ):
         sh(argv)
+    return carrier
 
 
 def remove_link():
@@ -120,16 +125,20 @@ def start_iperf_server(log_dir):
                                               str(IPERF_PORT)]), log_dir)
 
 
-def start_iperf_client(seconds):
+def start_iperf_client(seconds, tcp_cc):
     return subprocess.Popen(
         in_ns(NS_A, ["iperf3", "-c", ADDR_B, "-p", str(IPERF_PORT), "-t", str(seconds),
-                     "-J"]),
+                     "-J", "-C", tcp_cc] + IPERF_EXTRA),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def iperf_result(client, seconds):
     """Mbit/s the receiver got, from iperf3's JSON."""
     out, err = client.communicate(timeout=seconds + 60)
+    if os.environ.get("LEDBAT_VERBOSE"):
+        rates = re.findall(r'"sum":\s*\{[^}]*?"bits_per_second":\s*([\d.e+]+)', out, re.S)
+        sys.stderr.write("iperf3 per second: %s\n" % " ".join("%.1f" % (float(r) / 1e6)
+                                                              for r in rates))
     match = re.search(r'"sum_received":\s*\{[^}]*?"bits_per_second":\s*([\d.e+]+)', out, re.S)
     if not match:
         raise RuntimeError("iperf3 gave no result: %s" % err.strip()[-300:])
@@ -199,7 +208,7 @@ def measure_client(client, args, work, log_dir):
         rtts = ping(args.ping_s)
         alone_mbit = (tx_bytes() - before) * 8 / 1e6 / (time.monotonic() - started)
         before, started = tx_bytes(), time.monotonic()
-        iperf = start_iperf_client(args.share_s)
+        iperf = start_iperf_client(args.share_s, args.tcp_cc)
         tcp_mbit = iperf_result(iperf, args.share_s)
         total_mbit = (tx_bytes() - before) * 8 / 1e6 / (time.monotonic() - started)
         if leecher.poll() is not None:
@@ -228,8 +237,10 @@ def make_payload(work, size_mib, shoal):
 def report(args, idle, tcp_alone, results):
     rate = args.rate_mbit
     lines = [
-        "Link: %d Mbit/s from A with a %d ms buffer; idle RTT median %.2f ms (p90 %.2f, "
-        "%d pings)." % (rate, args.buffer_ms, idle["median"], idle["p90"], idle["n"]),
+        "Link: %d Mbit/s from A with a %d ms buffer, %d ms delay each way, TCP %s; idle RTT "
+        "median %.2f ms (p90 %.2f, %d pings)." % (rate, args.buffer_ms, args.delay_ms,
+                                                   args.tcp_cc, idle["median"], idle["p90"],
+                                                   idle["n"]),
         "",
         "| flow from A | RTT median ms | RTT p90 ms | rise over idle ms | its rate Mbit/s "
         "| iperf3 TCP beside it Mbit/s | TCP share of the link |",
@@ -254,6 +265,11 @@ def main():
     parser.add_argument("--clients", default="libtorrent,shoal")
     parser.add_argument("--rate-mbit", type=int, default=20)
     parser.add_argument("--buffer-ms", type=int, default=500)
+    parser.add_argument("--delay-ms", type=int, default=10)
+    # CUBIC: the default of Linux distributions, Windows and macOS, so the user's other
+    # traffic. (The machines this was written on default to BBR, which does not fill a
+    # buffer and so leaves a delay-based flow nothing to yield to.)
+    parser.add_argument("--tcp-cc", default="cubic")
     parser.add_argument("--ping-s", type=int, default=20)
     parser.add_argument("--settle-s", type=int, default=10)
     parser.add_argument("--share-s", type=int, default=60)
@@ -268,11 +284,11 @@ def main():
     iperf_server = None
     try:
         make_payload(work, args.size_mib, args.shoal)
-        make_link(args.rate_mbit, args.buffer_ms)
+        make_link(args.rate_mbit, args.buffer_ms, args.delay_ms, log_dir)
         iperf_server = start_iperf_server(log_dir)
         time.sleep(1)
         idle = rtt_summary(ping(args.ping_s))
-        iperf = start_iperf_client(args.ping_s)
+        iperf = start_iperf_client(args.ping_s, args.tcp_cc)
         tcp_rtts = ping(args.ping_s)
         tcp_alone = {"rtt": rtt_summary(tcp_rtts), "mbit": iperf_result(iperf, args.ping_s)}
         results = {}

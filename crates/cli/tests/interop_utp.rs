@@ -1,5 +1,5 @@
 //! uTP (BEP 29): shoal with its defaults trades with libtorrent speaking uTP only (TCP
-//! off), in both directions on loopback, and two shoals speaking uTP only move a payload
+//! off), plaintext and with RC4 forced, in both directions on loopback, and two shoals speaking uTP only move a payload
 //! whole across a link that loses, reorders and delays packets. Every download is compared
 //! byte for byte, and each side's log must show the connection ran over uTP.
 
@@ -134,5 +134,57 @@ fn shoal_to_shoal_over_utp_survives_loss_reordering_and_delay() {
     assert!(
         count("lost") > 0 && count("reordered") > 0,
         "link: {carried}"
+    );
+}
+
+#[test]
+fn libtorrent_over_utp_forcing_rc4_seeds_to_shoal() {
+    if !require(&[Tool::Libtorrent]) {
+        return;
+    }
+    let t = TestDir::new("lt-utp-rc4-seed");
+    let payload = single_file(&t);
+    let torrent = payload::make_torrent(&t, Maker::Shoal, &payload, "payload.torrent");
+    let options = SeedOptions {
+        transport: Some("utp"),
+        encryption: Some("forced-rc4"),
+        ..SeedOptions::default()
+    };
+    let seed = libtorrent::seed(&t, &torrent, &payload.data_dir, options);
+
+    let out = t.subdir("out");
+    let got = shoal::get(&t, &torrent, &out, shoal::peer_args(&[seed.addr()]));
+    payload.assert_downloaded(&out);
+    let log = &got.stderr;
+    assert!(
+        log.lines()
+            .any(|l| l.contains(UTP_CONNECTED) && l.contains("encrypted=true")),
+        "shoal's log shows no encrypted uTP connection\n{}",
+        got.describe()
+    );
+}
+
+#[test]
+fn libtorrent_over_utp_forcing_rc4_downloads_from_shoal() {
+    if !require(&[Tool::Libtorrent]) {
+        return;
+    }
+    let t = TestDir::new("shoal-share-lt-utp-rc4");
+    let payload = single_file(&t);
+    let torrent = t.join("shared.torrent");
+    let mut share = shoal::share(&t, &payload.content(), args!["--torrent-out", &torrent]);
+
+    let out = t.subdir("out");
+    let source = Source::Torrent(&torrent);
+    libtorrent::get_with(&t, source, &out, &[share.addr()], "forced-rc4", "utp")
+        .wait_success(TRANSFER_TIMEOUT);
+    payload.assert_downloaded(&out);
+    share.proc.kill();
+    let log = share.proc.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(UTP_CONNECTED) && l.contains("encrypted=true")),
+        "shoal's log shows no encrypted uTP connection\n{}",
+        share.proc.log_tails()
     );
 }

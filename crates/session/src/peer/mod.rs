@@ -112,15 +112,40 @@ pub(crate) async fn run_outbound(mut setup: PeerSetup) {
     run_connected(link, theirs, &mut setup).await;
 }
 
-/// A connection with both handshakes done, in the session's encryption mode: MSE first
-/// unless it is off, and in `Prefer` a second, plaintext dial if the peer dropped the
-/// encrypted one (libtorrent does the same).
+/// A connection with both handshakes done: over the transport that connects first (see
+/// `transport.rs`), in the session's encryption mode (`dial_over`); if the handshakes
+/// fail there in a way that may mean the transport, once more over the other one.
 async fn dial(setup: &PeerSetup) -> Result<(Link<PeerStream>, Handshake), PeerError> {
-    let Some(provide) = encryption::offer(setup.encryption) else {
-        return dial_plaintext(setup, None).await;
-    };
     let stream = connect(setup, None).await?;
     let transport = stream.transport();
+    let error = match dial_over(setup, stream).await {
+        Ok(done) => return Ok(done),
+        Err(e) => e,
+    };
+    // Something listens on this transport but does not speak to us there (a client with
+    // uTP or TCP turned off may still accept and hang up): the other transport, once.
+    let other = transport::other(transport, setup.transports, setup.utp.as_ref());
+    match other {
+        Some(other) if error.may_be_plaintext_peer() => {
+            debug!("handshakes over {transport:?} failed ({error}); dialing over {other:?}");
+            let stream = connect(setup, Some(other)).await?;
+            dial_over(setup, stream).await
+        }
+        _ => Err(error),
+    }
+}
+
+/// The handshakes over a connected stream: MSE first unless encryption is off, and in
+/// `Prefer` a second, plaintext dial over the same transport if the peer dropped the
+/// encrypted one (libtorrent does the same).
+async fn dial_over(
+    setup: &PeerSetup,
+    stream: PeerStream,
+) -> Result<(Link<PeerStream>, Handshake), PeerError> {
+    let transport = stream.transport();
+    let Some(provide) = encryption::offer(setup.encryption) else {
+        return plaintext_handshakes(setup, stream).await;
+    };
     let encrypted = async {
         let mut stream = stream;
         let ia = setup.ours.encode();
@@ -138,7 +163,8 @@ async fn dial(setup: &PeerSetup) -> Result<(Link<PeerStream>, Handshake), PeerEr
     if setup.encryption == Encryption::Prefer && error.may_be_plaintext_peer() {
         debug!("encrypted handshake failed ({error}); dialing again in plaintext");
         // Over the transport that answered: the peer is there.
-        return dial_plaintext(setup, Some(transport)).await;
+        let stream = connect(setup, Some(transport)).await?;
+        return plaintext_handshakes(setup, stream).await;
     }
     if setup.encryption == Encryption::Require {
         debug!(
@@ -161,11 +187,12 @@ async fn connect(setup: &PeerSetup, prefer: Option<Transport>) -> Result<PeerStr
     Ok(stream)
 }
 
-async fn dial_plaintext(
+/// BEP 3's handshakes, ours first, in plaintext over a connected stream.
+async fn plaintext_handshakes(
     setup: &PeerSetup,
-    prefer: Option<Transport>,
+    stream: PeerStream,
 ) -> Result<(Link<PeerStream>, Handshake), PeerError> {
-    let mut link = Link::plain(connect(setup, prefer).await?);
+    let mut link = Link::plain(stream);
     let exchange = async {
         handshake::write_handshake(&mut link, &setup.ours).await?;
         handshake::read_answer(&mut link, &setup.ours).await

@@ -2,17 +2,21 @@
 //! outgoing connection picks one.
 //!
 //! Dialing with both allowed races them the way browsers race IPv6 and IPv4 ("happy
-//! eyeballs"): uTP first, as libtorrent prefers it; TCP only if uTP has not connected
-//! within [`UTP_HEAD_START`]; the first to connect wins and the other is dropped before
-//! a byte of BitTorrent is sent on it, so a peer never holds two connections from us. A
-//! peer that does not speak uTP (aria2, or a firewall that drops UDP) costs the head start
-//! and no more, instead of the seconds of SYN retries a strict uTP-then-TCP order would
-//! wait.
+//! eyeballs"): the preferred transport alone for [`HEAD_START`] (or until it fails), then
+//! the other beside it; the first to connect wins and the other is dropped before a byte
+//! of BitTorrent is sent on it, so a peer never holds two connections from us. Internet
+//! peers get uTP first, as libtorrent gives them, so that uploads yield to the user's
+//! other traffic (LEDBAT); loopback and LAN peers get TCP first ([`is_local`]). A peer that
+//! does not speak the preferred transport costs the head start at most (a refusal, at
+//! once), not the seconds of SYN retries a strict order would wait; one whose handshakes
+//! fail on the transport that connected is dialed once more on the other (see
+//! `super::dial`).
 
 use crate::utp::{UtpSocket, UtpStream};
 use crate::Transports;
+use std::future::Future;
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,9 +24,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// How long uTP has to connect before TCP is tried beside it. A uTP SYN is answered within
-/// a round trip; this is several round trips of a long path.
-pub(crate) const UTP_HEAD_START: Duration = Duration::from_millis(700);
+/// How long the preferred transport has to connect before the other is tried beside it.
+/// A SYN is answered within a round trip; this is several round trips of a long path.
+pub(crate) const HEAD_START: Duration = Duration::from_millis(700);
 
 /// Which transport a connection runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +65,45 @@ pub(crate) async fn connect(
     match (prefer, utp, tcp) {
         (Some(Transport::Tcp), _, true) | (None, None, true) => connect_tcp(addr, within).await,
         (Some(Transport::Utp), Some(socket), _) | (None, Some(socket), false) => {
-            Ok(PeerStream::Utp(socket.connect(addr, within).await?))
+            connect_utp(addr, socket, within).await
         }
-        (None, Some(socket), true) => race(addr, socket, within).await,
+        (None, Some(socket), true) if is_local(addr) => {
+            race(connect_tcp(addr, within), connect_utp(addr, socket, within)).await
+        }
+        (None, Some(socket), true) => {
+            race(connect_utp(addr, socket, within), connect_tcp(addr, within)).await
+        }
         _ => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "no transport allowed for this peer",
         )),
+    }
+}
+
+/// The transport to try when the handshakes over `tried` failed, if another is allowed.
+pub(crate) fn other(
+    tried: Transport,
+    allowed: Transports,
+    utp: Option<&Arc<UtpSocket>>,
+) -> Option<Transport> {
+    match tried {
+        Transport::Tcp if allowed.utp() && utp.is_some() => Some(Transport::Utp),
+        Transport::Utp if allowed.tcp() => Some(Transport::Tcp),
+        _ => None,
+    }
+}
+
+/// Loopback, private (RFC 1918, unique local) and link-local peers: on such paths the
+/// bandwidth is not the user's internet uplink, so uTP's reason to exist (yielding to
+/// the user's other traffic) does not apply, and TCP, carried by the kernel, is faster
+/// (on loopback several times so). They get TCP first; everyone else uTP first.
+pub(crate) fn is_local(addr: SocketAddr) -> bool {
+    match addr.ip() {
+        IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        IpAddr::V6(ip) => {
+            let first = ip.segments()[0];
+            ip.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
     }
 }
 
@@ -81,35 +117,41 @@ async fn connect_tcp(addr: SocketAddr, within: Duration) -> io::Result<PeerStrea
     }
 }
 
-/// uTP with a head start, then TCP beside it; the first connected wins.
-async fn race(addr: SocketAddr, utp: &Arc<UtpSocket>, within: Duration) -> io::Result<PeerStream> {
-    let utp_dial = utp.connect(addr, within);
-    tokio::pin!(utp_dial);
-    // uTP alone for its head start.
-    let utp_error = match tokio::time::timeout(UTP_HEAD_START, &mut utp_dial).await {
-        Ok(Ok(stream)) => return Ok(PeerStream::Utp(stream)),
-        Ok(Err(e)) => Some(e),
-        Err(_) => None,
+async fn connect_utp(
+    addr: SocketAddr,
+    socket: &Arc<UtpSocket>,
+    within: Duration,
+) -> io::Result<PeerStream> {
+    Ok(PeerStream::Utp(socket.connect(addr, within).await?))
+}
+
+/// `first` alone for its head start (or until it fails), then `second` beside it; the
+/// first connected wins and the other is dropped unconnected or before any byte is sent.
+async fn race(
+    first: impl Future<Output = io::Result<PeerStream>>,
+    second: impl Future<Output = io::Result<PeerStream>>,
+) -> io::Result<PeerStream> {
+    tokio::pin!(first);
+    let first_failed = match tokio::time::timeout(HEAD_START, &mut first).await {
+        Ok(Ok(stream)) => return Ok(stream),
+        Ok(Err(_)) => true,
+        Err(_) => false,
     };
-    let tcp_dial = connect_tcp(addr, within);
-    tokio::pin!(tcp_dial);
-    if utp_error.is_none() {
-        // Both in flight: the first success wins; a failure waits for the other.
-        tokio::select! {
-            utp = &mut utp_dial => match utp {
-                Ok(stream) => return Ok(PeerStream::Utp(stream)),
-                Err(_) => return tcp_dial.await,
-            },
-            tcp = &mut tcp_dial => match tcp {
-                Ok(stream) => return Ok(stream),
-                Err(tcp_error) => {
-                    return utp_dial.await.map(PeerStream::Utp).map_err(|_| tcp_error)
-                }
-            },
-        }
+    if first_failed {
+        // Refused or reset at once (nothing listens there on that transport).
+        return second.await;
     }
-    // uTP failed outright (reset: nothing listens on UDP there): TCP alone.
-    tcp_dial.await
+    tokio::pin!(second);
+    tokio::select! {
+        done = &mut first => match done {
+            Ok(stream) => Ok(stream),
+            Err(_) => second.await,
+        },
+        done = &mut second => match done {
+            Ok(stream) => Ok(stream),
+            Err(second_error) => first.await.map_err(|_| second_error),
+        },
+    }
 }
 
 impl AsyncRead for PeerStream {
