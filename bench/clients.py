@@ -44,10 +44,13 @@ class Setup:
     """What every client needs: binaries, the seed data, folders, limits."""
 
     def __init__(self, shoal, rqbit, seed_dir, work, log_dir, transfer_timeout,
-                 shoal_args=()):
+                 shoal_args=(), lt_args=()):
         self.shoal = shoal
         # Extra options for both shoal sides, e.g. ("--encryption", "require").
         self.shoal_args = list(shoal_args)
+        # Extra options of lt_client.py for both libtorrent sides, e.g.
+        # ("--encryption", "forced-rc4", "--transport", "utp").
+        self.lt_args = list(lt_args)
         self.rqbit = rqbit
         self.seed_dir = seed_dir
         self.work = work
@@ -171,7 +174,7 @@ def get_shoal(setup, net, label, torrent, out_dir, peer):
 def seed_libtorrent(setup, net, label, torrent):
     port = free_port()
     argv = [DEBIAN_PYTHON, LT_CLIENT, "seed", "--torrent", torrent,
-            "--data", setup.seed_dir, "--listen", str(port), "--timeout", "3600"]
+            "--data", setup.seed_dir, "--listen", str(port), "--timeout", "3600"] + setup.lt_args
     proc = Proc(label, net.argv(argv), setup.log_dir)
     _ready(proc, lambda: "seeding" in proc.output(), "`seeding` line")
     return Side(proc, "127.0.0.1:%d" % port)
@@ -181,7 +184,7 @@ def get_libtorrent(setup, net, label, torrent, out_dir, peer):
     # --seed-after: like a qBittorrent or Deluge user's session, it goes on seeding once
     # complete (so its shutdown is no part of the transfer).
     argv = [DEBIAN_PYTHON, LT_CLIENT, "get", "--torrent", torrent, "--save", out_dir,
-            "--timeout", "3600", "--seed-after", "--add-on-signal"]
+            "--timeout", "3600", "--seed-after", "--add-on-signal"] + setup.lt_args
     if peer:
         argv += ["--peer", peer]
     return RunningSession(Proc(label, net.argv(argv), setup.log_dir))

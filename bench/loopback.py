@@ -257,6 +257,8 @@ def run(setup, ways, hwlimit, source, runs, log, pairs=PAIRS):
         name = "warm-up" if number == 0 else "run %d" % number
         into = warmup if number == 0 else rows
         for pair in order:
+            if pair is None and hwlimit is None:
+                continue
             if pair is None:
                 result = one_hwlimit(hwlimit, source, want_pieces_sha1, setup.work,
                                      setup.log_dir, number)
