@@ -157,8 +157,19 @@ def seed_shoal(setup, net, label, torrent):
                      "--listen", net.addr(port), "--quiet"] + SHOAL_QUIET_NET
                     + setup.shoal_args)
     proc = Proc(label, argv, setup.log_dir)
-    _ready(proc, lambda: net.port_open(port), "listening")
+    if "utp" in setup.shoal_args:
+        # uTP only: no TCP listener to probe; its UDP socket is bound once the session is up.
+        _ready(proc, lambda: udp_bound(port), "UDP socket bound")
+    else:
+        _ready(proc, lambda: net.port_open(port), "listening")
     return Side(proc, net.addr(port))
+
+
+def udp_bound(port):
+    """Whether a UDP socket of this network namespace is bound to `port`."""
+    with open("/proc/net/udp") as table:
+        next(table)
+        return any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in table)
 
 
 def get_shoal(setup, net, label, torrent, out_dir, peer):

@@ -373,6 +373,14 @@ client allocates.
 
 {simulation}
 
+## 5. Transports and encryption
+
+uTP with LEDBAT, and Message Stream Encryption, are measured by `bench/transports.py`
+(1 GiB over loopback, shoal and libtorrent pairs in each transport and encryption setting)
+and `bench/ledbat.py` (a uTP upload through an emulated 20 Mbit/s home uplink beside a TCP
+flow), run on their own rather than by this suite; their latest figures are in
+[benchmarks-transports.md](benchmarks-transports.md).
+
 ## Reading these figures
 
 What each target of issue 3 came to, and the profiles behind every miss, are in

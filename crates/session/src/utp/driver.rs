@@ -21,7 +21,8 @@ const RECV_BUFFER: usize = 65_536;
 /// Runs until aborted (the socket's owner dropped it).
 pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
     let mut recv_buf = vec![0u8; RECV_BUFFER];
-    let slot = inner.lock().endpoint.config().max_packet_size;
+    // Room for the largest datagram any connection may send (see `raise_packet_size`).
+    let slot = (inner.lock().endpoint.config().max_packet_size).max(super::LOOPBACK_PACKET_SIZE);
     let mut out = Outbox::new(slot);
     loop {
         let deadline = inner.lock().endpoint.poll_timeout();

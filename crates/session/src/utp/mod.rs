@@ -36,6 +36,9 @@ use tokio::task::JoinHandle;
 
 /// Incoming connections accepted but not yet taken by the listener; more are refused.
 const ACCEPT_QUEUE: usize = 64;
+/// Largest datagram sent to a peer known to take it (another shoal on loopback, where the
+/// MTU is 64 KiB): a tenth of the datagrams, and of the system calls, per GiB.
+pub(crate) const LOOPBACK_PACKET_SIZE: usize = 65_000;
 
 /// The state the task and every stream share.
 struct Shared {
@@ -172,13 +175,16 @@ impl Drop for UtpSocket {
 }
 
 /// The endpoint's settings for a session: Ethernet-safe packets (some peers are
-/// libtorrent, which drops datagrams over 1,500 bytes), no path-MTU probing since this
-/// runtime does not set the don't-fragment bit per datagram (fragmentation covers a path
-/// with a smaller MTU), and buffers large enough for a fast path's window.
+/// libtorrent, which drops datagrams over 1,500 bytes), and buffers large enough for a
+/// fast path's window. Connections start at the largest size, so the path-MTU search has
+/// nothing to probe, as it should not: this runtime does not set the don't-fragment bit,
+/// and fragmentation covers a path with a smaller MTU. It searches only up to a ceiling
+/// raised for a shoal peer on loopback (`UtpStream::raise_packet_size`), where nothing
+/// fragments and a lost probe means the peer does not take the size.
 fn endpoint_config(seed: u64) -> Config {
     Config {
         seed,
-        mtu_probing: false,
+        mtu_probing: true,
         initial_packet_size: Config::default().max_packet_size,
         send_buffer_size: 2 << 20,
         recv_buffer_size: 2 << 20,

@@ -22,6 +22,19 @@ impl UtpStream {
         Self { inner, handle }
     }
 
+    /// Lets this connection send datagrams of up to [`super::LOOPBACK_PACKET_SIZE`]: only
+    /// for a peer known to take them (another shoal on loopback; libtorrent drops
+    /// datagrams over 1,500 bytes). The size is found by probing up to it.
+    pub(crate) fn raise_packet_size(&self) {
+        let size = super::LOOPBACK_PACKET_SIZE;
+        let _ = self
+            .inner
+            .lock()
+            .endpoint
+            .set_max_packet_size(self.handle, size);
+        self.inner.drain.notify_one();
+    }
+
     /// The error for a call on a connection the endpoint no longer knows or accepts.
     fn gone(waiters: Option<&ConnWaiters>) -> io::Error {
         match waiters.and_then(|w| w.closed) {

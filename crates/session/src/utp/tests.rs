@@ -49,6 +49,31 @@ async fn streams_carry_bytes_both_ways_and_end() {
 }
 
 #[tokio::test]
+async fn datagrams_raised_for_a_loopback_peer_carry_bytes_whole() {
+    let (a, _a_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 4).await.unwrap();
+    let (b, mut b_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 5).await.unwrap();
+    let mut dialed = a.connect(b.local_addr(), Duration::from_secs(5)).await.unwrap();
+    let (mut accepted, _) = b_incoming.recv().await.unwrap();
+    dialed.raise_packet_size();
+    accepted.raise_packet_size();
+    let up = payload(8 << 20, 3);
+    let up2 = up.clone();
+    let sender = tokio::spawn(async move {
+        dialed.write_all(&up2).await.unwrap();
+        dialed.shutdown().await.unwrap();
+        dialed
+    });
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), accepted.read_to_end(&mut got))
+        .await
+        .expect("the transfer ends")
+        .unwrap();
+    assert_eq!(got.len(), up.len());
+    assert!(got == up, "arrived whole");
+    drop(sender.await.unwrap());
+}
+
+#[tokio::test]
 async fn dialing_nobody_fails_in_bounded_time() {
     let (a, _incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 3).await.unwrap();
     // A bound socket that never answers.
