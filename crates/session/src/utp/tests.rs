@@ -52,7 +52,10 @@ async fn streams_carry_bytes_both_ways_and_end() {
 async fn datagrams_raised_for_a_loopback_peer_carry_bytes_whole() {
     let (a, _a_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 4).await.unwrap();
     let (b, mut b_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 5).await.unwrap();
-    let mut dialed = a.connect(b.local_addr(), Duration::from_secs(5)).await.unwrap();
+    let mut dialed = a
+        .connect(b.local_addr(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let (mut accepted, _) = b_incoming.recv().await.unwrap();
     dialed.raise_packet_size();
     accepted.raise_packet_size();
