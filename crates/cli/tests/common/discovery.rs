@@ -194,15 +194,7 @@ impl NetnsPair {
 
     /// `ip netns exec NS shoal ARGS` with debug logs.
     pub fn spawn_shoal(&self, side: usize, t: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", self.names[side].as_str()])
-            .arg(SHOAL)
-            .args(args);
-        if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "debug");
-        }
-        Proc::spawn_command(t, label, command)
+        super::shoal::spawn_in_netns(&self.names[side], t, label, args)
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::process::Proc;
-use super::shoal::SHOAL;
+use super::shoal::spawn_in_netns;
 use super::testdir::TestDir;
 use super::tools::{in_ci, interop_script, DEBIAN_PYTHON};
 use super::wait::wait_until;
@@ -82,15 +82,7 @@ impl LossyLink {
 
     /// `ip netns exec NS shoal ARGS` with debug logs.
     pub fn spawn_shoal(&self, side: usize, t: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", self.names[side].as_str()])
-            .arg(SHOAL)
-            .args(args);
-        if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "debug");
-        }
-        Proc::spawn_command(t, label, command)
+        spawn_in_netns(&self.names[side], t, label, args)
     }
 
     /// What the carrier did: its last line (`carried N lost N reordered N overflow N`),

@@ -285,3 +285,14 @@ fn join_args(args: &[OsString]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// `ip netns exec NS shoal ARGS` with debug logs (or the caller's `RUST_LOG`), for tests
+/// whose peers live in network namespaces they made.
+pub fn spawn_in_netns(ns: &str, dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
+    let mut command = Command::new("ip");
+    command.args(["netns", "exec", ns]).arg(SHOAL).args(args);
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "debug");
+    }
+    Proc::spawn_command(dir, label, command)
+}
