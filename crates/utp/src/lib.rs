@@ -47,9 +47,10 @@
 //!
 //! **Memory is bounded** by the configuration: per connection, the send buffer
 //! ([`Config::send_buffer_size`], `write` takes no more) and the receive buffer
-//! ([`Config::recv_buffer_size`], advertised to the peer as its window; a peer that sends
-//! past it has the excess dropped); per endpoint, [`Config::max_connections`] and 64 owed
-//! resets. A receiver that never reads makes the sender stall, nothing grows.
+//! ([`Config::recv_buffer_size`], advertised to the peer as its window; bytes in order and
+//! packets held out of order are each kept within it, a peer that sends past it has the
+//! excess dropped); per endpoint, [`Config::max_connections`] and 64 owed resets. A
+//! receiver that never reads makes the sender stall, nothing grows.
 //!
 //! **Cost per packet.** In the steady state no packet allocates: written bytes are copied
 //! once into the send buffer (which grows in 64 KiB steps) and sliced into packets as
@@ -71,7 +72,8 @@
 //! while packets are held out of order (up to 32 bytes of mask) and accepted of any length
 //! (libtorrent's are `ceil(span / 8)` bytes, not BEP 29's multiple of 4), resets are
 //! matched on either connection id (as libutp), keep-alives go every 29 s. Tested against
-//! libtorrent 2.0.8 in both directions (`crates/utp/interop/`).
+//! libtorrent 2.0.8 in both directions and Transmission 3.00 (libutp) seeding
+//! (`crates/utp/interop/`).
 //!
 //! # Example: two endpoints and a toy driver
 //!

@@ -32,9 +32,14 @@ impl Rng {
     }
 }
 
-/// The content of byte `i` of a test stream.
-pub fn byte_at(i: usize) -> u8 {
-    ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8
+/// Test streams repeat with this period (prime, so it never lines up with packets).
+const PERIOD: usize = 65_521;
+
+/// One period of the content of a test stream.
+fn pattern() -> Vec<u8> {
+    (0..PERIOD as u64)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect()
 }
 
 /// One direction of the path.
@@ -307,6 +312,7 @@ pub fn is(p: &Packet<'_>, t: PacketType) -> bool {
 /// as fast as it is allowed and closes when all is written; B accepts, reads and checks
 /// every byte, and closes at the end of the stream.
 pub struct Transfer {
+    pattern: Vec<u8>,
     pub len: usize,
     pub a_conn: Option<ConnectionHandle>,
     pub b_conn: Option<ConnectionHandle>,
@@ -323,6 +329,7 @@ impl Transfer {
     pub fn start(sim: &mut Sim, len: usize) -> Self {
         let h = sim.a.connect(sim.now, sim.b_addr).unwrap();
         let mut t = Self {
+            pattern: pattern(),
             len,
             a_conn: Some(h),
             b_conn: None,
@@ -350,13 +357,10 @@ impl Transfer {
         }
         self.ev_a = sim.events_a.len();
         if let Some(h) = self.a_conn {
-            let mut chunk = [0u8; 16 << 10];
             while self.written < self.len {
-                let n = (self.len - self.written).min(chunk.len());
-                for (i, b) in chunk[..n].iter_mut().enumerate() {
-                    *b = byte_at(self.written + i);
-                }
-                match sim.a.write(h, &chunk[..n]) {
+                let off = self.written % PERIOD;
+                let n = (self.len - self.written).min(PERIOD - off);
+                match sim.a.write(h, &self.pattern[off..off + n]) {
                     Ok(k) => self.written += k,
                     Err(_) => break,
                 }
@@ -378,10 +382,15 @@ impl Transfer {
                         break;
                     }
                     Ok(n) => {
-                        for (i, &b) in chunk[..n].iter().enumerate() {
-                            assert_eq!(b, byte_at(self.received + i), "byte {}", self.received + i);
+                        let mut got = &chunk[..n];
+                        while !got.is_empty() {
+                            let off = self.received % PERIOD;
+                            let k = got.len().min(PERIOD - off);
+                            let want = &self.pattern[off..off + k];
+                            assert!(got[..k] == *want, "wrong bytes after {}", self.received);
+                            self.received += k;
+                            got = &got[k..];
                         }
-                        self.received += n;
                     }
                     Err(_) => break,
                 }
