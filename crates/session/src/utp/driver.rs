@@ -139,17 +139,14 @@ fn dispatch(shared: &mut Shared, inner: &Arc<Inner>, event: Event) {
         Event::Incoming(h, from) => {
             // A slot in the listener's queue first, so that the stream is never dropped
             // here, under the lock its `Drop` takes.
-            let permit = shared
-                .incoming
-                .as_ref()
-                .and_then(|tx| tx.try_reserve().ok());
+            let permit = shared.incoming.try_reserve().ok();
             match permit {
                 Some(permit) if shared.endpoint.accept(h).is_ok() => {
                     shared.conns.insert(h, ConnWaiters::default());
                     permit.send((UtpStream::new(inner.clone(), h), from));
                 }
                 _ => {
-                    debug!(%from, "uTP connection refused: accept queue full");
+                    debug!(%from, "uTP connection refused: the accept queue is full or the listener gone");
                     shared.endpoint.refuse(h);
                 }
             }

@@ -44,8 +44,8 @@ pub(crate) const LOOPBACK_PACKET_SIZE: usize = 65_000;
 struct Shared {
     endpoint: Endpoint,
     conns: HashMap<shoal_utp::ConnectionHandle, ConnWaiters>,
-    /// Where accepted connections go; `None` once the listener is gone.
-    incoming: Option<mpsc::Sender<(UtpStream, SocketAddr)>>,
+    /// Where accepted connections go (closed once the listener is gone).
+    incoming: mpsc::Sender<(UtpStream, SocketAddr)>,
 }
 
 /// What a connection's users wait for.
@@ -111,7 +111,7 @@ impl UtpSocket {
             shared: Mutex::new(Shared {
                 endpoint: Endpoint::new(config, Instant::now()),
                 conns: HashMap::new(),
-                incoming: Some(incoming_tx),
+                incoming: incoming_tx,
             }),
             drain: Notify::new(),
         });
