@@ -20,6 +20,11 @@ packages=(
     # The LEDBAT benchmark (bench/ledbat.py): a competing TCP flow and the RTT under load.
     iperf3
     iputils-ping
+    # Home routers for the NAT tests: NAT with nftables, miniupnpd as the UPnP-IGD / NAT-PMP /
+    # PCP gateway, upnpc to list its mappings.
+    nftables
+    miniupnpd-nftables
+    miniupnpc
 )
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
@@ -53,7 +58,7 @@ fi
 # Each tool must now run. Debian's python is named explicitly: a python3 from
 # pyenv earlier on PATH cannot import Debian's libtorrent module.
 problems=()
-for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip tc stdbuf iperf3 ping; do
+for tool in transmission-cli transmission-daemon transmission-remote aria2c mktorrent opentracker ip tc stdbuf iperf3 ping nft miniupnpd upnpc; do
     command -v "$tool" >/dev/null || problems+=("$tool not found on PATH")
 done
 if ! lt_version=$(/usr/bin/python3 -c 'import libtorrent; print(libtorrent.__version__)' 2>&1); then

@@ -148,3 +148,76 @@ fn aria2_downloads_from_libtorrent_found_through_opentracker() {
     aria2::get(&t, &torrent, &out).wait_success(TRANSFER_TIMEOUT);
     common::assert_same_tree(&data.join("payload"), &out.join("payload"));
 }
+
+/// The NAT lab is a real home router: the home reaches the WAN through masquerade, the WAN
+/// cannot open a connection to the home until miniupnpd maps a port, and then it can.
+#[test]
+fn nat_lab_masquerades_and_miniupnpd_maps_ports() {
+    use common::nat::{Gateway, NatLab, WAN_HOST};
+    use std::process::Command;
+    if !require(&[Tool::Router]) {
+        return;
+    }
+    let t = TestDir::new("nat_lab");
+    let gateway = Gateway {
+        upnp: true,
+        natpmp: true,
+    };
+    let Some(lab) = NatLab::create(&t, "selftest", &[gateway]) else {
+        return;
+    };
+    let home = &lab.homes[0];
+    let in_ns = |ns: &str, script: &str| {
+        Command::new("ip")
+            .args(["netns", "exec", ns, "sh", "-c", script])
+            .output()
+            .expect("run a command in a namespace")
+    };
+    // A listener in the home, dialed from the WAN at the router's public address.
+    let listener = lab.spawn(
+        &home.home_ns,
+        &t,
+        "home-listener",
+        "python3",
+        crate::args![
+            "-c",
+            "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',40001))\ns.listen()\nwhile True:\n  c,a=s.accept(); c.sendall(b'hello from home\\n'); c.close()"
+        ],
+    );
+    let dial = format!(
+        "python3 -c \"import socket; s=socket.create_connection(('{}',40001),timeout=2); print(s.recv(100).decode().strip())\"",
+        home.public_ip
+    );
+    common::wait_until(std::time::Duration::from_secs(5), || {
+        in_ns(&home.home_ns, "ss -ltn | grep -q ':40001 '")
+            .status
+            .success()
+    });
+    let before = in_ns(&lab.wan_ns, &dial);
+    assert!(
+        !before.status.success(),
+        "the WAN reached the home before any mapping"
+    );
+    let out = in_ns(&lab.wan_ns, &format!("ping -c1 -W2 {}", home.lan_ip));
+    assert!(
+        !out.status.success(),
+        "the home's LAN address is routable from the WAN"
+    );
+    let out = in_ns(&home.home_ns, &format!("ping -c1 -W2 {WAN_HOST}"));
+    assert!(out.status.success(), "the home cannot reach the WAN");
+
+    let out = in_ns(
+        &home.home_ns,
+        &format!("upnpc -a {} 40001 40001 TCP", home.lan_ip),
+    );
+    assert!(out.status.success(), "upnpc -a failed: {out:?}");
+    assert!(lab.mappings(0).contains("40001"), "{}", lab.mappings(0));
+    assert!(lab.upnp_list(0).contains("40001->"), "{}", lab.upnp_list(0));
+    let after = in_ns(&lab.wan_ns, &dial);
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout).trim(),
+        "hello from home",
+        "{after:?}"
+    );
+    drop(listener);
+}

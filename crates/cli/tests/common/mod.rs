@@ -22,6 +22,7 @@ pub mod libtorrent;
 pub mod linkem;
 pub mod magnet;
 pub mod mktorrent;
+pub mod nat;
 pub mod net;
 pub mod opentracker;
 pub mod payload;

@@ -23,6 +23,8 @@ pub enum Tool {
     Mktorrent,
     /// opentracker, a BitTorrent tracker.
     Opentracker,
+    /// A home router: miniupnpd (nftables backend), upnpc and nft.
+    Router,
 }
 
 impl Tool {
@@ -40,11 +42,18 @@ impl Tool {
             Tool::Aria2 => ("aria2c", &["--version"]),
             Tool::Mktorrent => ("sh", &["-c", "command -v mktorrent"]),
             Tool::Opentracker => ("sh", &["-c", "command -v opentracker"]),
+            Tool::Router => (
+                "sh",
+                &[
+                    "-c",
+                    "command -v miniupnpd && command -v upnpc && command -v nft",
+                ],
+            ),
         }
     }
 
     fn available(self) -> bool {
-        static CACHE: [OnceLock<bool>; 5] = [const { OnceLock::new() }; 5];
+        static CACHE: [OnceLock<bool>; 6] = [const { OnceLock::new() }; 6];
         *CACHE[self as usize].get_or_init(|| {
             let (program, args) = self.probe();
             Command::new(program)
