@@ -105,7 +105,7 @@ def loopback_session(host, listen_port, encryption, transport):
     utp = transport in ("utp", "both")
     tcp = transport in ("tcp", "both")
     settings = {
-        "listen_interfaces": "%s:%d" % (host, listen_port),
+        "listen_interfaces": ("[%s]:%d" if ":" in host else "%s:%d") % (host, listen_port),
         "outgoing_interfaces": "",
         "enable_dht": False,
         "enable_lsd": False,

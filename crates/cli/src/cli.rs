@@ -72,8 +72,9 @@ pub struct InfoArgs {
 
 #[derive(Debug, Args)]
 pub struct NetArgs {
-    /// Address and port to accept peers on (port 0: any unused port)
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:0")]
+    /// Address and port to accept peers on (port 0: any unused port). `[::]` takes IPv4 and
+    /// IPv6 peers on one port (IPv4 alone where the host has no IPv6)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "[::]:0")]
     pub listen: SocketAddr,
     /// Also connect to this peer; repeat for more
     #[arg(long = "peer", value_name = "ADDR:PORT", value_parser = parse_peer)]

@@ -3,12 +3,13 @@
 //! tracker, the DHT, PEX or a magnet link's hint) reaches both transports.
 
 use crate::config::Transports;
+use crate::dual_stack;
 use crate::listener::Accepting;
 use crate::utp::UtpSocket;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tracing::info;
 
 /// With port 0, how many ports to try for one whose TCP and UDP halves are both free.
 const PORT_ATTEMPTS: usize = 16;
@@ -21,13 +22,25 @@ pub(crate) struct Bound {
 }
 
 /// Binds the transports allowed on `listen` (port 0: an unused port, the same for both).
+/// `[::]` listens dual-stack, or on `0.0.0.0` where this host has no IPv6.
 pub(crate) async fn bind(
     listen: SocketAddr,
     transports: Transports,
     seed: u64,
 ) -> io::Result<Bound> {
+    match bind_on(listen, transports, seed).await {
+        Err(e) if dual_stack::is_dual_stack(listen) && dual_stack::no_ipv6(&e) => {
+            info!("no IPv6 on this host ({e}): listening on IPv4 only");
+            let v4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, listen.port()));
+            bind_on(v4, transports, seed).await
+        }
+        bound => bound,
+    }
+}
+
+async fn bind_on(listen: SocketAddr, transports: Transports, seed: u64) -> io::Result<Bound> {
     if !transports.utp() {
-        let tcp = TcpListener::bind(listen).await?;
+        let tcp = dual_stack::tcp_listener(listen)?;
         let addr = tcp.local_addr()?;
         let accepting = Accepting {
             tcp: Some(tcp),
@@ -55,7 +68,7 @@ pub(crate) async fn bind(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let tcp = TcpListener::bind(listen).await?;
+        let tcp = dual_stack::tcp_listener(listen)?;
         let addr = tcp.local_addr()?;
         match UtpSocket::bind(addr, seed).await {
             Ok((utp, incoming)) => {

@@ -55,6 +55,7 @@ mod config;
 mod discovery;
 mod disk;
 mod driver;
+mod dual_stack;
 mod error;
 mod event;
 mod handle;

@@ -10,6 +10,7 @@
 //! kind or the other, with a debug log line saying why.
 
 use crate::config::Encryption;
+use crate::dual_stack;
 use crate::event::DriverEvent;
 use crate::peer::{self, read_handshake, Link, PeerError, PeerStream};
 use crate::utp::UtpStream;
@@ -106,7 +107,9 @@ impl Accepting {
             };
             tokio::select! {
                 accepted = tcp => match accepted {
-                    Ok((stream, addr)) => return (PeerStream::Tcp(stream), addr),
+                    Ok((stream, addr)) => {
+                        return (PeerStream::Tcp(stream), dual_stack::canonical(addr))
+                    }
                     Err(e) => {
                         // Typically out of file descriptors: back off instead of spinning.
                         warn!("accept failed: {e}");

@@ -50,9 +50,12 @@ pub struct SeedOptions {
     pub encryption: Option<&'static str>,
     /// lt_client's `--transport` (`None`: its default, TCP only).
     pub transport: Option<&'static str>,
+    /// lt_client's `--host`, the one address it listens on (`None`: 127.0.0.1).
+    pub host: Option<&'static str>,
 }
 
-fn lt_client(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
+/// `lt_client.py ARGS` (tests/interop/lt_client.py) started in the background.
+pub fn lt_client(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut all = crate::args![interop_script("lt_client.py")];
     all.extend(args);
     Proc::spawn(dir, label, DEBIAN_PYTHON, all)
@@ -85,6 +88,9 @@ pub fn seed(dir: &TestDir, torrent: &Path, data_dir: &Path, options: SeedOptions
     }
     if let Some(transport) = options.transport {
         args.extend(crate::args!["--transport", transport]);
+    }
+    if let Some(host) = options.host {
+        args.extend(crate::args!["--host", host]);
     }
     let mut proc = lt_client(dir, "libtorrent-seed", args);
     let port = listening_port(&mut proc);

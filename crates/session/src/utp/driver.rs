@@ -3,6 +3,7 @@
 //! contract (`shoal_utp` crate docs).
 
 use super::{ConnWaiters, Inner, Shared, UtpStream};
+use crate::dual_stack;
 use shoal_utp::{Datagram, Event};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,9 @@ const RECV_BUFFER: usize = 65_536;
 
 /// Runs until aborted (the socket's owner dropped it).
 pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
     let mut recv_buf = vec![0u8; RECV_BUFFER];
     // Room for the largest datagram any connection may send (see `raise_packet_size`).
     let slot = (inner.lock().endpoint.config().max_packet_size).max(super::LOOPBACK_PACKET_SIZE);
@@ -52,11 +56,13 @@ pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
             () = inner.drain.notified() => {}
             () = timer => inner.lock().endpoint.handle_timeout(Instant::now()),
         }
-        drain(&socket, &inner, &mut out).await;
+        drain(&socket, local, &inner, &mut out).await;
     }
 }
 
 fn take(shared: &mut Shared, now: Instant, from: SocketAddr, data: &[u8]) {
+    // One spelling per peer: an IPv4 peer of a dual-stack socket arrives IPv4-mapped.
+    let from = dual_stack::canonical(from);
     match shared.endpoint.handle_datagram(now, from, data) {
         Datagram::Utp => {}
         Datagram::NotUtp => trace!(%from, "not a uTP datagram, dropped"),
@@ -82,7 +88,7 @@ impl Outbox {
 }
 
 /// Sends every datagram the endpoint has and hands out its events, until both are done.
-async fn drain(socket: &UdpSocket, inner: &Arc<Inner>, out: &mut Outbox) {
+async fn drain(socket: &UdpSocket, local: SocketAddr, inner: &Arc<Inner>, out: &mut Outbox) {
     loop {
         out.sends.clear();
         let events = {
@@ -100,7 +106,8 @@ async fn drain(socket: &UdpSocket, inner: &Arc<Inner>, out: &mut Outbox) {
         };
         for (i, &(dest, len)) in out.sends.iter().enumerate() {
             let at = i * out.slot;
-            if let Err(e) = socket.send_to(&out.data[at..at + len], dest).await {
+            let to = dual_stack::for_socket(dest, local);
+            if let Err(e) = socket.send_to(&out.data[at..at + len], to).await {
                 trace!(%dest, "uTP send: {e}");
             }
         }

@@ -30,7 +30,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
@@ -98,7 +97,7 @@ impl UtpSocket {
         addr: SocketAddr,
         seed: u64,
     ) -> io::Result<(UtpSocket, mpsc::Receiver<(UtpStream, SocketAddr)>)> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = crate::dual_stack::udp_socket(addr)?;
         // Bursts of a fast sender must not overflow the kernel's queue before the task
         // reads them; the kernel caps this at net.core.rmem_max.
         let sock = socket2::SockRef::from(&socket);
