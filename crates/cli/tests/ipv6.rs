@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::libtorrent::{self, SeedOptions, Source};
+use common::libtorrent::{self, SeedOptions};
 use common::payload::{self, Maker, Payload, MIB};
 use common::tools::{require, Tool};
 use common::{shoal, TestDir, TRANSFER_TIMEOUT};
