@@ -124,3 +124,195 @@ fn shoal_downloads_from_libtorrent_listening_on_ipv6_only() {
         got.describe()
     );
 }
+
+/// A network namespace of its own, with a hosts file (`ip netns exec` mounts
+/// `/etc/netns/NAME/hosts` over `/etc/hosts`) naming `tracker.test` at both 127.0.0.1 and
+/// ::1. Both files and the namespace are removed on drop.
+struct HostsNetns {
+    name: String,
+    etc: std::path::PathBuf,
+}
+
+impl HostsNetns {
+    fn create(tag: &str) -> Option<HostsNetns> {
+        use std::process::Command;
+        let name = format!("shoal-{tag}-{}", std::process::id());
+        let etc = std::path::PathBuf::from("/etc/netns").join(&name);
+        let made = Command::new("ip").args(["netns", "add", &name]).output();
+        if !made.as_ref().is_ok_and(|o| o.status.success()) {
+            let message = format!("cannot create network namespace {name}: needs root");
+            if common::tools::in_ci() {
+                panic!("{message}");
+            }
+            eprintln!("!!!!!!!! SKIPPED: {message} !!!!!!!!");
+            return None;
+        }
+        let netns = HostsNetns { name, etc };
+        let up = Command::new("ip")
+            .args(["-n", &netns.name, "link", "set", "lo", "up"])
+            .output()
+            .expect("run ip");
+        assert!(up.status.success(), "{up:?}");
+        std::fs::create_dir_all(&netns.etc).expect("create /etc/netns/NAME");
+        std::fs::write(
+            netns.etc.join("hosts"),
+            "127.0.0.1 localhost tracker.test\n::1 localhost tracker.test\n",
+        )
+        .expect("write the namespace's hosts file");
+        Some(netns)
+    }
+
+    fn spawn(
+        &self,
+        t: &TestDir,
+        label: &str,
+        program: &str,
+        args: Vec<std::ffi::OsString>,
+    ) -> common::Proc {
+        let mut command = std::process::Command::new("ip");
+        command
+            .args(["netns", "exec", &self.name])
+            .arg(program)
+            .args(args);
+        common::Proc::spawn_command(t, label, command)
+    }
+}
+
+impl Drop for HostsNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.etc);
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// BEP 7: a dual-stack shoal announces to a tracker whose name has an IPv4 and an IPv6
+/// address over both families, so the tracker can hand it to IPv6-only peers; libtorrent
+/// on ::1 alone finds it there and downloads. Then shoal finds a libtorrent on ::1 alone
+/// through the tracker's `peers6` and downloads from it.
+#[test]
+fn trackers_hear_from_shoal_over_both_families_and_hand_out_ipv6_peers() {
+    if !require(&[Tool::Libtorrent]) {
+        return;
+    }
+    let t = TestDir::new("ipv6-bep7");
+    let Some(ns) = HostsNetns::create("bep7") else {
+        return;
+    };
+    let mut tracker = ns.spawn(
+        &t,
+        "tracker",
+        common::tools::DEBIAN_PYTHON,
+        args![
+            common::tools::interop_script("dual_tracker.py"),
+            "--port",
+            "6970"
+        ],
+    );
+    tracker.first_line(Duration::from_secs(30), "the tracker's `listening` line");
+    let announce = "http://tracker.test:6970/announce";
+
+    // shoal shares; libtorrent (IPv6 only) finds it through the tracker.
+    let payload = single_file(&t);
+    let torrent = t.join("shared.torrent");
+    let mut share = common::shoal::spawn_in_netns(
+        &ns.name,
+        &t,
+        "shoal-share",
+        args![
+            "share",
+            payload.content(),
+            "--torrent-out",
+            &torrent,
+            "--tracker",
+            announce,
+            "--no-dht",
+            "--no-lsd"
+        ],
+    );
+    share.first_line(Duration::from_secs(60), "magnet link");
+    tracker.wait_for_output(
+        Duration::from_secs(30),
+        "shoal's announces over IPv4 and IPv6",
+        |out| out.contains("announce v4 127.0.0.1 ") && out.contains("announce v6 ::1 "),
+    );
+    let out = t.subdir("out-lt");
+    ns.spawn(
+        &t,
+        "libtorrent-get",
+        common::tools::DEBIAN_PYTHON,
+        args![
+            common::tools::interop_script("lt_client.py"),
+            "get",
+            "--host",
+            "::1",
+            "--transport",
+            "both",
+            "--save",
+            &out,
+            "--timeout",
+            "300",
+            "--torrent",
+            &torrent
+        ],
+    )
+    .wait_success(TRANSFER_TIMEOUT);
+    payload.assert_downloaded(&out);
+    share.kill();
+    assert!(
+        share.stderr().contains("addr=[::1]:"),
+        "shoal served no IPv6 peer\n{}",
+        share.log_tails()
+    );
+
+    // libtorrent (IPv6 only) seeds; shoal finds it in the tracker's peers6.
+    let mut seed = ns.spawn(
+        &t,
+        "libtorrent-seed",
+        common::tools::DEBIAN_PYTHON,
+        args![
+            common::tools::interop_script("lt_client.py"),
+            "seed",
+            "--host",
+            "::1",
+            "--transport",
+            "both",
+            "--torrent",
+            &torrent,
+            "--data",
+            &payload.data_dir,
+            "--timeout",
+            "300"
+        ],
+    );
+    seed.wait_for_line(Duration::from_secs(60), "`seeding`", |line| {
+        line == "seeding"
+    });
+    tracker.wait_for_output(
+        Duration::from_secs(60),
+        "libtorrent's seed announce",
+        |out| {
+            out.lines()
+                .filter(|l| l.starts_with("announce v6 ::1 "))
+                .count()
+                >= 3
+        },
+    );
+    let out = t.subdir("out-shoal");
+    let got = common::shoal::spawn_in_netns(
+        &ns.name,
+        &t,
+        "shoal-get",
+        args!["get", &torrent, "-o", &out, "--no-dht", "--no-lsd"],
+    )
+    .wait_success(TRANSFER_TIMEOUT);
+    payload.assert_downloaded(&out);
+    assert!(
+        got.stderr.contains("addr=[::1]:"),
+        "shoal did not download from the IPv6 peer\n{}",
+        got.describe()
+    );
+    seed.kill();
+    tracker.kill();
+}

@@ -54,6 +54,40 @@ pub(crate) fn no_ipv6(error: &io::Error) -> bool {
     )
 }
 
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// The family `addr` belongs to (an IPv4-mapped address counts as IPv4).
+    pub(crate) fn of(addr: SocketAddr) -> Family {
+        match canonical(addr).ip() {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// "IPv4" or "IPv6", for messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// The families a listener bound to `listen` takes peers of: both for `[::]`, else its own.
+pub(crate) fn families(listen: SocketAddr) -> Vec<Family> {
+    if is_dual_stack(listen) {
+        vec![Family::V4, Family::V6]
+    } else {
+        vec![Family::of(listen)]
+    }
+}
+
 /// `addr` with an IPv4-mapped IPv6 address written as the IPv4 address it is.
 pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
@@ -111,6 +145,16 @@ mod tests {
         let (len, from) = socket.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..len], b"pong");
         assert_eq!(canonical(from), peer_addr);
+    }
+
+    #[test]
+    fn a_listener_takes_the_families_it_is_bound_for() {
+        let of = |s: &str| families(s.parse().unwrap());
+        assert_eq!(of("[::]:1"), [Family::V4, Family::V6]);
+        assert_eq!(of("0.0.0.0:1"), [Family::V4]);
+        assert_eq!(of("127.0.0.1:1"), [Family::V4]);
+        assert_eq!(of("[::1]:1"), [Family::V6]);
+        assert_eq!(of("[::ffff:127.0.0.1]:1"), [Family::V4]);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Session {
         );
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
         info!(%listen_addr, transports = ?config.transport, "listening");
-        let discovery = DiscoveryServices::start(&config, listen_addr.port());
+        let discovery = DiscoveryServices::start(&config, listen_addr);
         let ctx = Arc::new(DriverContext {
             peer_id,
             listen_addr,

@@ -135,12 +135,15 @@ pub(crate) struct DiscoveryServices {
     pub dht: Option<dht::Dht>,
     /// The session's LSD sockets (`SessionConfig::lsd`).
     pub lsd: Option<lsd::Lsd>,
+    /// The address families the listener takes peers of; trackers hear from us over each.
+    pub families: Vec<crate::dual_stack::Family>,
 }
 
 impl DiscoveryServices {
     /// Starts the session-wide services the config asks for. Neither can fail the session:
     /// the DHT starts in the background, and LSD that cannot join a group is left off.
-    pub(crate) fn start(config: &crate::SessionConfig, listen_port: u16) -> DiscoveryServices {
+    pub(crate) fn start(config: &crate::SessionConfig, listen: SocketAddr) -> DiscoveryServices {
+        let listen_port = listen.port();
         let dht = config.dht.clone().map(dht::Dht::start);
         let lsd = config
             .lsd
@@ -152,7 +155,11 @@ impl DiscoveryServices {
                     None
                 }
             });
-        DiscoveryServices { dht, lsd }
+        DiscoveryServices {
+            dht,
+            lsd,
+            families: crate::dual_stack::families(listen),
+        }
     }
 
     /// Saves what must outlive the session (the DHT routing table).
@@ -214,7 +221,7 @@ pub(crate) fn start(
     if !tiers.is_empty() {
         let span = info_span!("trackers", info_hash = %link.info_hash);
         tasks.tasks.push(tokio::spawn(
-            tracker::run(link, tiers, tracker_board).instrument(span),
+            tracker::run(link, tiers, tracker_board, services.families.clone()).instrument(span),
         ));
     }
     tasks

@@ -9,6 +9,7 @@
 use super::tracker_http::{self, HttpError};
 use super::tracker_udp::{UdpError, UdpTracker};
 use super::TorrentLink;
+use crate::dual_stack::Family;
 use shoal_core::{InfoHash, Rng};
 use shoal_engine::PeerSource;
 use shoal_tracker::udp::{Patience, UdpConfig, UdpOutcome, UdpRequest};
@@ -95,10 +96,17 @@ pub enum TrackerFailure {
 pub(crate) type StatusBoard = watch::Sender<Vec<TrackerStatus>>;
 
 /// Talks to trackers: HTTP statelessly, UDP trackers kept open for connection-id reuse.
+///
+/// A listener that takes both address families announces once over each family the
+/// tracker's host has (BEP 7), so the tracker hands our IPv4 address to IPv4 peers and our
+/// IPv6 address to IPv6 peers. The two announces run side by side; the peers of both are
+/// merged, and the exchange counts as answered if either was.
 struct Clients {
-    udp: HashMap<String, UdpTracker>,
+    udp: HashMap<(String, Family), UdpTracker>,
     udp_config: UdpConfig,
     seed: u64,
+    /// The families our listener takes peers of.
+    families: Vec<Family>,
 }
 
 impl Clients {
@@ -111,13 +119,107 @@ impl Clients {
         patience: Patience,
     ) -> Result<AnnounceReply, TrackerFailure> {
         let parsed = TrackerUrl::parse(url).map_err(TrackerFailure::BadUrl)?;
-        match parsed.scheme {
-            Scheme::Http | Scheme::Https => {
+        let mut exchanges = Vec::new();
+        for &family in &self.families {
+            let udp = self.udp.remove(&(url.to_string(), family));
+            self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let seed = self.seed;
+            exchanges.push(announce_over(
+                url,
+                &parsed,
+                params,
+                patience,
+                family,
+                udp,
+                self.udp_config,
+                seed,
+            ));
+        }
+        let mut results = Vec::new();
+        let mut exchanges = exchanges.into_iter();
+        match (exchanges.next(), exchanges.next()) {
+            (Some(a), Some(b)) => {
+                let (a, b) = tokio::join!(a, b);
+                results.extend([a, b]);
+            }
+            (Some(a), None) => results.push(a.await),
+            _ => {}
+        }
+        let mut answered: Option<AnnounceReply> = None;
+        let mut failure: Option<TrackerFailure> = None;
+        for (family, udp, result) in results {
+            if let Some(tracker) = udp {
+                self.udp.insert((url.to_string(), family), tracker);
+            }
+            match (result, &mut answered) {
+                (Ok(reply), None) => answered = Some(reply),
+                (Ok(reply), Some(first)) => merge(first, reply),
+                // A host without an address of this family is no failure when another
+                // family answered; otherwise the first real error is the one to report.
+                (Err(e), _) => {
+                    let replace = match &failure {
+                        None => true,
+                        Some(f) => is_missing_family(f) && !is_missing_family(&e),
+                    };
+                    if replace {
+                        failure = Some(e);
+                    }
+                }
+            }
+        }
+        match (answered, failure) {
+            (Some(reply), _) => Ok(reply),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(TrackerFailure::BadUrl(TrackerError::BadField("address"))),
+        }
+    }
+}
+
+/// True for the error of a tracker host that has no address of the family asked for.
+fn is_missing_family(e: &TrackerFailure) -> bool {
+    matches!(
+        e,
+        TrackerFailure::Http(HttpError::Resolve { .. })
+            | TrackerFailure::Udp(UdpError::Resolve { .. })
+    )
+}
+
+/// Adds the peers of a second family's answer to the first's.
+fn merge(first: &mut AnnounceReply, other: AnnounceReply) {
+    for peer in other.peers {
+        if !first.peers.contains(&peer) {
+            first.peers.push(peer);
+        }
+    }
+    first.warning = first.warning.take().or(other.warning);
+}
+
+/// One announce over one address family. Hands back the UDP tracker (kept for its
+/// connection id) unless the exchange failed at the socket.
+#[allow(clippy::too_many_arguments)]
+async fn announce_over(
+    url: &str,
+    parsed: &TrackerUrl,
+    params: &AnnounceParams,
+    patience: Patience,
+    family: Family,
+    udp: Option<UdpTracker>,
+    udp_config: UdpConfig,
+    seed: u64,
+) -> (
+    Family,
+    Option<UdpTracker>,
+    Result<AnnounceReply, TrackerFailure>,
+) {
+    match parsed.scheme {
+        Scheme::Http | Scheme::Https => {
+            let result = async {
                 let full = http::announce_url(url, params, None);
                 let target = TrackerUrl::parse(&full)
                     .map_err(TrackerFailure::BadUrl)?
                     .path_and_query;
-                let response = tracker_http::get(&parsed, &target, HTTP_TIMEOUT).await?;
+                let response =
+                    tracker_http::get(parsed, &target, HTTP_TIMEOUT, Some(family)).await?;
                 match http::parse_announce(&response.body) {
                     // A tracker's own failure reason says more than its status code.
                     Err(TrackerError::Failure(reason)) => Err(TrackerError::Failure(reason).into()),
@@ -127,41 +229,42 @@ impl Clients {
                     reply => Ok(reply?),
                 }
             }
-            Scheme::Udp => match self
-                .udp_request(url, &parsed, UdpRequest::Announce(params.clone()), patience)
-                .await?
-            {
-                UdpOutcome::Announced(reply) => Ok(reply),
-                UdpOutcome::Failed(e) => Err(e.into()),
-                UdpOutcome::Scraped(_) => Err(TrackerError::BadField("action").into()),
-            },
+            .await;
+            (family, udp, result)
         }
-    }
-
-    async fn udp_request(
-        &mut self,
-        url: &str,
-        parsed: &TrackerUrl,
-        request: UdpRequest,
-        patience: Patience,
-    ) -> Result<UdpOutcome, TrackerFailure> {
-        if !self.udp.contains_key(url) {
-            self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let tracker = UdpTracker::open(parsed, self.udp_config, self.seed).await?;
-            self.udp.insert(url.to_string(), tracker);
+        Scheme::Udp => {
+            let mut tracker = match udp {
+                Some(tracker) => tracker,
+                None => match UdpTracker::open(parsed, udp_config, seed, Some(family)).await {
+                    Ok(tracker) => tracker,
+                    Err(e) => return (family, None, Err(e.into())),
+                },
+            };
+            let request = UdpRequest::Announce(params.clone());
+            match tracker.request(request, patience).await {
+                Ok(UdpOutcome::Announced(reply)) => (family, Some(tracker), Ok(reply)),
+                Ok(UdpOutcome::Failed(e)) => (family, Some(tracker), Err(e.into())),
+                Ok(UdpOutcome::Scraped(_)) => (
+                    family,
+                    Some(tracker),
+                    Err(TrackerError::BadField("action").into()),
+                ),
+                // A socket error (say, ICMP unreachable) is not worth keeping the socket for.
+                Err(e) => (family, None, Err(e.into())),
+            }
         }
-        let tracker = self.udp.get_mut(url).expect("inserted above");
-        let result = tracker.request(request, patience).await;
-        if result.is_err() {
-            // A socket error (say, ICMP unreachable) is not worth keeping the socket for.
-            self.udp.remove(url);
-        }
-        Ok(result?)
     }
 }
 
 /// Announces to `tiers` until the torrent stops, then sends "stopped".
-pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: StatusBoard) {
+/// `families`: the address families our listener takes peers of (an announce goes out
+/// over each).
+pub(crate) async fn run(
+    mut link: TorrentLink,
+    tiers: Vec<Vec<String>>,
+    board: StatusBoard,
+    families: Vec<Family>,
+) {
     let seed = seed_for(link.info_hash);
     let mut rng = Rng::new(seed);
     let key = rng.next_u64() as u32;
@@ -170,6 +273,7 @@ pub(crate) async fn run(mut link: TorrentLink, tiers: Vec<Vec<String>>, board: S
         udp: HashMap::new(),
         udp_config: UdpConfig::default(),
         seed,
+        families,
     };
     board.send_replace(
         announcer
@@ -366,7 +470,7 @@ pub async fn scrape(
             let target = TrackerUrl::parse(&full)
                 .map_err(TrackerFailure::BadUrl)?
                 .path_and_query;
-            let response = tracker_http::get(&parsed, &target, limit).await?;
+            let response = tracker_http::get(&parsed, &target, limit, None).await?;
             match http::parse_scrape(&response.body, &info_hash.0) {
                 Err(TrackerError::Failure(reason)) => Err(TrackerError::Failure(reason).into()),
                 _ if response.status != 200 => {
@@ -380,7 +484,7 @@ pub async fn scrape(
                 base_timeout: (limit / 2).max(Duration::from_millis(100)),
                 max_attempts: 2,
             };
-            let mut tracker = UdpTracker::open(&parsed, config, seed_for(info_hash)).await?;
+            let mut tracker = UdpTracker::open(&parsed, config, seed_for(info_hash), None).await?;
             let request = UdpRequest::Scrape(vec![info_hash.0]);
             let asked = tracker.request(request, Patience::Brief);
             match tokio::time::timeout(limit * 2, asked).await {
@@ -432,7 +536,7 @@ mod tests {
         let url = format!("http://{}/announce", listener.local_addr().unwrap());
         let (link, driver) = test_link::magnet(InfoHash([2; 20]));
         let (board, seen) = watch::channel(Vec::new());
-        let task = tokio::spawn(run(link, vec![vec![url.clone()]], board));
+        let task = tokio::spawn(run(link, vec![vec![url.clone()]], board, vec![Family::V4]));
         let (mut conn, _) = tokio::time::timeout(LIMIT, listener.accept())
             .await
             .expect("announced within 5 s")

@@ -5,6 +5,7 @@
 //! inside TLS ([`super::tracker_tls`]).
 
 use super::tracker_tls;
+use crate::dual_stack::Family;
 use shoal_tracker::http_response::{Response, ResponseError, ResponseReader};
 use shoal_tracker::url::{Scheme, TrackerUrl};
 use std::time::Duration;
@@ -50,11 +51,13 @@ pub enum HttpError {
     },
 }
 
-/// GETs `target` (path and query) from `url`'s host, all within `limit`.
+/// GETs `target` (path and query) from `url`'s host, all within `limit`; with `family`,
+/// only over that address family (BEP 7: one announce per family we listen on).
 pub(crate) async fn get(
     url: &TrackerUrl,
     target: &str,
     limit: Duration,
+    family: Option<Family>,
 ) -> Result<Response, HttpError> {
     let deadline = Instant::now() + limit;
     let timed_out = |_| HttpError::Timeout(limit);
@@ -68,7 +71,14 @@ pub(crate) async fn get(
         host: url.host.clone(),
         reason: e.to_string(),
     })?
+    .filter(|&addr| family.is_none_or(|f| Family::of(addr) == f))
     .collect();
+    if let (Some(family), true) = (family, addrs.is_empty()) {
+        return Err(HttpError::Resolve {
+            host: url.host.clone(),
+            reason: format!("no {} address", family.name()),
+        });
+    }
     let mut last_error = None;
     let mut stream = None;
     for addr in addrs.iter().take(4) {
@@ -165,7 +175,7 @@ mod tests {
 
     async fn fetch(reply: &'static [u8]) -> Result<Response, HttpError> {
         let url = serve_once(reply).await;
-        get(&url, "/announce?x=1", Duration::from_secs(5)).await
+        get(&url, "/announce?x=1", Duration::from_secs(5), None).await
     }
 
     #[tokio::test]
@@ -218,7 +228,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let url = TrackerUrl::parse(&format!("http://127.0.0.1:{port}/a")).unwrap();
-        let r = get(&url, "/a", Duration::from_millis(300)).await;
+        let r = get(&url, "/a", Duration::from_millis(300), None).await;
         assert!(matches!(r, Err(HttpError::Timeout(_))));
         drop(listener);
     }

@@ -1,6 +1,7 @@
 //! One UDP tracker (BEP 15) over a tokio socket: drives a [`UdpSession`] (packets, retransmit
 //! timing, connection-id reuse) and keeps its socket between announces.
 
+use crate::dual_stack::Family;
 use shoal_tracker::udp::{Patience, UdpConfig, UdpOutcome, UdpRequest, UdpSession};
 use shoal_tracker::url::TrackerUrl;
 use shoal_tracker::TrackerError;
@@ -40,11 +41,13 @@ pub(crate) struct UdpTracker {
 }
 
 impl UdpTracker {
-    /// Resolves the tracker and opens a socket towards it.
+    /// Resolves the tracker and opens a socket towards it (towards its first address of
+    /// `family`, when given).
     pub(super) async fn open(
         url: &TrackerUrl,
         config: UdpConfig,
         seed: u64,
+        family: Option<Family>,
     ) -> Result<UdpTracker, UdpError> {
         let resolve_error = |reason: String| UdpError::Resolve {
             host: url.host.clone(),
@@ -57,8 +60,11 @@ impl UdpTracker {
         .await
         .map_err(|_| resolve_error("timed out".into()))?
         .map_err(|e| resolve_error(e.to_string()))?
-        .next()
-        .ok_or_else(|| resolve_error("no address".into()))?;
+        .find(|&addr| family.is_none_or(|f| Family::of(addr) == f))
+        .ok_or_else(|| match family {
+            Some(f) => resolve_error(format!("no {} address", f.name())),
+            None => resolve_error("no address".into()),
+        })?;
         let local: SocketAddr = if addr.is_ipv6() {
             "[::]:0".parse().expect("literal")
         } else {
