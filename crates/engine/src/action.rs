@@ -5,7 +5,7 @@ use crate::PeerKey;
 use bytes::Bytes;
 use shoal_core::{BlockRef, Info, PieceIndex};
 use shoal_wire::Message;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Why the engine drops a peer (carried by [`Action::Disconnect`], for logs and the
@@ -86,6 +86,14 @@ pub enum Action {
     DhtNode {
         /// The peer's IP address with the UDP port it named.
         addr: SocketAddr,
+    },
+    /// A peer told us the address it sees us at (BEP 10 `yourip`): a vote for our external
+    /// address, which the runtime counts across its torrents. No answer.
+    AddressReported {
+        /// Our address as the peer sees it.
+        ip: IpAddr,
+        /// The peer that said so.
+        by: SocketAddr,
     },
     /// The metadata of a magnet download arrived and matched the info-hash: open storage
     /// for it. Block actions may follow at once. No answer.

@@ -58,6 +58,7 @@ mod driver;
 mod dual_stack;
 mod error;
 mod event;
+mod external_addr;
 mod handle;
 mod listener;
 mod peer;
@@ -70,6 +71,7 @@ pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
 pub use discovery::tracker::{scrape, TrackerFailure, TrackerState, TrackerStatus};
 pub use discovery::{HttpError, UdpError};
 pub use error::{SessionError, TorrentError};
+pub use external_addr::ExternalAddresses;
 pub use handle::{TorrentHandle, TorrentState, TorrentStats};
 pub use session::Session;
 /// Where a peer address came from (shown in progress and summaries).

@@ -5,6 +5,7 @@ use crate::config::{AddTorrent, SessionConfig};
 use crate::discovery::{self, DiscoveryServices, DiscoveryTasks, TorrentLink};
 use crate::driver::{self, DriverChannels, DriverContext};
 use crate::event::DriverEvent;
+use crate::external_addr::{ExternalAddress, ExternalAddresses};
 use crate::handle::{TorrentHandle, TorrentState, TorrentStats};
 use crate::listener::{self, Registry};
 use crate::SessionError;
@@ -76,6 +77,7 @@ impl Session {
             check_threads: config.check_threads.max(1),
             registry: registry.clone(),
             dht: discovery.dht.clone(),
+            external: Arc::new(ExternalAddress::new()),
         });
         Ok(Session {
             listen_addr,
@@ -91,6 +93,12 @@ impl Session {
     /// The address actually bound (with the real port when 0 was asked for).
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen_addr
+    }
+
+    /// Our external addresses as peers (BEP 10 `yourip`) and port mappings agree on them;
+    /// `None` until enough have said the same.
+    pub fn external_addresses(&self) -> watch::Receiver<ExternalAddresses> {
+        self.ctx.external.subscribe()
     }
 
     /// The peer id this session sends in handshakes and announces.

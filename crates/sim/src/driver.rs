@@ -174,7 +174,7 @@ impl Shard {
                 );
             }
             // The simulated swarm runs no DHT (its handshakes leave the DHT bit clear).
-            Action::DhtNode { .. } => {}
+            Action::DhtNode { .. } | Action::AddressReported { .. } => {}
             Action::MetadataReady { info, info_bytes } => {
                 let ok = sha1(&info_bytes) == cx.content.info_hash.0 && *info == *cx.content.info;
                 let now = self.now;

@@ -233,6 +233,13 @@ impl NatLab {
         Ok(())
     }
 
+    /// Gives the WAN namespace one more address (`80.100.100.N`, N below 10: the routers
+    /// take 11 and up), for a second WAN host.
+    pub fn add_wan_address(&self, address: &str) {
+        let cidr = format!("{address}/24");
+        ip(&["-n", &self.wan_ns, "addr", "add", &cidr, "dev", "br0"]).expect("add a WAN address");
+    }
+
     /// `ip netns exec NS PROGRAM ARGS`.
     pub fn spawn(
         &self,

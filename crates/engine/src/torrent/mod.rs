@@ -96,6 +96,8 @@ const PEX_EVERY: u64 = 60;
 ///   `Piece` message, in order with that peer's `Send`s. Answer with
 ///   [`handle_block_sent`](Torrent::handle_block_sent) once it is written.
 /// - [`DhtNode`](Action::DhtNode): add the address to the DHT node, if one runs. No answer.
+/// - [`AddressReported`](Action::AddressReported): count the peer's view of our address
+///   towards our external address. No answer.
 /// - [`MetadataReady`](Action::MetadataReady): open storage for the torrent's files. No
 ///   answer.
 /// - [`Completed`](Action::Completed): make the data durable and tell the user. No answer.
@@ -169,6 +171,7 @@ const PEX_EVERY: u64 = 60;
 ///             // A magnet download, a DHT node, a dropped peer: not in this exchange.
 ///             Action::MetadataReady { .. }
 ///             | Action::DhtNode { .. }
+///             | Action::AddressReported { .. }
 ///             | Action::Disconnect { .. } => {}
 ///         }
 ///     }

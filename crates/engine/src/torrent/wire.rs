@@ -234,6 +234,10 @@ impl Torrent {
                     p.max_requests = (reqq as usize).clamp(1, self.config.max_requests_per_peer);
                 }
                 p.client = hs.client.clone();
+                let by = p.addr;
+                if let Some(ip) = hs.yourip {
+                    self.actions.push_back(Action::AddressReported { ip, by });
+                }
                 if let Some(size) = hs.metadata_size {
                     if self.meta.is_none() {
                         self.fetch.offer_size(size);

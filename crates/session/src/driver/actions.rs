@@ -44,6 +44,10 @@ impl Driver {
                 );
             }
             Action::DhtNode { addr } => self.learn_dht_node(addr),
+            Action::AddressReported { ip, by } => {
+                let reporter = crate::external_addr::Reporter::Peer(by.ip());
+                self.ctx.external.vote(ip, reporter);
+            }
             Action::MetadataReady { info, info_bytes } => self.on_metadata(info, info_bytes),
             Action::Completed => self.on_completed(),
         }

@@ -54,6 +54,8 @@ pub(crate) struct DriverContext {
     /// The session's DHT node: sets the handshake's DHT bit; its port goes to the engine,
     /// which sends it in PORT messages, and the engine's `DhtNode`s go to it.
     pub dht: Option<crate::discovery::dht::Dht>,
+    /// Votes for our external address; the engine's `AddressReported`s go here.
+    pub external: Arc<crate::external_addr::ExternalAddress>,
 }
 
 /// The channels a driver is started with.
