@@ -4,9 +4,10 @@
 
 use super::{ConnWaiters, Inner, Shared, UtpStream};
 use crate::dual_stack;
+use bytes::Bytes;
 use shoal_utp::{Datagram, Event};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 use tokio::net::UdpSocket;
 use tracing::{debug, trace};
@@ -20,7 +21,7 @@ const SEND_BATCH: usize = 64;
 const RECV_BUFFER: usize = 65_536;
 
 /// Runs until aborted (the socket's owner dropped it).
-pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
+pub(super) async fn run(socket: Arc<UdpSocket>, inner: Arc<Inner>) {
     let Ok(local) = socket.local_addr() else {
         return;
     };
@@ -41,10 +42,10 @@ pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
                 Ok((len, from)) => {
                     let mut shared = inner.lock();
                     let now = Instant::now();
-                    take(&mut shared, now, from, &recv_buf[..len]);
+                    take(&inner, &mut shared, now, from, &recv_buf[..len]);
                     for _ in 1..RECV_BATCH {
                         match socket.try_recv_from(&mut recv_buf) {
-                            Ok((len, from)) => take(&mut shared, now, from, &recv_buf[..len]),
+                            Ok((len, from)) => take(&inner, &mut shared, now, from, &recv_buf[..len]),
                             Err(_) => break,
                         }
                     }
@@ -60,13 +61,25 @@ pub(super) async fn run(socket: UdpSocket, inner: Arc<Inner>) {
     }
 }
 
-fn take(shared: &mut Shared, now: Instant, from: SocketAddr, data: &[u8]) {
+fn take(inner: &Inner, shared: &mut Shared, now: Instant, from: SocketAddr, data: &[u8]) {
     // One spelling per peer: an IPv4 peer of a dual-stack socket arrives IPv4-mapped.
     let from = dual_stack::canonical(from);
     match shared.endpoint.handle_datagram(now, from, data) {
         Datagram::Utp => {}
-        Datagram::NotUtp => trace!(%from, "not a uTP datagram, dropped"),
+        Datagram::NotUtp => give_other(inner, from, data),
         Datagram::Malformed(e) => debug!(%from, "malformed uTP datagram: {e}"),
+    }
+}
+
+/// Hands a datagram of another protocol (the DHT's) to its taker, if any and if its queue
+/// has room.
+fn give_other(inner: &Inner, from: SocketAddr, data: &[u8]) {
+    let other = inner.other.lock().unwrap_or_else(PoisonError::into_inner);
+    let given = other
+        .as_ref()
+        .is_some_and(|tx| tx.try_send((from, Bytes::copy_from_slice(data))).is_ok());
+    if !given {
+        trace!(%from, "not a uTP datagram, dropped");
     }
 }
 

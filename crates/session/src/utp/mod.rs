@@ -14,9 +14,11 @@
 //! calls keeps it uncontended in practice: the task takes it once per batch of received
 //! datagrams and once per drain.
 //!
-//! Datagrams that are not uTP (the DHT's, once it shares the socket) are dropped here for
-//! now: the `mainline` crate binds and reads its own socket and offers no way to hand it
-//! datagrams (see docs/ARCHITECTURE.md).
+//! Datagrams that are not uTP go to whoever took them with [`UtpSocket::other_datagrams`]:
+//! the session's DHT node, which shares this socket (and sends with
+//! [`UtpSocket::send_other`]), so the port and NAT mapping other DHT nodes see are those
+//! of our uTP listener, and hole punching through the DHT reaches it. Without a taker they
+//! are dropped.
 
 mod driver;
 mod stream;
@@ -30,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
@@ -71,11 +74,20 @@ impl ConnWaiters {
     }
 }
 
+/// Datagrams of another protocol queued for their taker; beyond this they are dropped (the
+/// DHT retries what it misses).
+const OTHER_QUEUE: usize = 1024;
+
+/// A datagram of another protocol and who sent it.
+pub(crate) type OtherDatagram = (SocketAddr, bytes::Bytes);
+
 /// The part of the socket the streams hold.
 struct Inner {
     shared: Mutex<Shared>,
     /// Wakes the task to drain the endpoint after a stream's call.
     drain: Notify,
+    /// Where datagrams that are not uTP go, once someone takes them.
+    other: Mutex<Option<mpsc::Sender<OtherDatagram>>>,
 }
 
 impl Inner {
@@ -87,6 +99,7 @@ impl Inner {
 /// A bound uTP socket. Dropping it stops its task and with it every connection.
 pub(crate) struct UtpSocket {
     inner: Arc<Inner>,
+    socket: Arc<UdpSocket>,
     local_addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -97,7 +110,7 @@ impl UtpSocket {
         addr: SocketAddr,
         seed: u64,
     ) -> io::Result<(UtpSocket, mpsc::Receiver<(UtpStream, SocketAddr)>)> {
-        let socket = crate::dual_stack::udp_socket(addr)?;
+        let socket = Arc::new(crate::dual_stack::udp_socket(addr)?);
         // Bursts of a fast sender must not overflow the kernel's queue before the task
         // reads them; the kernel caps this at net.core.rmem_max.
         let sock = socket2::SockRef::from(&socket);
@@ -113,11 +126,13 @@ impl UtpSocket {
                 incoming: incoming_tx,
             }),
             drain: Notify::new(),
+            other: Mutex::new(None),
         });
-        let task = tokio::spawn(driver::run(socket, inner.clone()));
+        let task = tokio::spawn(driver::run(socket.clone(), inner.clone()));
         Ok((
             UtpSocket {
                 inner,
+                socket,
                 local_addr,
                 task,
             },
@@ -127,6 +142,24 @@ impl UtpSocket {
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// From now on, hands every datagram that is not uTP to the returned receiver (a
+    /// second call replaces the first taker).
+    pub(crate) fn other_datagrams(&self) -> mpsc::Receiver<OtherDatagram> {
+        let (tx, rx) = mpsc::channel(OTHER_QUEUE);
+        *self
+            .inner
+            .other
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(tx);
+        rx
+    }
+
+    /// Sends a datagram of another protocol from this socket.
+    pub(crate) async fn send_other(&self, to: SocketAddr, data: &[u8]) -> io::Result<usize> {
+        let to = crate::dual_stack::for_socket(to, self.local_addr);
+        self.socket.send_to(data, to).await
     }
 
     /// Opens a connection; fails if the peer does not answer within `within` (or resets).

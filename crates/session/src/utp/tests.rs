@@ -129,3 +129,39 @@ async fn throughput() {
     );
     drop(writer.await.unwrap());
 }
+
+/// The DHT shares the socket: datagrams that are not uTP reach the taker, its replies leave
+/// from the same port, and uTP connections on the socket go on as before.
+#[tokio::test]
+async fn datagrams_of_another_protocol_share_the_socket() {
+    let (a, mut a_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 6).await.unwrap();
+    let mut others = a.other_datagrams();
+    let plain = tokio::net::UdpSocket::bind(LOCAL).await.unwrap();
+    let query = b"d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe";
+    plain.send_to(query, a.local_addr()).await.unwrap();
+    let (from, data) = tokio::time::timeout(Duration::from_secs(5), others.recv())
+        .await
+        .expect("the datagram is handed over")
+        .unwrap();
+    assert_eq!(from, plain.local_addr().unwrap());
+    assert_eq!(&data[..], &query[..]);
+    a.send_other(from, b"d1:y1:re").await.unwrap();
+    let mut buf = [0u8; 64];
+    let (len, reply_from) = plain.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..len], b"d1:y1:re");
+    assert_eq!(
+        reply_from,
+        a.local_addr(),
+        "the reply leaves from the uTP port"
+    );
+
+    let (b, _b_incoming) = UtpSocket::bind(LOCAL.parse().unwrap(), 7).await.unwrap();
+    let dial = b.connect(a.local_addr(), Duration::from_secs(5));
+    let accept = async { a_incoming.recv().await.unwrap() };
+    let (dialed, (_accepted, _)) = tokio::join!(dial, accept);
+    dialed.expect("uTP still connects");
+    assert!(
+        others.try_recv().is_err(),
+        "uTP packets are not handed over"
+    );
+}
