@@ -14,9 +14,9 @@ libtorrent's are 2 bytes long (as BEP 5 suggests), so mainline nodes never
 answer libtorrent and libtorrent can never join a mainline testnet. libtorrent
 nodes answer any transaction id, so both shoal and libtorrent can use these.
 
-Usage: lt_dht_net.py [--count N] [--timeout SECS]
+Usage: lt_dht_net.py [--count N] [--timeout SECS] [--host ADDR]
 Protocol on stdout, one line each, flushed:
-  node 127.0.0.1:PORT   one per node, as soon as it listens
+  node HOST:PORT        one per node, as soon as it listens ([::1]:PORT for IPv6)
   ready                 once every node knows at least COUNT/2 others
 Runs until it is killed (the test drops it) or the timeout passes.
 Exit codes: 0 ok, 1 error, 3 timed out before ready.
@@ -41,9 +41,9 @@ def say(line):
     sys.stdout.flush()
 
 
-def node_settings():
+def node_settings(host):
     return {
-        "listen_interfaces": "127.0.0.1:0",
+        "listen_interfaces": ("[%s]:0" if ":" in host else "%s:0") % host,
         "enable_dht": True,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -74,6 +74,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the one address every node listens on (::1 for IPv6)")
     args = parser.parse_args()
     if args.count < 2:
         sys.stderr.write("lt_dht_net: --count must be at least 2\n")
@@ -82,14 +84,15 @@ def main():
     # Bootstrap nodes are only "routers" to libtorrent (asked once, never kept in
     # the routing table), so instead every node is told of every other one, as a
     # plain node it pings and keeps: the network is whole from the start.
-    sessions = [lt.session(node_settings()) for _ in range(args.count)]
+    sessions = [lt.session(node_settings(args.host)) for _ in range(args.count)]
     ports = [ses.listen_port() for ses in sessions]
     for ses, own in zip(sessions, ports):
         for port in ports:
             if port != own:
-                ses.add_dht_node(("127.0.0.1", port))
+                ses.add_dht_node((args.host, port))
+    shown = "[%s]" % args.host if ":" in args.host else args.host
     for ses in sessions:
-        say("node 127.0.0.1:%d" % ses.listen_port())
+        say("node %s:%d" % (shown, ses.listen_port()))
 
     started = time.monotonic()
     deadline = started + args.timeout
