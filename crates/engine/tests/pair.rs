@@ -84,8 +84,10 @@ fn run(nodes: &mut [Node; 2], mut now: Instant, limit: Duration) -> Instant {
                         nodes[n].info = Some(info);
                     }
                     Action::Completed => nodes[n].completed = true,
-                    Action::Connect { .. } | Action::Disconnect { .. } | Action::DhtNode { .. } => {
-                    }
+                    Action::Connect { .. }
+                    | Action::HolepunchConnect { .. }
+                    | Action::Disconnect { .. }
+                    | Action::DhtNode { .. } => {}
                 }
             }
         }
