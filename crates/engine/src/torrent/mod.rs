@@ -259,6 +259,9 @@ pub struct Torrent {
     banned: BTreeSet<Identity>,
     /// Listen addresses of banned peers, never dialed again.
     banned_addrs: BTreeSet<SocketAddr>,
+    /// Our own listen address as peers see it (their `yourip` with our listen port), never
+    /// dialed: libtorrent's PEX lists the receiving peer itself. Bounded.
+    own_addrs: BTreeSet<SocketAddr>,
     /// Hole punching (BEP 55): introducers, rendezvous asked for, dials in flight.
     holepunch: crate::holepunch::Holepunch,
     /// IPv4 /24 subnets of the peers currently holding our allowed-fast offer.
@@ -326,6 +329,7 @@ impl Torrent {
             evidence: evidence::Evidence::default(),
             banned: BTreeSet::new(),
             banned_addrs: BTreeSet::new(),
+            own_addrs: BTreeSet::new(),
             holepunch: crate::holepunch::Holepunch::new(now),
             fast_subnets: BTreeSet::new(),
             rng,

@@ -61,6 +61,7 @@ impl Torrent {
             || addr.ip().is_unspecified()
             || addr.ip().is_multicast()
             || self.is_banned_addr(&addr)
+            || self.own_addrs.contains(&addr)
         {
             return;
         }
@@ -309,6 +310,19 @@ impl Torrent {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in keys {
             self.request_more(now, k);
+        }
+    }
+
+    /// A peer told us the IP it sees us at (`yourip`): with our listen port, an address of
+    /// ours that PEX may hand back to us, never to be dialed.
+    pub(super) fn note_own_ip(&mut self, ip: std::net::IpAddr) {
+        const MAX_OWN_ADDRS: usize = 8;
+        let Some(port) = self.config.listen_port else {
+            return;
+        };
+        let addr = SocketAddr::new(ip, port);
+        if self.own_addrs.len() < MAX_OWN_ADDRS && self.own_addrs.insert(addr) {
+            self.candidates.remove(&addr);
         }
     }
 

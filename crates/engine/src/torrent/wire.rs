@@ -249,6 +249,9 @@ impl Torrent {
                         self.fetch.offer_size(size);
                     }
                 }
+                if let Some(ip) = hs.yourip {
+                    self.note_own_ip(ip);
+                }
                 self.note_listen_port(now, key);
                 self.request_metadata(now, key);
             }

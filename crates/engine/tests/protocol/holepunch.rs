@@ -421,3 +421,51 @@ fn pex_flags_tell_utp_holepunch_and_reachability() {
     assert_eq!(flag_of(dialed), pex_flags::REACHABLE);
     assert!(!to_p.added.contains(&sa("80.0.0.1:6881")), "not P itself");
 }
+
+#[test]
+fn pex_naming_our_own_address_is_not_dialed() {
+    // libtorrent's PEX lists the peer it is sent to; we know our address from `yourip`.
+    let now = Instant::now();
+    let (info, bytes, hash) = info();
+    let mut cfg = Config::new(PeerId::generate(&mut Rng::new(1)));
+    cfg.listen_port = Some(6881);
+    let mut t = Torrent::new(now, hash, Some((info, bytes)), None, cfg);
+    t.handle_peer_connected(
+        now,
+        P,
+        sa("80.0.0.1:6881"),
+        PeerId([1; 20]),
+        our_reserved_bits(),
+        true,
+    );
+    let hs = ExtHandshake {
+        m: vec![(UT_PEX.to_string(), THEIR_PEX_ID)],
+        yourip: Some("80.0.0.9".parse().unwrap()),
+        ..Default::default()
+    };
+    let payload = hs.encode();
+    t.handle_message(now, P, Message::Extended { id: 0, payload });
+    drain(&mut t);
+    let pex = PexMsg {
+        added: vec![sa("80.0.0.9:6881"), sa("80.0.0.5:6881")],
+        added_flags: vec![0, 0],
+        dropped: vec![],
+    };
+    let payload = pex.encode();
+    t.handle_message(
+        now,
+        P,
+        Message::Extended {
+            id: OUR_UT_PEX_ID,
+            payload,
+        },
+    );
+    let dials: Vec<SocketAddr> = drain(&mut t)
+        .iter()
+        .filter_map(|a| match a {
+            Action::Connect { addr } => Some(*addr),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dials, [sa("80.0.0.5:6881")]);
+}
