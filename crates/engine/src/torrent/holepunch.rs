@@ -169,11 +169,11 @@ impl Torrent {
         if intro.flags & pex_flags::HOLEPUNCH == 0 {
             return;
         }
-        if !self
+        let relay_speaks_it = self
             .peers
             .get(&intro.by)
-            .is_some_and(|p| p.ut_holepunch.is_some())
-        {
+            .is_some_and(|p| p.ut_holepunch.is_some());
+        if !relay_speaks_it {
             return;
         }
         tracing::debug!(%addr, relay = intro.by.0, "dial failed: asking its introducer for a hole punch");
