@@ -15,9 +15,13 @@ use tracing::{debug, info_span, Instrument};
 impl Driver {
     /// A writer's report of blocks it sent; ignored once the peer is gone.
     pub(super) fn on_blocks_sent(&mut self, sent: BlocksSent) {
-        if !self.peers.get(&sent.key).is_some_and(|p| p.connected) {
+        let Some(link) = self.peers.get_mut(&sent.key).filter(|p| p.connected) else {
             return;
+        };
+        if link.sent == 0 && !sent.lens.is_empty() {
+            debug!(addr = %link.addr, utp = link.utp, "first block sent to this peer");
         }
+        link.sent += sent.lens.iter().map(|&n| u64::from(n)).sum::<u64>();
         let now = Instant::now();
         for bytes in sent.lens {
             self.engine.handle_block_sent(now, sent.key, bytes);
@@ -230,6 +234,7 @@ impl Driver {
             encrypted: false,
             utp: false,
             received: 0,
+            sent: 0,
         };
         self.peers.insert(key, link);
         PeerSetup {

@@ -78,15 +78,21 @@ struct PeerLink {
     encrypted: bool,
     /// The connection runs over uTP (for the stats).
     utp: bool,
-    /// Block payload bytes received on this connection, for the log: which peers the data
-    /// came from (the hole-punching tests read it).
+    /// Block payload bytes received on, and sent over, this connection, for the log:
+    /// which peers the data came from and went to (the hole-punching tests read it).
     received: u64,
+    sent: u64,
 }
 
 impl Drop for PeerLink {
     fn drop(&mut self) {
-        if self.received > 0 {
-            debug!(addr = %self.addr, bytes = self.received, "connection gone after receiving blocks");
+        if self.received > 0 || self.sent > 0 {
+            debug!(
+                addr = %self.addr,
+                received = self.received,
+                sent = self.sent,
+                "connection gone after moving blocks"
+            );
         }
     }
 }
