@@ -214,7 +214,7 @@ fn simultaneous_open_completes_both_dials_through_a_dropped_first_syn() {
     sim.ab.filter = Some(drop_first(1, PacketType::Syn));
     let ha = sim.a.connect(sim.now, sim.b_addr).unwrap();
     let hb = sim.b.connect(sim.now, sim.a_addr).unwrap();
-    let connected = |events: &[Event], h| events.iter().any(|e| *e == Event::Connected(h));
+    let connected = |events: &[Event], h| events.contains(&Event::Connected(h));
     let mut accepted = (Vec::new(), Vec::new());
     let mut b_connected_at = None;
     sim.run_until(Duration::from_secs(5), |s| {
