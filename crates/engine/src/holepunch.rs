@@ -19,6 +19,10 @@ const MAX_ASKS: usize = 64;
 pub(crate) const MAX_DIALS: usize = 8;
 /// A connect naming an address we asked about counts as the answer within this time.
 pub(crate) const ANSWER_WINDOW: Duration = Duration::from_secs(30);
+/// A dial to a PEX address not called reachable that has not connected after this long
+/// asks for a rendezvous without waiting for the dial to give up: two SYNs have gone
+/// unanswered by then, on any path with a round trip under a second.
+pub(crate) const ASK_EARLY_AFTER: Duration = Duration::from_secs(2);
 /// The same address is not asked about again before this long.
 pub(crate) const ASK_AGAIN_AFTER: Duration = Duration::from_secs(120);
 

@@ -12,7 +12,7 @@
 
 use super::swarm::DialState;
 use super::{PeerKey, Torrent};
-use crate::holepunch::MAX_DIALS;
+use crate::holepunch::{ASK_EARLY_AFTER, MAX_DIALS};
 use crate::{Action, DisconnectReason, PeerSource};
 use shoal_wire::ext::{pex_flags, HolepunchErrorCode, HolepunchMsg};
 use shoal_wire::{Message, WireError};
@@ -154,8 +154,38 @@ impl Torrent {
             && !self.peers.values().any(|p| p.is_at(*addr))
     }
 
-    /// Our dial to `addr` failed: if a connected peer introduced it by PEX, says it speaks
-    /// ut_holepunch, and we have not asked about it lately, ask that peer to relay.
+    /// Dials to PEX addresses that have not connected within [`ASK_EARLY_AFTER`] and that
+    /// their introducer did not call reachable: ask for the rendezvous now rather than when
+    /// the dial gives up (uTP sends its third and last SYN at 3 s and gives up at 7 s).
+    /// Our own dial's SYNs have opened our NAT to the peer by then, so the peer's dial,
+    /// sent on the relay's word, comes straight in.
+    pub(super) fn ask_rendezvous_early(&mut self, now: Instant) {
+        if !self.holepunch_enabled() {
+            return;
+        }
+        let slow: Vec<SocketAddr> = self
+            .candidates
+            .iter()
+            .filter(|(_, c)| {
+                c.state == DialState::Connecting
+                    && c.source == PeerSource::Pex
+                    && now.saturating_duration_since(c.dialed_at) >= ASK_EARLY_AFTER
+            })
+            .map(|(a, _)| *a)
+            .filter(|a| {
+                self.holepunch
+                    .introducer(a)
+                    .is_some_and(|i| i.flags & pex_flags::REACHABLE == 0)
+            })
+            .collect();
+        for addr in slow {
+            self.ask_rendezvous(now, addr);
+        }
+    }
+
+    /// Our dial to `addr` failed (or is slow, see `ask_rendezvous_early`): if a connected
+    /// peer introduced it by PEX, says it speaks ut_holepunch, and we have not asked about
+    /// it lately, ask that peer to relay.
     pub(super) fn ask_rendezvous(&mut self, now: Instant, addr: SocketAddr) {
         if !self.holepunch_enabled()
             || self.candidates.get(&addr).map(|c| c.source) != Some(PeerSource::Pex)
@@ -176,7 +206,7 @@ impl Torrent {
         if !relay_speaks_it {
             return;
         }
-        tracing::debug!(%addr, relay = intro.by.0, "dial failed: asking its introducer for a hole punch");
+        tracing::debug!(%addr, relay = intro.by.0, "dial failed or slow: asking its introducer for a hole punch");
         self.holepunch.asked(now, addr, intro.by);
         self.send_holepunch(now, intro.by, HolepunchMsg::Rendezvous(addr));
     }

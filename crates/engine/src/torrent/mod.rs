@@ -439,5 +439,6 @@ impl Torrent {
             self.request_metadata(now, key);
         }
         self.connect_more(now);
+        self.ask_rendezvous_early(now);
     }
 }

@@ -38,6 +38,8 @@ pub(super) struct Candidate {
     pub state: DialState,
     pub failures: u32,
     pub next_attempt: Instant,
+    /// When the current (or last) dial started.
+    pub dialed_at: Instant,
 }
 
 impl Candidate {
@@ -73,6 +75,7 @@ impl Torrent {
             state: DialState::Idle,
             failures: 0,
             next_attempt: now,
+            dialed_at: now,
         });
         // A hint from the user outranks whatever told us first.
         if source == PeerSource::Hint {
@@ -123,6 +126,7 @@ impl Torrent {
         for (_, addr) in due.into_iter().take(room) {
             if let Some(c) = self.candidates.get_mut(&addr) {
                 c.state = DialState::Connecting;
+                c.dialed_at = now;
             }
             self.actions.push_back(Action::Connect { addr });
         }
@@ -237,6 +241,7 @@ impl Torrent {
                 state: DialState::Connected,
                 failures: 0,
                 next_attempt: now,
+                dialed_at: now,
             });
             c.state = DialState::Connected;
             c.failures = 0;

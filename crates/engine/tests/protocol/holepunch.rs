@@ -469,3 +469,27 @@ fn pex_naming_our_own_address_is_not_dialed() {
         .collect();
     assert_eq!(dials, [sa("80.0.0.5:6881")]);
 }
+
+#[test]
+fn a_slow_dial_to_an_address_not_called_reachable_asks_before_it_gives_up() {
+    let target = sa("80.0.0.2:6881");
+    let (mut t, now) = introduced(target, pex_flags::HOLEPUNCH);
+    t.handle_timeout(now + Duration::from_secs(1));
+    assert!(hp_sent(&drain(&mut t)).is_empty(), "not after one second");
+    t.handle_timeout(now + Duration::from_secs(2));
+    assert_eq!(
+        hp_sent(&drain(&mut t)),
+        [(P, HolepunchMsg::Rendezvous(target))]
+    );
+    // The dial giving up later asks nothing more.
+    t.handle_connect_failed(now + Duration::from_secs(7), target);
+    assert!(hp_sent(&drain(&mut t)).is_empty());
+
+    // One the introducer reached by dialing it waits for the dial to fail.
+    let reachable = pex_flags::HOLEPUNCH | pex_flags::REACHABLE;
+    let (mut t, now) = introduced(target, reachable);
+    t.handle_timeout(now + Duration::from_secs(3));
+    assert!(hp_sent(&drain(&mut t)).is_empty());
+    t.handle_connect_failed(now + Duration::from_secs(7), target);
+    assert_eq!(hp_sent(&drain(&mut t)).len(), 1);
+}
