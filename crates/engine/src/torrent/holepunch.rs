@@ -1,6 +1,7 @@
 //! Hole punching through a peer (BEP 55): relaying rendezvous between two of our peers,
-//! asking the peer that introduced an address to relay when our dial to it fails, and
-//! dialing (uTP only, both ends at once) when a relay says connect.
+//! asking the peer that introduced an address to relay when our dial to it fails (or, for
+//! an address not called reachable, is still unanswered after 2 s), and dialing (uTP only,
+//! both ends at once) when a relay says connect.
 //!
 //! What we dial on a relay's word is bounded: a connect for an address we asked about is
 //! taken once within its answer window; one we did not ask about (we are the target of

@@ -106,6 +106,8 @@ const CHOKE_EVERY: u64 = 10;
 /// Besides those answers the driver reports what happens on its own: addresses from
 /// trackers, the DHT, LSD or the user ([`handle_peers_found`](Torrent::handle_peers_found)),
 /// connections that peers open to us (`handle_peer_connected` with `outbound` false),
+/// which connections run over uTP ([`handle_peer_over_utp`](Torrent::handle_peer_over_utp),
+/// right after `handle_peer_connected`),
 /// every message received ([`handle_message`](Torrent::handle_message)), connections that
 /// close or fail ([`handle_peer_closed`](Torrent::handle_peer_closed)), and the port of
 /// its DHT node once it runs ([`handle_dht_port`](Torrent::handle_dht_port)).
