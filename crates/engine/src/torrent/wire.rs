@@ -271,8 +271,10 @@ impl Torrent {
                 }
                 match PexMsg::decode(&payload) {
                     Ok(pex) => {
-                        for (addr, flags) in pex.added.iter().zip(&pex.added_flags) {
-                            self.holepunch.introduced(*addr, key, *flags);
+                        if self.holepunch_enabled() {
+                            for (addr, flags) in pex.added.iter().zip(&pex.added_flags) {
+                                self.holepunch.introduced(*addr, key, *flags);
+                            }
                         }
                         self.handle_peers_found(now, &pex.added, PeerSource::Pex)
                     }
