@@ -493,3 +493,15 @@ fn a_slow_dial_to_an_address_not_called_reachable_asks_before_it_gives_up() {
     t.handle_connect_failed(now + Duration::from_secs(7), target);
     assert_eq!(hp_sent(&drain(&mut t)).len(), 1);
 }
+
+#[test]
+fn no_rendezvous_once_the_introducer_has_left() {
+    let target = sa("80.0.0.2:6881");
+    let (mut t, now) = introduced(target, pex_flags::HOLEPUNCH);
+    t.handle_peer_closed(now, P);
+    drain(&mut t);
+    t.handle_connect_failed(now, target);
+    assert!(drain(&mut t)
+        .iter()
+        .all(|a| !matches!(a, Action::Send { .. })));
+}
