@@ -4,11 +4,11 @@
 #![no_main]
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use shoal_wire::ext::{ExtHandshake, MetadataMsg, PexMsg};
+use shoal_wire::ext::{ExtHandshake, HolepunchMsg, MetadataMsg, PexMsg};
 use shoal_wire::{Decoder, Handshake, Message};
 
-/// The BEP 10 payloads (extended handshake, ut_metadata, ut_pex): whichever decodes
-/// round-trips.
+/// The BEP 10 payloads (extended handshake, ut_metadata, ut_pex, ut_holepunch): whichever
+/// decodes round-trips.
 fn extension_payloads(payload: &Bytes) {
     if let Ok(hs) = ExtHandshake::decode(payload) {
         assert_eq!(ExtHandshake::decode(&hs.encode()).as_ref(), Ok(&hs));
@@ -18,6 +18,9 @@ fn extension_payloads(payload: &Bytes) {
     }
     if let Ok(pex) = PexMsg::decode(payload) {
         assert_eq!(PexMsg::decode(&pex.encode()).as_ref(), Ok(&pex));
+    }
+    if let Ok(msg) = HolepunchMsg::decode(payload) {
+        assert_eq!(HolepunchMsg::decode(&msg.encode()), Ok(msg));
     }
 }
 

@@ -42,6 +42,16 @@ pub enum Action {
         /// The address to dial.
         addr: SocketAddr,
     },
+    /// A relay (BEP 55) asked both ends to open a connection to each other at once: dial
+    /// this address over **uTP only**, now, whatever transports ordinary dials use; the peer
+    /// dials us at the same moment, so each side's first packets open its own NAT to the
+    /// other. Answered like `Connect`: `handle_peer_connected` (outbound) or
+    /// `handle_connect_failed` with this address. Only emitted with
+    /// [`Config::holepunch`](crate::Config::holepunch) on.
+    HolepunchConnect {
+        /// The endpoint the relay named: the peer's uTP socket as the relay sees it.
+        addr: SocketAddr,
+    },
     /// Queue this message on the peer's connection, after those queued before it.
     Send {
         /// The connection to write to.

@@ -47,6 +47,12 @@ pub struct Config {
     pub private: bool,
     /// Client name sent in the extension handshake `v`.
     pub client_name: String,
+    /// Hole punching through a peer (BEP 55): announce `ut_holepunch`, relay rendezvous
+    /// between our peers, and ask a peer that introduced an address by PEX to relay when a
+    /// dial to it fails. Needs a runtime that dials
+    /// [`HolepunchConnect`](crate::Action::HolepunchConnect) over uTP, so it is off by
+    /// default; never used for a private torrent (its peers come from its trackers only).
+    pub holepunch: bool,
 }
 
 impl Config {
@@ -68,6 +74,7 @@ impl Config {
             seed_when_complete: true,
             private: false,
             client_name: concat!("shoal ", env!("CARGO_PKG_VERSION")).to_string(),
+            holepunch: false,
         }
     }
 }

@@ -15,6 +15,7 @@ mod action;
 mod choker;
 mod config;
 mod fast;
+mod holepunch;
 mod metadata;
 mod peer;
 mod peer_table;

@@ -153,6 +153,17 @@ pub(crate) struct Peer {
     /// Extension ids the peer assigned (BEP 10 `m`).
     pub ut_metadata: Option<u8>,
     pub ut_pex: Option<u8>,
+    pub ut_holepunch: Option<u8>,
+    /// The connection runs over uTP (the runtime said so): its source port is the peer's
+    /// uTP socket as we see it, the endpoint a hole punch must aim at.
+    pub utp: bool,
+    /// When this peer's next PEX message is due (set once it announces ut_pex).
+    pub pex_due: Option<Instant>,
+    /// Connects for addresses we did not ask about that this peer may still make us dial
+    /// (BEP 55: we are the target of someone else's rendezvous).
+    pub connects_allowed: crate::holepunch::Bucket,
+    /// Rendezvous of this peer we may still relay.
+    pub rendezvous_allowed: crate::holepunch::Bucket,
     /// The port the peer accepts connections on, if it told us.
     pub listen_port: Option<u16>,
     pub client: Option<String>,
@@ -211,6 +222,11 @@ impl Peer {
             max_requests: 250,
             ut_metadata: None,
             ut_pex: None,
+            ut_holepunch: None,
+            utp: false,
+            pex_due: None,
+            connects_allowed: crate::holepunch::relay_bucket(now),
+            rendezvous_allowed: crate::holepunch::rendezvous_bucket(now),
             listen_port: None,
             client: None,
             download: Rate::default(),
@@ -235,6 +251,26 @@ impl Peer {
                 .filter(|p| *p != 0)
                 .map(|p| SocketAddr::new(self.addr.ip(), p))
         }
+    }
+
+    /// Where a hole punch to this peer must aim (BEP 55): over uTP the address we see,
+    /// which is its uTP socket as its NAT maps it; over TCP the address we dialed, or for
+    /// a peer that dialed us its IP with its listen port (the TCP source port is an
+    /// ephemeral one, of no use to anybody).
+    pub(crate) fn holepunch_endpoint(&self) -> Option<SocketAddr> {
+        if self.utp || self.outbound {
+            Some(self.addr)
+        } else {
+            self.dialable_addr()
+        }
+    }
+
+    /// Whether `addr` names this peer: the address of the connection, the one others dial,
+    /// or the one a hole punch aims at.
+    pub(crate) fn is_at(&self, addr: SocketAddr) -> bool {
+        self.addr == addr
+            || self.dialable_addr() == Some(addr)
+            || self.holepunch_endpoint() == Some(addr)
     }
 
     /// Payload bytes per second the peer sends us. For the first seconds of a connection the

@@ -85,6 +85,7 @@ fn run(nodes: &mut [Node; 2], mut now: Instant, limit: Duration) -> Instant {
                     }
                     Action::Completed => nodes[n].completed = true,
                     Action::Connect { .. }
+                    | Action::HolepunchConnect { .. }
                     | Action::Disconnect { .. }
                     | Action::DhtNode { .. }
                     | Action::AddressReported { .. } => {}

@@ -1,5 +1,6 @@
 //! Connection set-up and tear-down through the simulator: lost SYN and FIN, refusals and
-//! resets, unanswered connections, stray and foreign datagrams, the half-open bound.
+//! resets, unanswered connections, stray and foreign datagrams, the half-open bound, and
+//! the simultaneous open of a hole punch.
 
 mod sim;
 
@@ -200,4 +201,51 @@ fn a_peer_that_forgot_the_connection_resets_it() {
     let a = t.a_conn.unwrap();
     sim.run_until(Duration::from_secs(5), |s| s.closed_a(a).is_some());
     assert_eq!(sim.closed_a(a), Some(CloseReason::Reset));
+}
+
+/// Hole punching (BEP 55): both ends dial each other at the same instant. A's first SYN is
+/// dropped (B's NAT has not seen B send yet) while B's passes (A's own SYN opened A's NAT).
+/// Each endpoint takes the other's SYN as a new incoming connection beside its own
+/// SYN-sent one (the connection ids tell them apart), so both dials complete: B's within
+/// a round trip, A's once its SYN is sent again. Choosing one is the engine's business.
+#[test]
+fn simultaneous_open_completes_both_dials_through_a_dropped_first_syn() {
+    let mut sim = sim(11);
+    sim.ab.filter = Some(drop_first(1, PacketType::Syn));
+    let ha = sim.a.connect(sim.now, sim.b_addr).unwrap();
+    let hb = sim.b.connect(sim.now, sim.a_addr).unwrap();
+    let connected = |events: &[Event], h| events.contains(&Event::Connected(h));
+    let mut accepted = (Vec::new(), Vec::new());
+    let mut b_connected_at = None;
+    sim.run_until(Duration::from_secs(5), |s| {
+        for e in &s.events_a {
+            if let Event::Incoming(h, _) = *e {
+                if !accepted.0.contains(&h) {
+                    s.a.accept(h).unwrap();
+                    accepted.0.push(h);
+                }
+            }
+        }
+        for e in &s.events_b {
+            if let Event::Incoming(h, _) = *e {
+                if !accepted.1.contains(&h) {
+                    s.b.accept(h).unwrap();
+                    accepted.1.push(h);
+                }
+            }
+        }
+        if b_connected_at.is_none() && connected(&s.events_b, hb) {
+            b_connected_at = Some(s.elapsed());
+        }
+        connected(&s.events_a, ha) && connected(&s.events_b, hb)
+    });
+    assert!(b_connected_at.unwrap() < Duration::from_millis(500));
+    let a_took = sim.elapsed();
+    assert!(
+        a_took >= Duration::from_secs(1) && a_took < Duration::from_millis(1500),
+        "{a_took:?}"
+    );
+    assert_eq!((accepted.0.len(), accepted.1.len()), (1, 1));
+    assert_eq!(sim.a.connection_count(), 2);
+    assert_eq!(sim.b.connection_count(), 2);
 }

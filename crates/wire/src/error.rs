@@ -41,4 +41,11 @@ pub enum WireError {
     /// message, not the peer.
     #[error("unknown ut_metadata msg_type {0}")]
     UnknownMetadataMsgType(i64),
+    /// A ut_holepunch payload (BEP 55) cut short or naming an unknown address type.
+    #[error("bad ut_holepunch message: {0}")]
+    BadHolepunch(&'static str),
+    /// A ut_holepunch message type BEP 55 does not define; like unknown ut_metadata types,
+    /// the message is dropped, not the peer (a later revision may add types).
+    #[error("unknown ut_holepunch msg_type {0}")]
+    UnknownHolepunchMsgType(u8),
 }

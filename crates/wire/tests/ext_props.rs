@@ -4,7 +4,9 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use shoal_wire::ext::{ExtHandshake, MetadataMsg, PexMsg, METADATA_PIECE_LEN};
+use shoal_wire::ext::{
+    ExtHandshake, HolepunchErrorCode, HolepunchMsg, MetadataMsg, PexMsg, METADATA_PIECE_LEN,
+};
 
 fn arb_ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
@@ -95,7 +97,30 @@ fn arb_pex() -> impl Strategy<Value = PexMsg> {
         })
 }
 
+fn arb_holepunch() -> impl Strategy<Value = HolepunchMsg> {
+    let addr = prop_oneof![arb_addr(false), arb_addr(true)];
+    (addr, 0u8..3, any::<u32>()).prop_map(|(addr, kind, code)| match kind {
+        0 => HolepunchMsg::Rendezvous(addr),
+        1 => HolepunchMsg::Connect(addr),
+        _ => HolepunchMsg::Error {
+            addr,
+            code: match code % 6 {
+                1 => HolepunchErrorCode::NoSuchPeer,
+                2 => HolepunchErrorCode::NotConnected,
+                3 => HolepunchErrorCode::NoSupport,
+                4 => HolepunchErrorCode::NoSelf,
+                _ => HolepunchErrorCode::Other(code.max(5)),
+            },
+        },
+    })
+}
+
 proptest! {
+    #[test]
+    fn holepunch_round_trips(msg in arb_holepunch()) {
+        prop_assert_eq!(HolepunchMsg::decode(&msg.encode()), Ok(msg));
+    }
+
     #[test]
     fn ext_handshake_round_trips(hs in arb_ext_handshake()) {
         prop_assert_eq!(ExtHandshake::decode(&hs.encode()), Ok(hs));
@@ -115,6 +140,7 @@ proptest! {
     fn arbitrary_payloads_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = ExtHandshake::decode(&bytes);
         let _ = PexMsg::decode(&bytes);
+        let _ = HolepunchMsg::decode(&bytes);
         let _ = MetadataMsg::decode(&Bytes::from(bytes.clone()));
         let _ = shoal_wire::Handshake::decode(&bytes);
     }

@@ -14,8 +14,16 @@
 //!
 //! The routers masquerade like a Linux home router: the source port is kept where it can be,
 //! and only replies from endpoints the inside host has sent to are let in, which is what
-//! hole punching has to get through. The nftables tables are the ones miniupnpd 2.3.1 adds
-//! its rules to (see `../shared` notes in the issue: tables of the `inet` family).
+//! hole punching has to get through. Like every home router's firewall, they drop what
+//! arrives on the WAN side for the router itself unless it belongs to a known flow. Without
+//! that rule a packet from a peer that punches first (before our own packet has left) is
+//! delivered to the router itself, and the conntrack entry it leaves makes the masquerade
+//! pick another source port for our own packet to that peer a moment later, so neither
+//! side's packets match the other's NAT: no hole punch through two such routers would
+//! ever work, which is not how real routers behave.
+//!
+//! The nftables tables are the ones miniupnpd 2.3.1 adds its rules to (see `../shared`
+//! notes in the issue: tables of the `inet` family).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -332,7 +340,9 @@ fn listening(ns: &str, proto: &str, port: u16) -> bool {
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")))
 }
 
-/// The tables and chains miniupnpd 2.3.1 adds its rules to, and the masquerade.
+/// The tables and chains miniupnpd 2.3.1 adds its rules to, the masquerade, and the WAN
+/// side's input firewall (new flows to the router itself are dropped; miniupnpd's DNAT rules
+/// lead to the forward chain, which the firewall leaves alone).
 fn nft_rules(wan_if: &str) -> String {
     format!(
         "table inet filter {{
@@ -341,6 +351,12 @@ fn nft_rules(wan_if: &str) -> String {
   chain forward {{
     type filter hook forward priority 0; policy accept;
     jump miniupnpd
+  }}
+}}
+table inet firewall {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname \"{wan_if}\" ct state new drop
   }}
 }}
 table inet nat {{

@@ -2,13 +2,15 @@
 //!
 //! Split by concern, each file holding the inputs it answers: `swarm` manages connections
 //! (peers found, connected, closed; dialing, PEX, keep-alives), `opening` our first messages
-//! on a connection and the DHT port, `wire` each incoming message, `download` requests and
+//! on a connection and the DHT port, `wire` each incoming message, `holepunch` BEP 55
+//! (relaying, asking for and dialing hole punches), `download` requests and
 //! verified pieces, `upload` served blocks and the choker, `bans` blame for bad data,
 //! `stats` the progress snapshot.
 
 mod bans;
 mod download;
 mod evidence;
+mod holepunch;
 mod initial;
 mod opening;
 mod stats;
@@ -45,8 +47,6 @@ struct Meta {
 const TICK: Duration = Duration::from_secs(1);
 /// Choke rounds every this many ticks.
 const CHOKE_EVERY: u64 = 10;
-/// PEX messages every this many ticks (BEP 11 asks for at most one a minute).
-const PEX_EVERY: u64 = 60;
 
 /// The state machine of one torrent: its peers, the pieces we have and want, and what we
 /// owe whom. It performs no I/O and reads no clock. A *driver* (the runtime's task for the
@@ -84,6 +84,9 @@ const PEX_EVERY: u64 = 60;
 ///   [`our_reserved_bits`](crate::our_reserved_bits)). Answer with
 ///   [`handle_peer_connected`](Torrent::handle_peer_connected) under a new key, or with
 ///   [`handle_connect_failed`](Torrent::handle_connect_failed).
+/// - [`HolepunchConnect`](Action::HolepunchConnect) (only with
+///   [`Config::holepunch`](crate::Config::holepunch)): dial at once over uTP only, a relay
+///   having told the peer to dial us at the same moment (BEP 55). Answered as `Connect`.
 /// - [`Send`](Action::Send): queue the message on that connection, in order. No answer.
 /// - [`Disconnect`](Action::Disconnect): close the connection once its queue is written.
 ///   No answer: the engine has already forgotten the peer.
@@ -105,6 +108,8 @@ const PEX_EVERY: u64 = 60;
 /// Besides those answers the driver reports what happens on its own: addresses from
 /// trackers, the DHT, LSD or the user ([`handle_peers_found`](Torrent::handle_peers_found)),
 /// connections that peers open to us (`handle_peer_connected` with `outbound` false),
+/// which connections run over uTP ([`handle_peer_over_utp`](Torrent::handle_peer_over_utp),
+/// right after `handle_peer_connected`),
 /// every message received ([`handle_message`](Torrent::handle_message)), connections that
 /// close or fail ([`handle_peer_closed`](Torrent::handle_peer_closed)), and the port of
 /// its DHT node once it runs ([`handle_dht_port`](Torrent::handle_dht_port)).
@@ -142,7 +147,7 @@ const PEX_EVERY: u64 = 60;
 /// fn drain(side: &mut Side, info: &Info, now: Instant, to_other: &mut VecDeque<Message>) {
 ///     while let Some(action) = side.engine.poll_action() {
 ///         match action {
-///             Action::Connect { .. } => side.dialing = true,
+///             Action::Connect { .. } | Action::HolepunchConnect { .. } => side.dialing = true,
 ///             Action::Send { msg, .. } => to_other.push_back(msg),
 ///             Action::StoreBlock { block, data } => {
 ///                 side.stored.insert((block.piece.get(), block.offset), data);
@@ -259,6 +264,11 @@ pub struct Torrent {
     banned: BTreeSet<Identity>,
     /// Listen addresses of banned peers, never dialed again.
     banned_addrs: BTreeSet<SocketAddr>,
+    /// Our own listen address as peers see it (their `yourip` with our listen port), never
+    /// dialed: libtorrent's PEX lists the receiving peer itself. Bounded.
+    own_addrs: BTreeSet<SocketAddr>,
+    /// Hole punching (BEP 55): introducers, rendezvous asked for, dials in flight.
+    holepunch: crate::holepunch::Holepunch,
     /// IPv4 /24 subnets of the peers currently holding our allowed-fast offer.
     fast_subnets: BTreeSet<u32>,
     choker: Choker,
@@ -324,6 +334,8 @@ impl Torrent {
             evidence: evidence::Evidence::default(),
             banned: BTreeSet::new(),
             banned_addrs: BTreeSet::new(),
+            own_addrs: BTreeSet::new(),
+            holepunch: crate::holepunch::Holepunch::new(now),
             fast_subnets: BTreeSet::new(),
             rng,
             actions: VecDeque::new(),
@@ -425,14 +437,13 @@ impl Torrent {
         } else {
             self.fill_upload_slots(now);
         }
-        if self.ticks % PEX_EVERY == 2 {
-            self.send_pex(now);
-        }
+        self.send_pex(now);
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for key in keys {
             self.request_more(now, key);
             self.request_metadata(now, key);
         }
         self.connect_more(now);
+        self.ask_rendezvous_early(now);
     }
 }

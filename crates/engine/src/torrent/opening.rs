@@ -2,7 +2,10 @@
 //! (BEP 6), the extension handshake (BEP 10), and our DHT port (BEP 5).
 
 use super::{PeerKey, Torrent};
-use shoal_wire::ext::{ExtHandshake, OUR_UT_METADATA_ID, OUR_UT_PEX_ID, UT_METADATA, UT_PEX};
+use shoal_wire::ext::{
+    ExtHandshake, OUR_UT_HOLEPUNCH_ID, OUR_UT_METADATA_ID, OUR_UT_PEX_ID, UT_HOLEPUNCH,
+    UT_METADATA, UT_PEX,
+};
 use shoal_wire::Message;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -73,6 +76,9 @@ impl Torrent {
             let mut m = vec![(UT_METADATA.to_string(), OUR_UT_METADATA_ID)];
             if !self.is_private() {
                 m.push((UT_PEX.to_string(), OUR_UT_PEX_ID));
+            }
+            if self.holepunch_enabled() {
+                m.push((UT_HOLEPUNCH.to_string(), OUR_UT_HOLEPUNCH_ID));
             }
             let hs = ExtHandshake {
                 m,

@@ -20,6 +20,8 @@ const MAX_DEPARTED: usize = 1000;
 /// Most addresses per PEX message.
 const PEX_BATCH: usize = 50;
 const KEEPALIVE_AFTER: Duration = Duration::from_secs(60);
+/// Time between two PEX messages to one peer (BEP 11: at most one a minute).
+const PEX_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DialState {
@@ -36,6 +38,8 @@ pub(super) struct Candidate {
     pub state: DialState,
     pub failures: u32,
     pub next_attempt: Instant,
+    /// When the current (or last) dial started.
+    pub dialed_at: Instant,
 }
 
 impl Candidate {
@@ -59,6 +63,7 @@ impl Torrent {
             || addr.ip().is_unspecified()
             || addr.ip().is_multicast()
             || self.is_banned_addr(&addr)
+            || self.own_addrs.contains(&addr)
         {
             return;
         }
@@ -70,6 +75,7 @@ impl Torrent {
             state: DialState::Idle,
             failures: 0,
             next_attempt: now,
+            dialed_at: now,
         });
         // A hint from the user outranks whatever told us first.
         if source == PeerSource::Hint {
@@ -120,14 +126,21 @@ impl Torrent {
         for (_, addr) in due.into_iter().take(room) {
             if let Some(c) = self.candidates.get_mut(&addr) {
                 c.state = DialState::Connecting;
+                c.dialed_at = now;
             }
             self.actions.push_back(Action::Connect { addr });
         }
     }
 
-    /// A dial asked for with [`Action::Connect`] failed before both handshakes were
-    /// exchanged. The address is tried again after a back-off that grows with each failure.
+    /// A dial asked for with [`Action::Connect`] or [`Action::HolepunchConnect`] failed
+    /// before both handshakes were exchanged. The address is tried again after a back-off
+    /// that grows with each failure. An ordinary dial to an address a peer introduced by
+    /// PEX may make us ask that peer for a hole punch (BEP 55: a `Send` of a rendezvous).
     pub fn handle_connect_failed(&mut self, now: Instant, addr: SocketAddr) {
+        let holepunched = self.holepunch.dialing.remove(&addr);
+        if holepunched {
+            tracing::debug!(%addr, "hole-punch dial failed");
+        }
         if let Some(c) = self.candidates.get_mut(&addr) {
             if c.state != DialState::Connecting {
                 return;
@@ -142,6 +155,9 @@ impl Torrent {
             };
             let backoff = (1u64 << c.failures.min(10)).min(cap);
             c.next_attempt = now + Duration::from_secs(backoff);
+        }
+        if !holepunched {
+            self.ask_rendezvous(now, addr);
         }
     }
 
@@ -173,6 +189,9 @@ impl Torrent {
             t.actions
                 .push_back(Action::Disconnect { peer: key, reason });
         };
+        if outbound && self.holepunch.dialing.remove(&addr) {
+            tracing::debug!(peer = key.0, %addr, "hole-punch dial connected");
+        }
         if self.peers.contains_key(&key) {
             tracing::warn!(
                 peer = key.0,
@@ -222,6 +241,7 @@ impl Torrent {
                 state: DialState::Connected,
                 failures: 0,
                 next_attempt: now,
+                dialed_at: now,
             });
             c.state = DialState::Connected;
             c.failures = 0;
@@ -298,6 +318,19 @@ impl Torrent {
         }
     }
 
+    /// A peer told us the IP it sees us at (`yourip`): with our listen port, an address of
+    /// ours that PEX may hand back to us, never to be dialed.
+    pub(super) fn note_own_ip(&mut self, ip: std::net::IpAddr) {
+        const MAX_OWN_ADDRS: usize = 8;
+        let Some(port) = self.config.listen_port else {
+            return;
+        };
+        let addr = SocketAddr::new(ip, port);
+        if self.own_addrs.len() < MAX_OWN_ADDRS && self.own_addrs.insert(addr) {
+            self.candidates.remove(&addr);
+        }
+    }
+
     /// A peer told us its listen port: remember it so we do not dial it a second time.
     pub(super) fn note_listen_port(&mut self, now: Instant, key: PeerKey) {
         let Some(addr) = self.peers.get(&key).and_then(|p| p.dialable_addr()) else {
@@ -330,33 +363,44 @@ impl Torrent {
         }
     }
 
-    /// Tells every PEX-capable peer which peers joined and left since last time.
+    /// Tells each PEX-capable peer whose message is due which peers joined and left since
+    /// its last one (the first a second after its extension handshake, then one a minute),
+    /// with the BEP 11 flags of each peer added.
     pub(super) fn send_pex(&mut self, now: Instant) {
         if self.is_private() {
             return;
         }
-        let current: std::collections::BTreeSet<SocketAddr> = self
+        let due: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.ut_pex.is_some() && p.pex_due.is_some_and(|d| d <= now))
+            .map(|(k, _)| *k)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let current: std::collections::BTreeMap<SocketAddr, u8> = self
             .peers
             .values()
-            .filter_map(|p| p.dialable_addr())
+            .filter_map(|p| Some((p.dialable_addr()?, self.pex_flags_of(p))))
             .collect();
-        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for key in keys {
+        for key in due {
             let Some(p) = self.peers.get_mut(&key) else {
                 continue;
             };
+            p.pex_due = Some(now + PEX_INTERVAL);
             let Some(id) = p.ut_pex else { continue };
             let own = p.dialable_addr();
-            let added: Vec<SocketAddr> = current
+            let (added, added_flags): (Vec<SocketAddr>, Vec<u8>) = current
                 .iter()
-                .filter(|a| Some(**a) != own && !p.pex_sent.contains(a))
+                .filter(|(a, _)| Some(**a) != own && !p.pex_sent.contains(a))
                 .take(PEX_BATCH)
-                .copied()
-                .collect();
+                .map(|(a, f)| (*a, *f))
+                .unzip();
             let dropped: Vec<SocketAddr> = p
                 .pex_sent
                 .iter()
-                .filter(|a| !current.contains(a))
+                .filter(|a| !current.contains_key(a))
                 .take(PEX_BATCH)
                 .copied()
                 .collect();
@@ -370,7 +414,7 @@ impl Torrent {
                 p.pex_sent.remove(a);
             }
             let msg = PexMsg {
-                added_flags: vec![0; added.len()],
+                added_flags,
                 added,
                 dropped,
             };

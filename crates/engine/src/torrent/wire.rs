@@ -6,13 +6,19 @@ use crate::metadata::DataOutcome;
 use crate::peer::PeerPieces;
 use crate::{Action, DisconnectReason, PeerSource};
 use bytes::Bytes;
-use shoal_wire::ext::{ExtHandshake, MetadataMsg, PexMsg, OUR_UT_METADATA_ID, OUR_UT_PEX_ID};
+use shoal_wire::ext::{
+    ExtHandshake, MetadataMsg, PexMsg, OUR_UT_HOLEPUNCH_ID, OUR_UT_METADATA_ID, OUR_UT_PEX_ID,
+};
 use shoal_wire::Message;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 /// Most allowed-fast pieces remembered per peer.
 const MAX_ALLOWED_FAST: usize = 64;
+/// A peer's first PEX message goes out this long after its extension handshake (then one a
+/// minute, as BEP 11 asks): soon, as libtorrent does, so that a peer that joins learns the
+/// swarm in seconds, not at the next round of the minute.
+const FIRST_PEX_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Torrent {
     /// A message arrived from a connected peer, in the order the peer sent it. Anything
@@ -227,6 +233,10 @@ impl Torrent {
                 };
                 p.ut_metadata = hs.id_of(shoal_wire::ext::UT_METADATA);
                 p.ut_pex = hs.id_of(shoal_wire::ext::UT_PEX);
+                p.ut_holepunch = hs.id_of(shoal_wire::ext::UT_HOLEPUNCH);
+                if p.ut_pex.is_some() && p.pex_due.is_none() {
+                    p.pex_due = Some(now + FIRST_PEX_AFTER);
+                }
                 if let Some(port) = hs.listen_port {
                     p.listen_port = Some(port);
                 }
@@ -242,6 +252,9 @@ impl Torrent {
                     if self.meta.is_none() {
                         self.fetch.offer_size(size);
                     }
+                }
+                if let Some(ip) = hs.yourip {
+                    self.note_own_ip(ip);
                 }
                 self.note_listen_port(now, key);
                 self.request_metadata(now, key);
@@ -261,11 +274,21 @@ impl Torrent {
                     return;
                 }
                 match PexMsg::decode(&payload) {
-                    Ok(pex) => self.handle_peers_found(now, &pex.added, PeerSource::Pex),
+                    Ok(pex) => {
+                        if self.holepunch_enabled() {
+                            for (addr, flags) in pex.added.iter().zip(&pex.added_flags) {
+                                self.holepunch.introduced(*addr, key, *flags);
+                            }
+                        }
+                        self.handle_peers_found(now, &pex.added, PeerSource::Pex)
+                    }
                     Err(_) => {
                         self.disconnect(now, key, DisconnectReason::Protocol("bad ut_pex message"))
                     }
                 }
+            }
+            OUR_UT_HOLEPUNCH_ID if self.holepunch_enabled() => {
+                self.on_holepunch(now, key, &payload)
             }
             // Extensions we did not announce: ignore rather than fail, some clients probe.
             _ => {}

@@ -5,6 +5,7 @@ mod harness;
 
 mod connections;
 mod dht;
+mod holepunch;
 mod initial_seeding;
 mod requesting;
 mod serving;

@@ -16,6 +16,7 @@ impl Driver {
     pub(super) fn apply(&mut self, action: Action) {
         match action {
             Action::Connect { addr } => self.dial(addr),
+            Action::HolepunchConnect { addr } => self.dial_holepunch(addr),
             Action::Send { peer, msg } => self.queue(peer, Outgoing::Message(msg)),
             Action::Disconnect { peer, reason } => {
                 if let Some(link) = self.peers.remove(&peer) {

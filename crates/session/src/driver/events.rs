@@ -15,9 +15,13 @@ use tracing::{debug, info_span, Instrument};
 impl Driver {
     /// A writer's report of blocks it sent; ignored once the peer is gone.
     pub(super) fn on_blocks_sent(&mut self, sent: BlocksSent) {
-        if !self.peers.get(&sent.key).is_some_and(|p| p.connected) {
+        let Some(link) = self.peers.get_mut(&sent.key).filter(|p| p.connected) else {
             return;
+        };
+        if link.sent == 0 && !sent.lens.is_empty() {
+            debug!(addr = %link.addr, utp = link.utp, "first block sent to this peer");
         }
+        link.sent += sent.lens.iter().map(|&n| u64::from(n)).sum::<u64>();
         let now = Instant::now();
         for bytes in sent.lens {
             self.engine.handle_block_sent(now, sent.key, bytes);
@@ -57,6 +61,9 @@ impl Driver {
                 }
                 self.engine
                     .handle_peer_connected(now, key, addr, peer_id, reserved, outbound);
+                if transport == crate::peer::Transport::Utp {
+                    self.engine.handle_peer_over_utp(now, key);
+                }
             }
             DriverEvent::ConnectFailed { key, addr } => {
                 if self.peers.remove(&key).is_some() {
@@ -64,9 +71,16 @@ impl Driver {
                 }
             }
             DriverEvent::PeerMessage { key, msg } => {
-                if self.peers.get(&key).is_some_and(|p| p.connected) {
-                    self.engine.handle_message(now, key, msg);
+                let Some(link) = self.peers.get_mut(&key).filter(|p| p.connected) else {
+                    return;
+                };
+                if let shoal_wire::Message::Piece { data, .. } = &msg {
+                    if link.received == 0 {
+                        debug!(addr = %link.addr, utp = link.utp, "first block received from this peer");
+                    }
+                    link.received += data.len() as u64;
                 }
+                self.engine.handle_message(now, key, msg);
             }
             DriverEvent::PeerClosed { key } => {
                 if let Some(link) = self.peers.remove(&key) {
@@ -141,6 +155,31 @@ impl Driver {
     pub(super) fn dial(&mut self, addr: SocketAddr) {
         self.known_addrs.entry(addr).or_insert(PeerSource::Hint);
         let setup = self.register_peer(addr, true);
+        self.spawn_dial(setup);
+    }
+
+    /// A hole-punch dial (BEP 55, the engine's `HolepunchConnect`): over uTP only, at once,
+    /// whatever transports ordinary dials use; the peer dials us at the same moment, so our
+    /// SYN opens our NAT to its address and its SYN opens its NAT to ours (see
+    /// `peer::transport`). It is not remembered for re-dialing after an engine restart: the
+    /// hole closes with the relay's help gone.
+    pub(super) fn dial_holepunch(&mut self, addr: SocketAddr) {
+        let mut setup = self.register_peer(addr, true);
+        if setup.utp.is_none() {
+            // The engine only asks with a uTP socket; answer as a failed dial anyway.
+            self.peers.remove(&setup.key);
+            self.engine.handle_connect_failed(Instant::now(), addr);
+            return;
+        }
+        debug!(%addr, "hole punching: dialing over uTP");
+        setup.transports = crate::config::Transports::Utp;
+        setup.holepunch = true;
+        self.spawn_dial(setup);
+    }
+
+    /// Runs an outbound connection's task, once the session's connection budget has a slot.
+    fn spawn_dial(&mut self, setup: PeerSetup) {
+        let addr = setup.addr;
         let budget = self.ctx.connections.clone();
         let patience = self.ctx.connect_timeout;
         let span = info_span!("peer", %addr);
@@ -194,6 +233,8 @@ impl Driver {
             connected: false,
             encrypted: false,
             utp: false,
+            received: 0,
+            sent: 0,
         };
         self.peers.insert(key, link);
         PeerSetup {
@@ -213,6 +254,7 @@ impl Driver {
             encryption: self.ctx.encryption,
             transports: self.ctx.transports,
             utp: self.ctx.utp.clone(),
+            holepunch: false,
         }
     }
 }

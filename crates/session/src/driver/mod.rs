@@ -80,6 +80,23 @@ struct PeerLink {
     encrypted: bool,
     /// The connection runs over uTP (for the stats).
     utp: bool,
+    /// Block payload bytes received on, and sent over, this connection, for the log:
+    /// which peers the data came from and went to (the hole-punching tests read it).
+    received: u64,
+    sent: u64,
+}
+
+impl Drop for PeerLink {
+    fn drop(&mut self) {
+        if self.received > 0 || self.sent > 0 {
+            debug!(
+                addr = %self.addr,
+                received = self.received,
+                sent = self.sent,
+                "connection gone after moving blocks"
+            );
+        }
+    }
 }
 
 use crate::event::Outgoing;
@@ -235,6 +252,8 @@ fn engine_config(
     config.dht_port = ctx.dht.as_ref().and_then(|dht| dht.port());
     config.seed_when_complete = seed;
     config.private = info.is_some_and(|i| i.private);
+    // BEP 55 dials are uTP only: without a uTP socket the torrent does not announce it.
+    config.holepunch = ctx.utp.is_some();
     // Distinct tie-breaking per torrent even though the peer id is shared.
     let mut salt = [0u8; 8];
     salt.copy_from_slice(&info_hash.0[..8]);

@@ -93,6 +93,8 @@ pub(crate) struct PeerSetup {
     /// The transports allowed, and the session's uTP socket when uTP is one of them.
     pub transports: Transports,
     pub utp: Option<Arc<UtpSocket>>,
+    /// A hole-punch dial (BEP 55): uTP only, and the log says so once connected.
+    pub holepunch: bool,
 }
 
 /// Dials, exchanges handshakes (ours first), then runs the connection.
@@ -291,6 +293,9 @@ pub(crate) async fn run_halves<R, W>(
         return;
     }
     debug!(peer_id = ?theirs.peer_id, encrypted, ?transport, "connected");
+    if setup.holepunch {
+        tracing::info!(peer_id = ?theirs.peer_id, "connected through a hole punch (BEP 55)");
+    }
     let (recv, send) = match ciphers {
         Some(c) => (Some(c.recv), Some(c.send)),
         None => (None, None),
