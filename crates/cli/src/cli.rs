@@ -89,9 +89,6 @@ pub struct NetArgs {
     /// DHT bootstrap node, instead of the public routers; repeat for more
     #[arg(long = "dht-bootstrap", value_name = "ADDR:PORT", value_parser = parse_host_port)]
     pub dht_bootstrap: Vec<String>,
-    /// UDP port of the DHT node (0: any unused port; a taken port falls back to any)
-    #[arg(long, value_name = "PORT", default_value_t = 6881)]
-    pub dht_port: u16,
     /// File the DHT routing table is kept in between runs [default: dht-nodes in $XDG_DATA_HOME/shoal or ~/.local/share/shoal]
     #[arg(long, value_name = "FILE")]
     pub dht_state: Option<PathBuf>,

@@ -1,12 +1,11 @@
 //! Peer discovery without addresses: `shoal share` and `shoal get <bare info-hash>` (no
 //! `--peer`, no `x.pe` hint) find each other through one source alone.
 //!
-//! * DHT: a private Mainline DHT of 24 nodes on 127.0.0.1 runs inside the test process
-//!   (the `mainline` crate's testnet); both shoals bootstrap from three of its nodes and
-//!   run with `--no-lsd`. The public routers are never contacted.
-//! * DHT interop: shoal and a libtorrent session bootstrap into a private DHT of 12
-//!   libtorrent nodes on 127.0.0.1 (tests/interop/lt_dht_net.py; `mainline` testnet nodes
-//!   cannot serve libtorrent, see [`discovery::LtDhtNet`]); libtorrent's lookup returns
+//! * DHT: a private Mainline DHT of 12 libtorrent nodes on 127.0.0.1
+//!   (tests/interop/lt_dht_net.py); both shoals bootstrap from three of its nodes and run
+//!   with `--no-lsd`. The public routers are never contacted.
+//! * DHT interop: shoal and a libtorrent session bootstrap into such a private DHT;
+//!   libtorrent's lookup returns
 //!   shoal's announced address and it downloads from shoal, and shoal finds libtorrent's
 //!   announce and downloads from it (tests/interop/lt_dht.py).
 //! * LSD: two network namespaces joined by a veth link (needs root); the shoals run with
@@ -33,7 +32,7 @@ fn bare_info_hash(magnet: &str) -> String {
 #[test]
 fn share_and_get_by_bare_info_hash_meet_through_a_private_dht() {
     let t = TestDir::new("dht-shoal-shoal");
-    let testnet = discovery::testnet(24);
+    let testnet = discovery::LtDhtNet::start(&t, 12);
     let payload = payload::single_file(&t, "src", "dht.bin", 2 * MIB + 77, 11);
 
     let mut args = args!["share", payload.content(), "--listen", "127.0.0.1:0"];

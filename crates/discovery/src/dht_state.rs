@@ -5,16 +5,16 @@
 //! ```text
 //! # shoal DHT nodes: ip:port per line
 //! 203.0.113.7:6881
-//! 198.51.100.20:51413
+//! [2001:db8::20]:51413
 //! ```
 //!
-//! One IPv4 `ip:port` per line (the DHT is IPv4 only for now). Reading is lenient: any
-//! other line (a comment, an IPv6 address, port 0, a duplicate) is skipped, since a damaged
+//! One `ip:port` per line, IPv4 or IPv6 (`[ip]:port`). Reading is lenient: any other line
+//! (a comment, port 0, a duplicate) is skipped, since a damaged
 //! file costs only a slower bootstrap. A file over [`MAX_FILE_LEN`] bytes is not ours and
 //! yields nothing; at most [`MAX_NODES`] nodes are taken.
 
 use std::fmt::{self, Write as _};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 /// Nodes kept in the file, and read from it, at most.
 pub const MAX_NODES: usize = 200;
@@ -35,7 +35,7 @@ pub fn format<T: fmt::Display>(nodes: &[T]) -> String {
 }
 
 /// The nodes in a state file's bytes, in file order, without duplicates or port 0.
-pub fn parse(file: &[u8]) -> Vec<SocketAddrV4> {
+pub fn parse(file: &[u8]) -> Vec<SocketAddr> {
     if file.len() > MAX_FILE_LEN {
         return Vec::new();
     }
@@ -45,7 +45,7 @@ pub fn parse(file: &[u8]) -> Vec<SocketAddrV4> {
         if out.len() == MAX_NODES {
             break;
         }
-        if let Ok(addr) = line.trim().parse::<SocketAddrV4>() {
+        if let Ok(addr) = line.trim().parse::<SocketAddr>() {
             if addr.port() != 0 && !out.contains(&addr) {
                 out.push(addr);
             }
@@ -62,12 +62,13 @@ mod tests {
     #[test]
     fn lines_are_parsed_strictly() {
         let text = "# comment\n1.2.3.4:6881\n\n  5.6.7.8:1  \nnot an addr\n[::1]:6881\n\
-                    1.2.3.4:6881\n9.9.9.9:0\n300.1.1.1:5\n";
+                    1.2.3.4:6881\n9.9.9.9:0\n300.1.1.1:5\n::1:6881\n";
         assert_eq!(
             parse(text.as_bytes()),
             vec![
-                "1.2.3.4:6881".parse::<SocketAddrV4>().unwrap(),
-                "5.6.7.8:1".parse().unwrap()
+                "1.2.3.4:6881".parse::<SocketAddr>().unwrap(),
+                "5.6.7.8:1".parse().unwrap(),
+                "[::1]:6881".parse().unwrap(),
             ]
         );
     }
@@ -82,7 +83,7 @@ mod tests {
         assert_eq!(text.lines().count(), 1 + MAX_NODES);
         let back = parse(text.as_bytes());
         assert_eq!(back.len(), MAX_NODES);
-        assert_eq!(back[0], "10.0.0.0:6881".parse::<SocketAddrV4>().unwrap());
+        assert_eq!(back[0], "10.0.0.0:6881".parse::<SocketAddr>().unwrap());
         assert!(parse(&vec![b'x'; MAX_FILE_LEN + 1]).is_empty());
         // A file of exactly the limit is read.
         let mut full = b"1.2.3.4:5\n".to_vec();
@@ -97,7 +98,7 @@ mod tests {
         assert_eq!(
             parse(&file),
             vec![
-                "1.2.3.4:5".parse::<SocketAddrV4>().unwrap(),
+                "1.2.3.4:5".parse::<SocketAddr>().unwrap(),
                 "6.7.8.9:10".parse().unwrap()
             ]
         );
@@ -116,7 +117,7 @@ mod tests {
         ) {
             let nodes: Vec<String> = addrs
                 .iter()
-                .map(|(ip, port)| SocketAddrV4::new((*ip).into(), *port).to_string())
+                .map(|(ip, port)| std::net::SocketAddrV4::new((*ip).into(), *port).to_string())
                 .collect();
             let parsed = parse(format(&nodes).as_bytes());
             prop_assert!(parsed.iter().all(|a| a.port() != 0));

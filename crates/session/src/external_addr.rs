@@ -93,9 +93,6 @@ pub(crate) enum Reporter {
     /// A peer (BEP 10 `yourip`), by its IP address.
     Peer(IpAddr),
     /// A DHT node (BEP 42 `ip`), by its IP address.
-    // Fed by the DHT node once it reports per-node views (`mainline` only offers its own
-    // verdict).
-    #[allow(dead_code)]
     DhtNode(IpAddr),
 }
 

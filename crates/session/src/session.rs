@@ -63,7 +63,14 @@ impl Session {
         );
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
         info!(%listen_addr, transports = ?config.transport, "listening");
-        let discovery = DiscoveryServices::start(&config, listen_addr);
+        let external = Arc::new(ExternalAddress::new());
+        let discovery = DiscoveryServices::start(
+            &config,
+            listen_addr,
+            bound.utp.as_ref(),
+            external.clone(),
+            entropy(),
+        );
         let ctx = Arc::new(DriverContext {
             peer_id,
             listen_addr,
@@ -77,7 +84,7 @@ impl Session {
             check_threads: config.check_threads.max(1),
             registry: registry.clone(),
             dht: discovery.dht.clone(),
-            external: Arc::new(ExternalAddress::new()),
+            external,
         });
         Ok(Session {
             listen_addr,

@@ -5,7 +5,6 @@
 
 use crate::cli::NetArgs;
 use shoal_session::{DhtConfig, LsdConfig, SessionConfig};
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Name of the DHT state file in the data folder.
@@ -19,11 +18,6 @@ pub(super) fn session_config(net: &NetArgs) -> SessionConfig {
         let mut dht = DhtConfig::new();
         if !net.dht_bootstrap.is_empty() {
             dht.bootstrap = net.dht_bootstrap.clone();
-        }
-        dht.port = net.dht_port;
-        // A listener on one address (e.g. 127.0.0.1) keeps the DHT there too.
-        if let IpAddr::V4(ip) = net.listen.ip() {
-            dht.bind_address = Some(ip).filter(|ip| !ip.is_unspecified());
         }
         dht.state_file = net
             .dht_state

@@ -1,5 +1,5 @@
-//! Helpers for the DHT and LSD tests: a private Mainline DHT on 127.0.0.1 run inside the
-//! test process, `shoal` processes started with the discovery flags the test chooses (the
+//! Helpers for the DHT and LSD tests: a private Mainline DHT of libtorrent nodes on
+//! 127.0.0.1, `shoal` processes started with the discovery flags the test chooses (the
 //! plain [`super::shoal`] helpers turn DHT and LSD off), and a pair of network namespaces
 //! joined by a veth link for multicast that stays inside the test.
 
@@ -14,22 +14,8 @@ use super::shoal::SHOAL;
 use super::testdir::TestDir;
 use super::tools::in_ci;
 
-/// A private DHT of `count` nodes on 127.0.0.1, with full routing tables from the start.
-/// The nodes stop when it is dropped.
-///
-/// Built through the builder, whose default address is 127.0.0.1: `Testnet::new` binds
-/// 0.0.0.0 and then hands out (and seeds routing tables with) `0.0.0.0:PORT` addresses,
-/// which Linux happens to route to the local host but which libtorrent rightly refuses
-/// as a node address, so it never joined such a testnet.
-pub fn testnet(count: usize) -> mainline::Testnet {
-    mainline::Testnet::builder(count)
-        .build()
-        .expect("cannot start a DHT testnet on 127.0.0.1")
-}
-
-/// A private DHT of libtorrent nodes on 127.0.0.1 (tests/interop/lt_dht_net.py), for the
-/// interop tests: `mainline` nodes never answer libtorrent (they decode only 4-byte KRPC
-/// transaction ids, libtorrent sends 2-byte ones), while libtorrent nodes answer both.
+/// A private DHT of libtorrent nodes on 127.0.0.1 (tests/interop/lt_dht_net.py): the
+/// nodes of the most common implementation, which shoal's node and libtorrent both join.
 /// The nodes stop when it is dropped.
 pub struct LtDhtNet {
     pub nodes: Vec<String>,
@@ -55,17 +41,15 @@ impl LtDhtNet {
 }
 
 /// `--dht-bootstrap` for a few nodes of the testnet (a real client knows a few routers, not
-/// the whole network), a free DHT port, a state file in the test dir, and no LSD.
-pub fn dht_args(t: &TestDir, label: &str, testnet: &mainline::Testnet) -> Vec<OsString> {
-    dht_args_from(t, label, &testnet.bootstrap[..3])
+/// the whole network), a state file in the test dir, and no LSD.
+pub fn dht_args(t: &TestDir, label: &str, testnet: &LtDhtNet) -> Vec<OsString> {
+    dht_args_from(t, label, &testnet.nodes[..3])
 }
 
 /// [`dht_args`] with the given bootstrap nodes.
 pub fn dht_args_from(t: &TestDir, label: &str, bootstrap: &[String]) -> Vec<OsString> {
     let mut args = crate::args![
         "--no-lsd",
-        "--dht-port",
-        "0",
         "--dht-state",
         t.join(&format!("{label}.dht-nodes"))
     ];
@@ -87,7 +71,7 @@ pub fn spawn_shoal(t: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     let mut command = Command::new(SHOAL);
     command.args(args);
     if std::env::var_os("RUST_LOG").is_none() {
-        command.env("RUST_LOG", "debug,mainline=info");
+        command.env("RUST_LOG", "debug");
     }
     Proc::spawn_command(t, label, command)
 }

@@ -1,36 +1,50 @@
-//! The Mainline DHT (BEP 5) through the `mainline` crate: one node per session, and one task
-//! per torrent that looks up peers for its info-hash and announces our listen port.
+//! The Mainline DHT (BEP 5, with BEP 32 for IPv6): the session's one node, `shoal_dht::Dht`
+//! (sans-IO), driven by one task, and one task per torrent that looks up peers for its
+//! info-hash and announces us.
 //!
-//! * The node is built in the background (resolving the bootstrap routers' names may take a
-//!   while, or fail, without a network), so neither the session nor a torrent waits for it.
-//!   Without a network every lookup simply finds nothing; other sources keep working.
-//! * Lookups repeat every [`LOOKUP_INTERVAL`], or sooner (1 s, doubling up to a minute) while
-//!   the torrent has no connected peer: a getter started just before its sharer's first
-//!   announce lands finds it a second later rather than five. Every round also announces
-//!   (seeding or not: a downloader is a peer too), right after its lookup, reusing the
-//!   tokens the lookup collected. Our own announce, when a lookup returns it, is dropped.
+//! * **One socket with uTP.** The node sends and receives on the session's uTP socket (the
+//!   uTP task hands it every datagram that is not uTP), so the port other nodes see, and the
+//!   mapping a NAT keeps for it, are those of our uTP listener. Announces say
+//!   `implied_port`: nodes store the source port our datagrams arrive from, which behind a
+//!   NAT is the NAT's external port for that socket, so peers that find us dial the one
+//!   address that reaches us (and two peers behind NATs that find each other this way punch
+//!   through by dialing each other over uTP at once). With uTP off (`--transport tcp`) the
+//!   node binds its own UDP socket on the listen port and announces that port.
+//! * A dual-stack listener (`[::]`) gives the node both families (BEP 32): one routing table
+//!   each, lookups on both.
+//! * Bootstrap names are resolved in the background; without a network every lookup simply
+//!   finds nothing and other sources keep working. Bootstrap nodes on loopback or private
+//!   addresses (a private DHT, as in tests or on a LAN) let the node keep such addresses in
+//!   its tables; otherwise they are dropped as unreachable.
+//! * Per torrent: an announce walk (a `get_peers` lookup whose peers are handed to the
+//!   driver as they arrive, then `announce_peer` to the closest nodes), every
+//!   [`LOOKUP_INTERVAL`], or sooner (1 s, doubling up to a minute) while the torrent has no
+//!   connected peer. A downloader announces too: it is a peer, and a sharer behind a NAT
+//!   finds it (and dials it) that way. Our own address, when a lookup returns it, is
+//!   dropped by the driver's own-address check.
+//! * Nodes' reports of the address they see us at (BEP 42 `ip`) are votes for our external
+//!   address (`external_addr.rs`).
 //! * The routing table's good nodes are saved to the state file every [`SAVE_INTERVAL`] and
-//!   at shutdown, and used as extra bootstrap nodes next time, so a restart does not depend
-//!   on the public routers.
-//! * BEP 5's PORT message: peers that send one are remembered as DHT nodes. `mainline` has no
-//!   call to insert a node into a running routing table, so they are saved with the table
-//!   and bootstrap the next run.
-//! * Private torrents (BEP 27) never use the DHT. `mainline` is IPv4 only (no BEP 32).
+//!   at shutdown, and bootstrap the next run. A peer's PORT message (BEP 5) pings its node,
+//!   which joins the table if it answers.
+//! * Private torrents (BEP 27) never use the DHT.
 
 use super::TorrentLink;
-use futures_lite::StreamExt;
-use mainline::async_dht::AsyncDht;
-use mainline::Id;
+use crate::dual_stack::{self, Family};
+use crate::external_addr::{ExternalAddress, Reporter};
+use crate::utp::{OtherDatagram, UtpSocket};
 use shoal_discovery::dht_state;
+use shoal_dht::{Event, LookupId};
 use shoal_engine::PeerSource;
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, info_span, trace, warn, Instrument};
 
 /// The usual public routers, used when no bootstrap node is configured.
 pub const DEFAULT_BOOTSTRAP: &[&str] = &[
@@ -44,39 +58,39 @@ const LOOKUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// each fruitless lookup up to the second.
 const LOOKUP_INTERVAL_STARVED_FIRST: Duration = Duration::from_secs(1);
 const LOOKUP_INTERVAL_STARVED: Duration = Duration::from_secs(60);
-/// Longest a single lookup or announce may take before it is given up.
+/// Longest a single lookup may take before it is given up.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the routing table is written to the state file.
 const SAVE_INTERVAL: Duration = Duration::from_secs(10 * 60);
-/// Saved nodes used to bootstrap: `mainline` queries every bootstrap node while its table
-/// has fewer close nodes than that, so the list stays below a bucket's size (20).
-const MAX_SAVED_BOOTSTRAP: usize = 16;
-/// Nodes learned from PORT messages kept in memory.
-const MAX_LEARNED_NODES: usize = 64;
+/// Saved nodes used to bootstrap.
+const MAX_SAVED_BOOTSTRAP: usize = 32;
+/// Commands waiting for the node's task; beyond this a torrent's request waits.
+const COMMAND_QUEUE: usize = 256;
+/// Largest datagram the node sends.
+const MAX_DATAGRAM: usize = 2048;
+/// Longest wait for the bootstrap routers' names to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the session's DHT node starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhtConfig {
     /// Bootstrap nodes as `host:port`. [`DhtConfig::new`] fills in [`DEFAULT_BOOTSTRAP`].
     pub bootstrap: Vec<String>,
-    /// UDP port of the node; 0 picks a free one. A taken port falls back to a free one.
-    pub port: u16,
     /// Where the routing table is saved and read back (none: not saved).
     pub state_file: Option<PathBuf>,
-    /// IPv4 address the node's socket binds (none: every interface). Set to the peer
-    /// listener's address when that is a specific one, so `--listen 127.0.0.1:0` keeps the
-    /// DHT on loopback too.
-    pub bind_address: Option<Ipv4Addr>,
+    /// Answer no queries and say so to other nodes (BEP 43), for a node that knows it
+    /// cannot be reached. Off by default: answering costs little, and a node others can
+    /// reach helps the network.
+    pub read_only: bool,
 }
 
 impl DhtConfig {
-    /// The public routers, UDP port 6881 (or any free one), no state file.
+    /// The public routers, no state file, answering queries.
     pub fn new() -> DhtConfig {
         DhtConfig {
             bootstrap: DEFAULT_BOOTSTRAP.iter().map(|s| s.to_string()).collect(),
-            port: 6881,
             state_file: None,
-            bind_address: None,
+            read_only: false,
         }
     }
 }
@@ -87,232 +101,342 @@ impl Default for DhtConfig {
     }
 }
 
-/// The session's DHT node. Cheap to clone.
+/// What the node's task is asked to do.
+enum Command {
+    /// Look up peers and announce us (`port` `None`: implied port), streaming what is found.
+    Announce {
+        info_hash: [u8; 20],
+        port: Option<u16>,
+        found: mpsc::Sender<Vec<SocketAddr>>,
+    },
+    /// A peer's PORT message named its node.
+    AddNode(SocketAddr),
+    /// The good nodes of the tables, for the state file.
+    Nodes(oneshot::Sender<Vec<SocketAddr>>),
+}
+
+/// The session's DHT node. Cheap to clone; the node stops when the last clone is gone.
 #[derive(Clone)]
 pub(crate) struct Dht {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    /// `None` until the node is built; stays `None` if it could not be.
-    node: watch::Receiver<NodeState>,
+    commands: mpsc::Sender<Command>,
+    /// The UDP port the node answers on (what PORT messages say).
+    port: u16,
+    /// `None` for a node on uTP's socket: announces say `implied_port`.
+    announce_port: Option<u16>,
     state_file: Option<PathBuf>,
-    /// DHT nodes of peers that sent a PORT message, newest last.
-    learned: Mutex<VecDeque<SocketAddrV4>>,
-    /// Ends the periodic saver.
-    saver: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-#[derive(Clone)]
-enum NodeState {
-    Starting,
-    Running(AsyncDht, u16),
-    Failed,
+/// Where the node's datagrams come from and go to.
+enum Socket {
+    /// The session's uTP socket.
+    Shared {
+        utp: Arc<UtpSocket>,
+        incoming: mpsc::Receiver<OtherDatagram>,
+    },
+    /// A socket of its own (uTP off).
+    Own(UdpSocket),
+}
+
+impl Socket {
+    async fn recv(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+        match self {
+            Socket::Shared { incoming, .. } => {
+                let (from, data) = incoming.recv().await?;
+                let len = data.len().min(buf.len());
+                buf[..len].copy_from_slice(&data[..len]);
+                Some((len, from))
+            }
+            Socket::Own(socket) => loop {
+                match socket.recv_from(buf).await {
+                    Ok((len, from)) => return Some((len, dual_stack::canonical(from))),
+                    // An ICMP error of an earlier send: nothing to do.
+                    Err(e) => trace!("DHT socket receive: {e}"),
+                }
+            },
+        }
+    }
+
+    async fn send(&self, to: SocketAddr, data: &[u8]) {
+        let sent = match self {
+            Socket::Shared { utp, .. } => utp.send_other(to, data).await,
+            Socket::Own(socket) => {
+                let local = socket.local_addr();
+                let to = local.map_or(to, |local| dual_stack::for_socket(to, local));
+                socket.send_to(data, to).await
+            }
+        };
+        if let Err(e) = sent {
+            trace!(%to, "DHT send: {e}");
+        }
+    }
 }
 
 impl Dht {
-    /// Starts building the node in the background and returns at once.
-    pub(crate) fn start(config: DhtConfig) -> Dht {
-        let (tx, rx) = watch::channel(NodeState::Starting);
-        let shared = Arc::new(Shared {
-            node: rx,
-            state_file: config.state_file.clone(),
-            learned: Mutex::default(),
-            saver: Mutex::default(),
-        });
-        let build = tokio::task::spawn_blocking(move || build_node(&config));
-        let saver_shared = Arc::downgrade(&shared);
-        let saver = tokio::spawn(
-            async move {
-                let state = match build.await {
-                    Ok(Ok((node, port))) => {
-                        info!(udp_port = port, "DHT node started");
-                        NodeState::Running(node.as_async(), port)
-                    }
-                    Ok(Err(e)) => {
-                        warn!("DHT off: cannot start the node: {e}");
-                        NodeState::Failed
-                    }
-                    Err(e) => {
-                        warn!("DHT off: the node's start-up failed: {e}");
-                        NodeState::Failed
-                    }
+    /// Starts the node on `utp`'s socket, or on a socket of its own on `listen` when uTP
+    /// is off. Returns at once; bootstrapping goes on in the background.
+    pub(crate) fn start(
+        config: DhtConfig,
+        listen: SocketAddr,
+        utp: Option<&Arc<UtpSocket>>,
+        external: Arc<ExternalAddress>,
+        seed: u64,
+    ) -> io::Result<Dht> {
+        let (socket, port, announce_port) = match utp {
+            Some(utp) => {
+                let incoming = utp.other_datagrams();
+                let port = utp.local_addr().port();
+                let socket = Socket::Shared {
+                    utp: utp.clone(),
+                    incoming,
                 };
-                let running = matches!(state, NodeState::Running(..));
-                let _ = tx.send(state);
-                if !running {
-                    return;
-                }
-                let mut tick = tokio::time::interval(SAVE_INTERVAL);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let Some(shared) = saver_shared.upgrade() else {
-                        return;
-                    };
-                    shared.save().await;
-                }
+                (socket, port, None)
             }
-            .instrument(info_span!("dht")),
+            None => {
+                // The listen port when UDP's half of it is free, else any.
+                let socket = dual_stack::udp_socket(listen)
+                    .or_else(|_| dual_stack::udp_socket(SocketAddr::new(listen.ip(), 0)))?;
+                let port = socket.local_addr()?.port();
+                (Socket::Own(socket), port, Some(port))
+            }
+        };
+        let families = dual_stack::families(listen);
+        let saved = config
+            .state_file
+            .as_deref()
+            .map(read_state)
+            .unwrap_or_default();
+        let node_config = shoal_dht::Config {
+            seed,
+            read_only: config.read_only,
+            ipv4: families.contains(&Family::V4),
+            ipv6: families.contains(&Family::V6),
+            ..shoal_dht::Config::default()
+        };
+        let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
+        let task = NodeTask {
+            config: node_config,
+            socket,
+            commands: rx,
+            external,
+            lookups: HashMap::new(),
+            state_file: config.state_file.clone(),
+        };
+        let bootstrap = config.bootstrap.clone();
+        tokio::spawn(
+            task.run(bootstrap, saved)
+                .instrument(info_span!("dht", udp_port = port)),
         );
-        *shared.saver.lock().unwrap_or_else(PoisonError::into_inner) = Some(saver);
-        Dht { shared }
+        info!(udp_port = port, shared_with_utp = announce_port.is_none(), "DHT node started");
+        Ok(Dht {
+            commands,
+            port,
+            announce_port,
+            state_file: config.state_file,
+        })
     }
 
-    /// The node once it runs, with its UDP port; `None` if it could not start.
-    async fn node(&self) -> Option<(AsyncDht, u16)> {
-        let mut rx = self.shared.node.clone();
-        let state = rx
-            .wait_for(|s| !matches!(s, NodeState::Starting))
-            .await
-            .map(|s| s.clone())
-            .unwrap_or(NodeState::Failed);
-        match state {
-            NodeState::Running(node, port) => Some((node, port)),
-            _ => None,
-        }
-    }
-
-    /// The node's UDP port for our PORT messages, once it runs.
+    /// The node's UDP port, for our PORT messages.
     pub(crate) fn port(&self) -> Option<u16> {
-        match &*self.shared.node.borrow() {
-            NodeState::Running(_, port) => Some(*port),
-            _ => None,
-        }
+        Some(self.port)
     }
 
-    /// A peer told us its DHT node (BEP 5 PORT message). Only IPv4 nodes are kept.
+    /// A peer told us its DHT node (BEP 5 PORT message): ping it, keep it if it answers.
     pub(crate) fn add_node(&self, addr: SocketAddr) {
-        let SocketAddr::V4(addr) = addr else { return };
-        if addr.port() == 0 {
-            return;
+        if addr.port() != 0 {
+            let _ = self.commands.try_send(Command::AddNode(addr));
         }
-        let mut learned = self
-            .shared
-            .learned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if learned.contains(&addr) {
-            return;
-        }
-        if learned.len() == MAX_LEARNED_NODES {
-            learned.pop_front();
-        }
-        debug!(node = %addr, "DHT node learned from a PORT message");
-        learned.push_back(addr);
     }
 
-    /// Saves the routing table one last time and stops the periodic saves.
+    /// Saves the routing table one last time.
     pub(crate) async fn shutdown(&self) {
-        if let Some(saver) = self
-            .shared
-            .saver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            saver.abort();
-        }
-        self.shared.save().await;
+        self.save().await;
     }
-}
 
-impl Shared {
-    /// Writes the good nodes of the routing table (and those learned from peers) to the
-    /// state file. Failures are logged: a lost state file only costs a slower bootstrap.
+    /// Writes the good nodes of the routing tables to the state file, and waits for it.
     async fn save(&self) {
-        let Some(path) = &self.state_file else { return };
-        let NodeState::Running(node, _) = self.node.borrow().clone() else {
+        let Some(path) = self.state_file.clone() else {
             return;
         };
-        let table = tokio::time::timeout(Duration::from_secs(2), node.to_bootstrap()).await;
-        let mut nodes: Vec<String> = table.unwrap_or_default();
-        let learned = self
-            .learned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        nodes.extend(learned.iter().map(|a| a.to_string()));
-        nodes.dedup();
-        nodes.truncate(dht_state::MAX_NODES);
-        if nodes.is_empty() {
-            // Keep what an earlier run saved rather than overwrite it with nothing.
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Nodes(tx)).await.is_err() {
             return;
         }
-        let path = path.clone();
-        let count = nodes.len();
-        let written = tokio::task::spawn_blocking(move || write_state(&path, &nodes)).await;
-        match written {
-            Ok(Ok(())) => debug!(nodes = count, "DHT routing table saved"),
-            Ok(Err(e)) => warn!("cannot save the DHT routing table: {e}"),
-            Err(e) => warn!("cannot save the DHT routing table: {e}"),
-        }
+        let Ok(Ok(nodes)) = tokio::time::timeout(Duration::from_secs(2), rx).await else {
+            return;
+        };
+        let _ = spawn_save(path, nodes).await;
+    }
+
+    /// Starts an announce walk; the peers it finds arrive on the receiver, which closes
+    /// when the walk is done.
+    async fn announce(&self, info_hash: [u8; 20]) -> Option<mpsc::Receiver<Vec<SocketAddr>>> {
+        let (found, rx) = mpsc::channel(64);
+        let command = Command::Announce {
+            info_hash,
+            port: self.announce_port,
+            found,
+        };
+        self.commands.send(command).await.ok()?;
+        Some(rx)
     }
 }
 
-/// Builds the node (blocking: resolves names and binds the socket).
-fn build_node(config: &DhtConfig) -> io::Result<(mainline::Dht, u16)> {
-    let mut bootstrap: Vec<SocketAddrV4> = resolve_v4(&config.bootstrap);
-    if let Some(path) = &config.state_file {
-        let saved = read_state(path);
-        debug!(nodes = saved.len(), "DHT nodes read from the state file");
-        bootstrap.extend(
-            saved
-                .into_iter()
-                .filter(|a| !bootstrap.contains(a))
-                .take(MAX_SAVED_BOOTSTRAP)
-                .collect::<Vec<_>>(),
-        );
-    }
-    if bootstrap.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "no bootstrap node could be resolved",
-        ));
-    }
-    let mut builder = mainline::Dht::builder();
-    builder.bootstrap(&bootstrap).port(config.port);
-    if let Some(address) = config.bind_address {
-        builder.bind_address(address);
-    }
-    let node = match builder.build() {
-        Ok(node) => node,
-        Err(e) if config.port != 0 => {
-            debug!(
-                port = config.port,
-                "DHT port taken ({e}); using any free port"
-            );
-            builder.port(0).build()?
-        }
-        Err(e) => return Err(e),
-    };
-    #[allow(deprecated)] // The blocking call is fine here: this runs on a blocking thread.
-    let port = node.info().local_addr().port();
-    Ok((node, port))
+/// The task that owns the node.
+struct NodeTask {
+    config: shoal_dht::Config,
+    socket: Socket,
+    commands: mpsc::Receiver<Command>,
+    external: Arc<ExternalAddress>,
+    /// Where each running lookup's peers go.
+    lookups: HashMap<LookupId, mpsc::Sender<Vec<SocketAddr>>>,
+    state_file: Option<PathBuf>,
 }
 
-/// Resolves `host:port` strings to IPv4 addresses; names that do not resolve are logged and
-/// skipped (no network is not an error).
-fn resolve_v4(names: &[String]) -> Vec<SocketAddrV4> {
-    let mut out = Vec::new();
-    for name in names {
-        match name.to_socket_addrs() {
-            Ok(addrs) => {
-                for addr in addrs {
-                    if let SocketAddr::V4(v4) = addr {
-                        if !out.contains(&v4) {
-                            out.push(v4);
+impl NodeTask {
+    async fn run(mut self, bootstrap: Vec<String>, saved: Vec<SocketAddr>) {
+        let mut routers = resolve(&bootstrap).await;
+        // Nodes on loopback or private addresses only make sense in a private DHT: keep
+        // them if that is what we were pointed at.
+        self.config.allow_private_addresses = routers
+            .iter()
+            .chain(&saved)
+            .any(|a| !crate::external_addr::is_global(a.ip()));
+        routers.extend(saved.into_iter().take(MAX_SAVED_BOOTSTRAP));
+        let mut node = shoal_dht::Dht::new(self.config.clone(), Instant::now());
+        if routers.is_empty() {
+            warn!("DHT: no bootstrap node could be resolved; the node waits to be found");
+        } else if let Err(e) = node.add_bootstrap(Instant::now(), &routers) {
+            warn!("DHT bootstrap failed to start: {e}");
+        }
+        let mut buf = vec![0u8; 65_536];
+        let mut out = vec![0u8; MAX_DATAGRAM];
+        let mut save_tick = tokio::time::interval(SAVE_INTERVAL);
+        save_tick.tick().await;
+        loop {
+            let deadline = node.poll_timeout();
+            let timer = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = self.socket.recv(&mut buf) => match received {
+                    Some((len, from)) => {
+                        if !node.handle_datagram(Instant::now(), from, &buf[..len]) {
+                            trace!(%from, "not a DHT message, dropped");
                         }
+                    }
+                    // The uTP socket is gone: the session is shutting down.
+                    None => return,
+                },
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(&mut node, command),
+                    // Every handle is gone.
+                    None => return,
+                },
+                () = timer => node.handle_timeout(Instant::now()),
+                _ = save_tick.tick() => {
+                    if let Some(path) = self.state_file.clone() {
+                        spawn_save(path, node.nodes());
                     }
                 }
             }
-            Err(e) => debug!(%name, "DHT bootstrap node not resolved: {e}"),
+            while let Some(t) = node.poll_transmit(&mut out) {
+                self.socket.send(t.to, &out[..t.len]).await;
+            }
+            while let Some(event) = node.poll_event() {
+                self.event(event);
+            }
+        }
+    }
+
+    fn command(&mut self, node: &mut shoal_dht::Dht, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Announce {
+                info_hash,
+                port,
+                found,
+            } => match node.announce(now, info_hash, port) {
+                Ok(id) => {
+                    self.lookups.insert(id, found);
+                }
+                // Too many lookups at once: the torrent tries again next round.
+                Err(e) => debug!("DHT announce not started: {e}"),
+            },
+            Command::AddNode(addr) => node.add_node(now, addr),
+            Command::Nodes(reply) => {
+                let _ = reply.send(node.nodes());
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Peers { lookup, peers } => {
+                if let Some(found) = self.lookups.get(&lookup) {
+                    // A torrent that stopped listening only loses this batch.
+                    let _ = found.try_send(peers);
+                }
+            }
+            Event::LookupDone { lookup, outcome } => {
+                if self.lookups.remove(&lookup).is_some() {
+                    debug!(
+                        responded = outcome.responded,
+                        stored = outcome.stored,
+                        peers = outcome.peers,
+                        "announced on the DHT"
+                    );
+                }
+            }
+            Event::ExternalAddress { addr, reported_by } => {
+                self.external
+                    .vote(addr.ip(), Reporter::DhtNode(reported_by.ip()));
+            }
+            Event::Immutable { .. } | Event::Mutable { .. } => {}
+        }
+    }
+}
+
+/// Writes `nodes` to the state file on a blocking thread. Failures are logged: a lost state
+/// file only costs a slower bootstrap. An empty table keeps what an earlier run saved.
+fn spawn_save(path: PathBuf, nodes: Vec<SocketAddr>) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        if nodes.is_empty() {
+            return;
+        }
+        let mut lines: Vec<String> = nodes.iter().map(SocketAddr::to_string).collect();
+        lines.truncate(dht_state::MAX_NODES);
+        match write_state(&path, &lines) {
+            Ok(()) => debug!(nodes = lines.len(), "DHT routing table saved"),
+            Err(e) => warn!("cannot save the DHT routing table: {e}"),
+        }
+    })
+}
+
+/// Resolves `host:port` strings; names that do not resolve are logged and skipped (no
+/// network is not an error).
+async fn resolve(names: &[String]) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for name in names {
+        let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.as_str()));
+        match lookup.await {
+            Ok(Ok(addrs)) => {
+                for addr in addrs.map(dual_stack::canonical) {
+                    if !out.contains(&addr) {
+                        out.push(addr);
+                    }
+                }
+            }
+            Ok(Err(e)) => debug!(%name, "DHT bootstrap node not resolved: {e}"),
+            Err(_) => debug!(%name, "DHT bootstrap node not resolved in time"),
         }
     }
     out
 }
 
-fn read_state(path: &Path) -> Vec<SocketAddrV4> {
+fn read_state(path: &Path) -> Vec<SocketAddr> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.len() <= dht_state::MAX_FILE_LEN as u64 => {}
         Ok(_) => {
@@ -337,37 +461,26 @@ fn write_state(path: &Path, nodes: &[String]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// One torrent's DHT task: look up peers, announce, wait, repeat, until the torrent stops.
-/// Private torrents (BEP 27) never use the DHT; a magnet's task ends as soon as its metadata
-/// says private.
+/// One torrent's DHT task: announce (finding peers on the way), wait, repeat, until the
+/// torrent stops. Private torrents (BEP 27) never use the DHT; a magnet's task ends as soon
+/// as its metadata says private.
 pub(crate) async fn run(dht: Dht, link: TorrentLink) {
     if link.private {
         return;
     }
     // A second view of the torrent just to notice it stopping (or turning out private)
-    // while a query runs.
+    // while a walk runs.
     let mut watch = link.clone();
-    let Some((node, _)) = (tokio::select! {
-        node = dht.node() => node,
-        _ = watch.stopped_or_private() => return,
-    }) else {
-        return;
-    };
-    let target = Id::from(link.info_hash.0);
     let started = Instant::now();
     let mut first_found = false;
     let mut starved_wait = LOOKUP_INTERVAL_STARVED_FIRST;
     loop {
-        // Lookup first, then announce, seed or not: the announce goes to the nodes whose
-        // tokens the lookup just collected, so it costs one round trip instead of a
-        // second walk through the DHT (mainline's announce alone walks it with `get`),
-        // and lands no later than it would on its own.
-        let lookup = lookup(&node, target, &link, started, &mut first_found);
+        let walk = walk(&dht, &link, started, &mut first_found);
         let alive = tokio::select! {
-            alive = lookup => alive,
+            alive = walk => alive,
             _ = watch.stopped_or_private() => return,
         };
-        if !alive || !announce(&node, target, &link, &mut watch).await {
+        if !alive {
             return;
         }
         let wait = if link.stats().engine.connected_peers == 0 {
@@ -385,59 +498,32 @@ pub(crate) async fn run(dht: Dht, link: TorrentLink) {
     }
 }
 
-/// Announces our listen port for the torrent; false once the torrent has stopped.
-async fn announce(
-    node: &AsyncDht,
-    target: Id,
-    link: &TorrentLink,
-    watch: &mut TorrentLink,
-) -> bool {
-    let announce = tokio::time::timeout(
-        QUERY_TIMEOUT,
-        node.announce_peer(target, Some(link.listen_port)),
-    );
-    tokio::select! {
-        result = announce => match result {
-            Ok(Ok(_)) => debug!("announced on the DHT"),
-            Ok(Err(e)) => debug!("DHT announce failed: {e}"),
-            Err(_) => debug!("DHT announce timed out"),
-        },
-        _ = watch.stopped_or_private() => return false,
-    }
-    true
-}
-
-/// One `get_peers` lookup, handing each batch of peers to the driver as it arrives; false
-/// once the torrent has stopped.
-async fn lookup(
-    node: &AsyncDht,
-    target: Id,
-    link: &TorrentLink,
-    started: Instant,
-    first_found: &mut bool,
-) -> bool {
-    let public_ip = node.info().await.public_address().map(|a| *a.ip());
-    let mut stream = node.get_peers(target);
+/// One announce walk, handing each batch of peers to the driver as it arrives; false once
+/// the torrent has stopped.
+async fn walk(dht: &Dht, link: &TorrentLink, started: Instant, first_found: &mut bool) -> bool {
+    let Some(mut found) = dht.announce(link.info_hash.0).await else {
+        return true;
+    };
     let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
-    let mut found = 0usize;
+    let mut count = 0usize;
     loop {
-        let batch = match tokio::time::timeout_at(deadline, stream.next()).await {
-            Ok(Some(batch)) => batch,
+        let peers = match tokio::time::timeout_at(deadline, found.recv()).await {
+            Ok(Some(peers)) => peers,
             Ok(None) => break,
             Err(_) => {
                 debug!("DHT lookup timed out");
                 break;
             }
         };
-        let peers: Vec<SocketAddr> = batch
+        let peers: Vec<SocketAddr> = peers
             .into_iter()
-            .filter(|&peer| !is_own(peer, link.listen_port, public_ip))
-            .map(SocketAddr::V4)
+            .map(dual_stack::canonical)
+            .filter(|p| p.port() != 0 && !p.ip().is_unspecified())
             .collect();
         if peers.is_empty() {
             continue;
         }
-        found += peers.len();
+        count += peers.len();
         if !*first_found {
             *first_found = true;
             info!(
@@ -449,80 +535,6 @@ async fn lookup(
             return false;
         }
     }
-    debug!(found, "DHT lookup done");
+    debug!(found = count, "DHT lookup done");
     true
-}
-
-/// True for our own announce coming back from a lookup: our listen port at a loopback or
-/// unspecified address, or at the public address other nodes see us at. (Another client on
-/// this host or behind our NAT has another port.)
-fn is_own(peer: SocketAddrV4, listen_port: u16, public_ip: Option<Ipv4Addr>) -> bool {
-    let ip = *peer.ip();
-    peer.port() == listen_port && (ip.is_loopback() || ip.is_unspecified() || Some(ip) == public_ip)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn our_own_announce_is_recognised() {
-        let public = Some(Ipv4Addr::new(203, 0, 113, 5));
-        let own = |addr: &str| is_own(addr.parse().unwrap(), 6881, public);
-        assert!(own("127.0.0.1:6881"));
-        assert!(own("127.0.0.2:6881"));
-        assert!(own("203.0.113.5:6881"));
-        assert!(!own("127.0.0.1:6882"), "another client on this host");
-        assert!(!own("203.0.113.5:6882"), "another client behind our NAT");
-        assert!(!own("198.51.100.1:6881"), "someone else on our port");
-        assert!(!is_own("10.0.0.1:6881".parse().unwrap(), 6881, None));
-    }
-
-    #[test]
-    fn state_file_round_trip_and_cap() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/dht.nodes");
-        let nodes: Vec<String> = (0..300)
-            .map(|i| format!("10.0.{}.{}:6881", i / 256, i % 256))
-            .collect();
-        write_state(&path, &nodes).unwrap();
-        let back = read_state(&path);
-        assert_eq!(back.len(), dht_state::MAX_NODES);
-        assert_eq!(back[0], "10.0.0.0:6881".parse::<SocketAddrV4>().unwrap());
-        std::fs::write(&path, vec![b'x'; dht_state::MAX_FILE_LEN + 1]).unwrap();
-        assert!(read_state(&path).is_empty());
-        assert!(read_state(&dir.path().join("missing")).is_empty());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_magnet_whose_metadata_says_private_leaves_the_dht() {
-        let testnet = mainline::Testnet::builder(8).build().unwrap();
-        let dht = Dht::start(DhtConfig {
-            bootstrap: testnet.bootstrap.clone(),
-            port: 0,
-            state_file: None,
-            bind_address: Some(Ipv4Addr::LOCALHOST),
-        });
-        let (link, driver) = super::super::test_link::magnet(shoal_core::InfoHash([9; 20]));
-        let task = tokio::spawn(run(dht.clone(), link));
-        // Let it start its lookups with the metadata unknown.
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while dht.port().is_none() {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("the DHT node starts");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!task.is_finished(), "ended before the metadata arrived");
-
-        driver
-            .metadata
-            .send_replace(super::super::test_link::metadata(true));
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .expect("the DHT task ends within 5 s of private metadata")
-            .unwrap();
-        dht.shutdown().await;
-    }
 }

@@ -142,9 +142,23 @@ pub(crate) struct DiscoveryServices {
 impl DiscoveryServices {
     /// Starts the session-wide services the config asks for. Neither can fail the session:
     /// the DHT starts in the background, and LSD that cannot join a group is left off.
-    pub(crate) fn start(config: &crate::SessionConfig, listen: SocketAddr) -> DiscoveryServices {
+    pub(crate) fn start(
+        config: &crate::SessionConfig,
+        listen: SocketAddr,
+        utp: Option<&Arc<crate::utp::UtpSocket>>,
+        external: Arc<crate::external_addr::ExternalAddress>,
+        seed: u64,
+    ) -> DiscoveryServices {
         let listen_port = listen.port();
-        let dht = config.dht.clone().map(dht::Dht::start);
+        let dht = config.dht.clone().and_then(|dht| {
+            match dht::Dht::start(dht, listen, utp, external, seed) {
+                Ok(dht) => Some(dht),
+                Err(e) => {
+                    tracing::warn!("DHT off: cannot open its socket: {e}");
+                    None
+                }
+            }
+        });
         let lsd = config
             .lsd
             .as_ref()
