@@ -15,19 +15,6 @@ impl Dht {
         if self.cfg.read_only || from.port() == 0 {
             return;
         }
-        // A querying node joins our table (BEP 43: unless read-only); as it has not
-        // answered us yet it is only questionable, and gets pinged before it displaces
-        // anyone.
-        if !msg.read_only {
-            self.offer_node(
-                now,
-                NodeInfo {
-                    id: q.id,
-                    addr: from,
-                },
-                false,
-            );
-        }
         let mut r = Response {
             id: self.id,
             ..Response::default()
@@ -88,6 +75,19 @@ impl Dht {
                 return self.send_error(from, msg.tid, code::METHOD_UNKNOWN, "method unknown");
             }
         }
+        // A querying node joins our table (BEP 43: unless read-only), after the answer so
+        // that it is not sent itself; as it has not answered us yet it is only
+        // questionable, and gets pinged before it displaces anyone.
+        if !msg.read_only {
+            self.offer_node(
+                now,
+                NodeInfo {
+                    id: q.id,
+                    addr: from,
+                },
+                false,
+            );
+        }
         self.stats.queries_answered += 1;
         let reply = Message {
             tid: msg.tid,
@@ -97,6 +97,13 @@ impl Dht {
             body: Body::Response(r),
         };
         self.queue(from, &reply);
+    }
+
+    /// The first `k` of `nodes` other than the requester itself.
+    fn others(mut nodes: Vec<NodeInfo>, from: SocketAddr, k: usize) -> Vec<NodeInfo> {
+        nodes.retain(|n| n.addr != from);
+        nodes.truncate(k);
+        nodes
     }
 
     /// The k closest nodes of each family wanted (by default the requester's own).
@@ -112,12 +119,12 @@ impl Dht {
         let k = self.cfg.k;
         if want.v4 {
             if let Some(t) = &self.v4 {
-                r.nodes = t.closest(target, k);
+                r.nodes = Self::others(t.closest(target, k + 1), from, k);
             }
         }
         if want.v6 {
             if let Some(t) = &self.v6 {
-                r.nodes6 = t.closest(target, k);
+                r.nodes6 = Self::others(t.closest(target, k + 1), from, k);
             }
         }
     }
