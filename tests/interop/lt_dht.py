@@ -114,11 +114,13 @@ def port_free_for_tcp_and_udp(host):
     from), so its TCP listen port and its UDP port must be the same; with
     port 0 they are picked apart and may differ when other tests hold UDP
     ports, and then peers are told a port nothing listens on."""
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
             tcp.bind((host, 0))
             port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind((host, port))
                 except OSError:
@@ -217,7 +219,7 @@ def main():
             if isinstance(alert, lt.dht_get_peers_reply_alert) and alert.info_hash == target:
                 replied = True
                 for ip, port in alert.peers():
-                    peer = "%s:%d" % (ip, port)
+                    peer = ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, port)
                     if peer not in seen:
                         seen.add(peer)
                         ms = int((time.monotonic() - started) * 1000)

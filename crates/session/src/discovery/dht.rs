@@ -33,8 +33,8 @@ use super::TorrentLink;
 use crate::dual_stack::{self, Family};
 use crate::external_addr::{ExternalAddress, Reporter};
 use crate::utp::{OtherDatagram, UtpSocket};
-use shoal_discovery::dht_state;
 use shoal_dht::{Event, LookupId};
+use shoal_discovery::dht_state;
 use shoal_engine::PeerSource;
 use std::collections::HashMap;
 use std::io;
@@ -226,7 +226,11 @@ impl Dht {
             task.run(bootstrap, saved)
                 .instrument(info_span!("dht", udp_port = port)),
         );
-        info!(udp_port = port, shared_with_utp = announce_port.is_none(), "DHT node started");
+        info!(
+            udp_port = port,
+            shared_with_utp = announce_port.is_none(),
+            "DHT node started"
+        );
         Ok(Dht {
             commands,
             port,
