@@ -196,7 +196,8 @@ impl Dht {
                 let socket = dual_stack::udp_socket(listen)
                     .or_else(|_| dual_stack::udp_socket(SocketAddr::new(listen.ip(), 0)))?;
                 let port = socket.local_addr()?.port();
-                (Socket::Own(socket), port, Some(port))
+                // Peers dial the TCP listener, whatever port the node got.
+                (Socket::Own(socket), port, Some(listen.port()))
             }
         };
         let families = dual_stack::families(listen);
@@ -291,9 +292,16 @@ struct NodeTask {
     socket: Socket,
     commands: mpsc::Receiver<Command>,
     external: Arc<ExternalAddress>,
-    /// Where each running lookup's peers go.
-    lookups: HashMap<LookupId, mpsc::Sender<Vec<SocketAddr>>>,
+    /// Where each running lookup's peers go, and the announce that follows a lookup.
+    lookups: HashMap<LookupId, Walk>,
     state_file: Option<PathBuf>,
+}
+
+/// A torrent's round: a `get_peers` lookup, then the announce that uses its tokens.
+struct Walk {
+    found: mpsc::Sender<Vec<SocketAddr>>,
+    /// Set while the lookup runs: what to announce once it is done.
+    then_announce: Option<([u8; 20], Option<u16>)>,
 }
 
 impl NodeTask {
@@ -327,6 +335,7 @@ impl NodeTask {
             tokio::select! {
                 received = self.socket.recv(&mut buf) => match received {
                     Some((len, from)) => {
+                        trace!(%from, len, "DHT datagram in");
                         if !node.handle_datagram(Instant::now(), from, &buf[..len]) {
                             trace!(%from, "not a DHT message, dropped");
                         }
@@ -346,11 +355,16 @@ impl NodeTask {
                     }
                 }
             }
-            while let Some(t) = node.poll_transmit(&mut out) {
-                self.socket.send(t.to, &out[..t.len]).await;
-            }
-            while let Some(event) = node.poll_event() {
-                self.event(event);
+            // An event may start the next step of a walk: go round until both are done.
+            loop {
+                while let Some(t) = node.poll_transmit(&mut out) {
+                    trace!(to = %t.to, len = t.len, "DHT datagram out");
+                    self.socket.send(t.to, &out[..t.len]).await;
+                }
+                let Some(event) = node.poll_event() else {
+                    break;
+                };
+                self.event(&mut node, event);
             }
         }
     }
@@ -358,16 +372,23 @@ impl NodeTask {
     fn command(&mut self, node: &mut shoal_dht::Dht, command: Command) {
         let now = Instant::now();
         match command {
+            // A fresh lookup every round (an announce alone would reuse the tokens of the
+            // last one and walk nowhere, finding no new peer), then the announce, which
+            // goes straight to the nodes whose tokens the lookup collected.
             Command::Announce {
                 info_hash,
                 port,
                 found,
-            } => match node.announce(now, info_hash, port) {
+            } => match node.get_peers(now, info_hash) {
                 Ok(id) => {
-                    self.lookups.insert(id, found);
+                    let walk = Walk {
+                        found,
+                        then_announce: Some((info_hash, port)),
+                    };
+                    self.lookups.insert(id, walk);
                 }
                 // Too many lookups at once: the torrent tries again next round.
-                Err(e) => debug!("DHT announce not started: {e}"),
+                Err(e) => debug!("DHT lookup not started: {e}"),
             },
             Command::AddNode(addr) => node.add_node(now, addr),
             Command::Nodes(reply) => {
@@ -376,22 +397,33 @@ impl NodeTask {
         }
     }
 
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, node: &mut shoal_dht::Dht, event: Event) {
         match event {
             Event::Peers { lookup, peers } => {
-                if let Some(found) = self.lookups.get(&lookup) {
+                if let Some(walk) = self.lookups.get(&lookup) {
                     // A torrent that stopped listening only loses this batch.
-                    let _ = found.try_send(peers);
+                    let _ = walk.found.try_send(peers);
                 }
             }
             Event::LookupDone { lookup, outcome } => {
-                if self.lookups.remove(&lookup).is_some() {
-                    debug!(
-                        responded = outcome.responded,
-                        stored = outcome.stored,
-                        peers = outcome.peers,
-                        "announced on the DHT"
-                    );
+                let Some(mut walk) = self.lookups.remove(&lookup) else {
+                    return;
+                };
+                match walk.then_announce.take() {
+                    Some((info_hash, port)) => {
+                        debug!(
+                            responded = outcome.responded,
+                            peers = outcome.peers,
+                            "DHT lookup answered"
+                        );
+                        match node.announce(Instant::now(), info_hash, port) {
+                            Ok(id) => {
+                                self.lookups.insert(id, walk);
+                            }
+                            Err(e) => debug!("DHT announce not started: {e}"),
+                        }
+                    }
+                    None => debug!(stored = outcome.stored, "announced on the DHT"),
                 }
             }
             Event::ExternalAddress { addr, reported_by } => {
@@ -541,4 +573,87 @@ async fn walk(dht: &Dht, link: &TorrentLink, started: Instant, first_found: &mut
     }
     debug!(found = count, "DHT lookup done");
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_file_round_trip_and_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/dht.nodes");
+        let mut nodes: Vec<String> = (0..300)
+            .map(|i| format!("10.0.{}.{}:6881", i / 256, i % 256))
+            .collect();
+        nodes.insert(0, "[2001:db8::1]:6881".to_string());
+        write_state(&path, &nodes).unwrap();
+        let back = read_state(&path);
+        assert_eq!(back.len(), dht_state::MAX_NODES);
+        assert_eq!(back[0], "[2001:db8::1]:6881".parse::<SocketAddr>().unwrap());
+        std::fs::write(&path, vec![b'x'; dht_state::MAX_FILE_LEN + 1]).unwrap();
+        assert!(read_state(&path).is_empty());
+        assert!(read_state(&dir.path().join("missing")).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_magnet_whose_metadata_says_private_leaves_the_dht() {
+        let config = DhtConfig {
+            bootstrap: Vec::new(),
+            state_file: None,
+            read_only: false,
+        };
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let external = Arc::new(ExternalAddress::new());
+        let dht = Dht::start(config, listen, None, external, 1).unwrap();
+        let (link, driver) = super::super::test_link::magnet(shoal_core::InfoHash([9; 20]));
+        let task = tokio::spawn(run(dht.clone(), link));
+        // Let it start its walks with the metadata unknown.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!task.is_finished(), "ended before the metadata arrived");
+
+        driver
+            .metadata
+            .send_replace(super::super::test_link::metadata(true));
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the DHT task ends within 5 s of private metadata")
+            .unwrap();
+        dht.shutdown().await;
+    }
+
+    /// Two nodes on loopback sockets of their own (uTP off): one announces (the listen
+    /// port it was given, as the TCP listener's), the other's walk finds it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_find_each_other() {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let config = |bootstrap: Vec<String>| DhtConfig {
+            bootstrap,
+            state_file: None,
+            read_only: false,
+        };
+        let external = Arc::new(ExternalAddress::new());
+        let a = Dht::start(config(Vec::new()), listen, None, external.clone(), 2).unwrap();
+        let listen: SocketAddr = "127.0.0.1:45678".parse().unwrap();
+        let a_addr = format!("127.0.0.1:{}", a.port().unwrap());
+        let b = Dht::start(config(vec![a_addr]), listen, None, external, 3).unwrap();
+        let info_hash = [7u8; 20];
+        let found = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                // b announces (a stores it); a's own walk then finds b.
+                let mut rx = b.announce(info_hash).await.unwrap();
+                while rx.recv().await.is_some() {}
+                let mut rx = a.announce(info_hash).await.unwrap();
+                while let Some(peers) = rx.recv().await {
+                    if let Some(peer) = peers.first() {
+                        return *peer;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("a finds b within 10 s");
+        assert_eq!(found.port(), 45678, "the listen port is announced");
+    }
 }
