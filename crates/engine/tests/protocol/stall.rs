@@ -208,3 +208,62 @@ fn a_stalled_peer_is_refused_what_it_still_had_queued_of_the_pieces_it_lost() {
         .iter()
         .any(|a| matches!(a, Action::ReadBlock { peer, .. } if *peer == other)));
 }
+
+#[test]
+fn a_getter_whose_duplicate_connection_was_replaced_is_served_at_once() {
+    // A hole punch gives the seed two connections to B: B's dial arrives first, then the
+    // seed's own, which both sides keep (the one dialed by the lower peer id).
+    let (mut t, now, _) = engine_with_have(Bitfield::full(PIECES), true);
+    let b_id = PeerId([0xff; 20]);
+    let b_addr = SocketAddr::from(([10, 9, 9, 9], 6881));
+    let (first, second) = (PeerKey(20), PeerKey(21));
+    t.handle_peer_connected(now, first, b_addr, b_id, our_reserved_bits(), false);
+    t.handle_message(now, first, Message::HaveNone);
+    t.handle_message(now, first, Message::Interested);
+    for piece in 0..2 {
+        for begin in [0, 16384] {
+            t.handle_message(now, first, Message::Request(block(piece, begin)));
+        }
+    }
+    let a = drain(&mut t);
+    assert_eq!(reads(&a).len(), 4, "the first connection is served: {a:?}");
+    // One block of them is reported sent; the rest die with the connection.
+    t.handle_block_sent(now, first, 16384);
+    t.handle_peer_connected(now, second, b_addr, b_id, our_reserved_bits(), true);
+    let a = drain(&mut t);
+    assert!(
+        a.iter().any(|a| matches!(
+            a,
+            Action::Disconnect { peer, reason: DisconnectReason::Duplicate } if *peer == first
+        )),
+        "the first connection is the one dropped: {a:?}"
+    );
+    // B's late reports for the dropped connection change nothing.
+    t.handle_block_sent(now, first, 16384);
+    t.handle_message(now, second, Message::HaveNone);
+    t.handle_message(now, second, Message::Interested);
+    let a = drain(&mut t);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Send { peer, msg: Message::Unchoke } if *peer == second)),
+        "unchoked at once, not at the next round: {a:?}"
+    );
+    // The pieces the first connection held are the new one's to have.
+    for piece in 0..2 {
+        for begin in [0, 16384] {
+            t.handle_message(now, second, Message::Request(block(piece, begin)));
+        }
+    }
+    let a = drain(&mut t);
+    assert_eq!(reads(&a).len(), 4, "{a:?}");
+    assert!(
+        !a.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                msg: Message::Reject(_),
+                ..
+            }
+        )),
+        "{a:?}"
+    );
+}
