@@ -147,6 +147,8 @@ pub(crate) struct Peer {
     /// Pieces the peer rejected a request for since it last unchoked us: not asked again
     /// until then (bounded by `MAX_REJECTED`).
     pub rejected: BTreeSet<u32>,
+    /// When the peer last rejected a request of ours.
+    pub last_rejected: Option<Instant>,
     /// How many requests the peer accepts at once (BEP 10 `reqq`).
     pub max_requests: usize,
 
@@ -219,6 +221,7 @@ impl Peer {
             offered_fast: BTreeSet::new(),
             suggested: Vec::new(),
             rejected: BTreeSet::new(),
+            last_rejected: None,
             max_requests: 250,
             ut_metadata: None,
             ut_pex: None,

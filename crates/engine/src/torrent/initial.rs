@@ -22,6 +22,16 @@
 //! (they are offered to it as BEP 6 allowed-fast pieces), until a choke round finds it
 //! still choked with nothing of them queued or on its way. Peers without BEP 6 are served
 //! as usual, since they cannot be told no without a choke.
+//!
+//! A piece is held for a peer only while it is coming: one that no block of left us for a
+//! whole choke round is free again (`give_up_quiet`), also for a peer we unchoke. A peer
+//! whose link barely moves (a throttled relay in the NAT lab: one block every few seconds)
+//! otherwise held every piece it had asked for until its trickle had carried them all, and
+//! the phase could not end before; a newcomer with nothing else to fetch was refused them
+//! for that long (29 s in `tests/protocol/stall.rs`, about 24 s in the lab) while our
+//! upload to it sat idle. A round (10 s) is the clock choked owners are already judged by:
+//! a peer we serve at any useful rate gets a block of each piece it holds out far sooner
+//! (its requests ask for about a second of its rate), so only stalled pieces are freed.
 
 use crate::PeerKey;
 use shoal_core::{Bitfield, BlockRef, Lengths};
@@ -47,8 +57,12 @@ pub(super) struct InitialSeeding {
     on_its_way: BTreeMap<PeerKey, VecDeque<BlockRef>>,
     /// Blocks in the torrent not reported sent yet.
     remaining: u32,
+    /// Blocks in the last piece (it may be short).
+    blocks_in_last: u32,
     /// Where the next search for an unowned piece starts.
     cursor: u32,
+    /// Owned pieces no block of left us since the last choke round (`give_up_quiet`).
+    quiet: Bitfield,
 }
 
 impl InitialSeeding {
@@ -63,13 +77,27 @@ impl InitialSeeding {
             handed_to_owner: vec![0; n as usize],
             on_its_way: BTreeMap::new(),
             remaining: lengths.pieces().map(|p| lengths.blocks_in_piece(p)).sum(),
+            blocks_in_last: lengths
+                .pieces()
+                .last()
+                .map_or(0, |p| lengths.blocks_in_piece(p)),
             cursor: 0,
+            quiet: Bitfield::new(n),
         }
     }
 
     /// Whether every block was reported sent once (the phase is over).
     pub(super) fn done(&self) -> bool {
         self.remaining == 0
+    }
+
+    /// Blocks in piece `i`.
+    fn blocks_in(&self, i: usize) -> u32 {
+        if i + 1 == self.owner.len() {
+            self.blocks_in_last
+        } else {
+            self.blocks_per_piece
+        }
     }
 
     fn index(&self, block: &BlockRef) -> u32 {
@@ -85,6 +113,8 @@ impl InitialSeeding {
             None => {
                 self.owner[i] = Some(peer);
                 self.handed_to_owner[i] = 0;
+                // A new owner gets a whole round before it must have had a block of it.
+                self.quiet.clear(i as u32);
                 true
             }
         }
@@ -114,6 +144,7 @@ impl InitialSeeding {
             self.remaining -= 1;
             self.sent_in_piece[block.piece.get() as usize] += 1;
         }
+        self.quiet.clear(block.piece.get());
     }
 
     /// A block queued for `peer` was cancelled before it was sent. If the peer was handed
@@ -174,6 +205,37 @@ impl InitialSeeding {
                 *owner = None;
             }
         }
+    }
+
+    /// A choke round: every piece still owned, not yet sent whole, and quiet since the
+    /// last round (no block of it reported sent, whoever it went to) is free again, so
+    /// that a peer asking for it is served rather than refused (module docs). The pieces
+    /// owned now are quiet until a block of them leaves. Returns the pieces freed, with
+    /// the peer that held each.
+    pub(super) fn give_up_quiet(&mut self) -> Vec<(PeerKey, u32)> {
+        let mut freed = Vec::new();
+        for i in 0..self.owner.len() {
+            let piece = i as u32;
+            let Some(owner) = self.owner[i] else {
+                self.quiet.clear(piece);
+                continue;
+            };
+            if self.sent_in_piece[i] >= self.blocks_in(i) {
+                // Left whole once: the owner's to pass on, not ours to send again.
+                self.quiet.clear(piece);
+            } else if self.quiet.clear(piece) {
+                tracing::debug!(
+                    peer = owner.0,
+                    piece,
+                    "initial seeding: no block of the piece left for a round, freed"
+                );
+                self.owner[i] = None;
+                freed.push((owner, piece));
+            } else {
+                self.quiet.set(piece);
+            }
+        }
+        freed
     }
 
     /// Whether `peer` owns `piece` (it may fetch it while choked).
@@ -357,5 +419,55 @@ mod tests {
         assert!(s.claim(c, &blocks[0]));
         assert_eq!(s.give_up(c), Vec::<u32>::new());
         assert!(s.claim(a, &blocks[0]));
+    }
+
+    #[test]
+    fn a_piece_nothing_left_of_for_a_whole_round_is_freed() {
+        // Three pieces of two blocks and a short last one of one block.
+        let lengths = Lengths::new(7 * BLOCK_SIZE as u64, 2 * BLOCK_SIZE).unwrap();
+        let mut s = InitialSeeding::new(&lengths);
+        let blocks: Vec<BlockRef> = lengths.pieces().flat_map(|p| lengths.blocks(p)).collect();
+        assert_eq!(blocks.len(), 7);
+        let (a, b) = (PeerKey(1), PeerKey(2));
+        // A asks for everything; all of it is handed over for A's slow link.
+        for block in &blocks {
+            assert!(s.claim(a, block));
+            s.sending(a, block);
+        }
+        assert!(s.give_up_quiet().is_empty());
+        assert!(!s.claim(b, &blocks[2]), "one round gone: piece 1 still A's");
+        // During the next round piece 0 leaves whole, piece 1 half, nothing of the others.
+        for _ in 0..3 {
+            s.sent(a);
+        }
+        assert_eq!(s.give_up_quiet(), vec![(a, 2), (a, 3)]);
+        assert!(
+            !s.claim(b, &blocks[0]),
+            "piece 0 left whole: A passes it on"
+        );
+        assert!(
+            !s.claim(b, &blocks[3]),
+            "a block of piece 1 left this round"
+        );
+        assert!(
+            s.claim(b, &blocks[4]),
+            "nothing of piece 2 left for a round"
+        );
+        assert!(s.claim(b, &blocks[6]), "nor of the short last piece");
+        // A new owner gets a whole round of its own.
+        s.give_up_quiet();
+        assert!(
+            !s.claim(a, &blocks[4]),
+            "B claimed piece 2 since the last round"
+        );
+        // The short last piece leaves whole: never freed again.
+        s.sending(b, &blocks[6]);
+        s.sent(b);
+        s.give_up_quiet();
+        assert!(
+            s.claim(a, &blocks[4]),
+            "nothing of piece 2 left B for a round"
+        );
+        assert!(!s.claim(a, &blocks[6]), "the last piece left whole");
     }
 }

@@ -384,12 +384,33 @@ impl Torrent {
             self.set_choke(now, c.key, !unchoke.contains(&c.key));
         }
         // Initial seeding: what a peer choked for a whole round kept but does not fetch goes
-        // to others.
+        // to others, and so does any piece of which nothing left us for a whole round, also
+        // a piece of a peer we unchoke whose link has stalled (`initial.rs` module docs).
         if let Some(initial) = &mut self.initial {
             for key in was_choked {
                 if let Some(p) = self.peers.get(&key).filter(|p| p.am_choking) {
                     let queue = &p.upload_queue;
                     initial.give_up_idle(key, |i| queue.iter().any(|b| b.piece.get() == i));
+                }
+            }
+            // The old holder's requests for a freed piece still waiting here are refused:
+            // served later, they would send the piece twice, to it and to the next owner.
+            for (key, piece) in initial.give_up_quiet() {
+                let Some(p) = self.peers.get_mut(&key) else {
+                    continue;
+                };
+                let (dropped, kept): (Vec<BlockRef>, Vec<BlockRef>) = p
+                    .upload_queue
+                    .drain(..)
+                    .partition(|b| b.piece.get() == piece);
+                p.upload_queue = kept.into();
+                for block in dropped {
+                    let b = BlockInfo {
+                        index: block.piece.get(),
+                        begin: block.offset,
+                        length: block.len,
+                    };
+                    self.reject(now, key, b);
                 }
             }
         }

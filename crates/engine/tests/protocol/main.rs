@@ -9,4 +9,5 @@ mod holepunch;
 mod initial_seeding;
 mod requesting;
 mod serving;
+mod stall;
 mod violations;
