@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 const REUSE_TOKENS_FOR: Duration = Duration::from_secs(120);
 /// Finished walks remembered for token reuse.
 const MAX_RECENT: usize = 32;
-/// A bootstrap is retried this often while the tables hold fewer than k nodes.
-const REBOOTSTRAP_EVERY: Duration = Duration::from_secs(60);
+/// A bootstrap is retried this often while the tables hold fewer than k nodes (its
+/// datagrams may have been lost, or the bootstrap nodes were down).
+const REBOOTSTRAP_EVERY: Duration = Duration::from_secs(15);
 
 /// Why a lookup could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -379,8 +380,10 @@ impl Dht {
     }
 
     fn finish(&mut self, now: Instant, id: LookupId) {
-        let _ = now;
         if let Some(l) = self.lookups.remove(&id) {
+            if matches!(l.kind, Kind::FindNode { .. }) && l.target == self.id {
+                self.refresh_sparse_buckets(now);
+            }
             if l.kind.reported() {
                 self.push_event(Event::LookupDone {
                     lookup: id,
@@ -577,6 +580,32 @@ impl Dht {
                 if let Some(l) = self.lookups.get_mut(&id) {
                     l.storing = l.storing.map(|p| p.saturating_sub(1));
                 }
+            }
+        }
+    }
+
+    /// After a walk to our own id (bootstrap), a silent find_node in the range of every
+    /// bucket that is not full: the own-id walk only meets nodes near us, and without this
+    /// the far buckets would stay empty until nodes from there happen to query us, leaving
+    /// lookups towards that half of the id space without a first hop.
+    fn refresh_sparse_buckets(&mut self, now: Instant) {
+        let mut targets = Vec::new();
+        for v6 in [false, true] {
+            let rng = &mut self.rng;
+            let table = if v6 {
+                self.v6.as_ref()
+            } else {
+                self.v4.as_ref()
+            };
+            if let Some(t) = table {
+                targets.extend(t.sparse_targets(&mut || rng.bytes20()));
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        for target in targets {
+            if self.lookups.len() < self.cfg.max_lookups / 2 {
+                let _ = self.start(now, target, Kind::FindNode { report: false });
             }
         }
     }
