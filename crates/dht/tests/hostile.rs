@@ -183,3 +183,75 @@ fn nodes_at_port_zero_or_ourselves_get_no_query() {
     }));
     let _ = lookup;
 }
+
+mod scripts {
+    //! The fuzz target `dht_node`'s script, as a property test: random datagrams (some
+    //! replies carrying a live transaction id) and timeouts against a node running a
+    //! lookup never break its bounds or make it send invalid KRPC.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    const FROM: [&str; 4] = [
+        "10.0.0.2:6881",
+        "10.0.0.3:1",
+        "[fd00::2]:6881",
+        "10.0.0.4:0",
+    ];
+
+    fn reply_body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            Just(b"1:rd2:id20:abcdefghij01234567895:nodes26:ABCDEFGHIJKLMNOPQRST\x0a\x00\x00\x09\x1a\xe15:token2:tk6:valuesl6:\x0a\x00\x00\x0a\x1a\xe1ee1:y1:re".to_vec()),
+            Just(b"1:eli201e1:xe1:y1:ee".to_vec()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn scripts_keep_the_bounds(steps in proptest::collection::vec((0u8..8, any::<bool>(), reply_body(), 0u64..30), 1..60)) {
+            let start = Instant::now();
+            let mut now = start;
+            let cfg = Config { max_queued_transmits: 32, max_queued_events: 32, ..config(1) };
+            let mut dht = Dht::new(cfg, now);
+            let boot: Vec<SocketAddr> = FROM[..3].iter().map(|s| s.parse().unwrap()).collect();
+            let _ = dht.add_bootstrap(now, &boot);
+            let _ = dht.get_peers(now, [7; 20]);
+            let mut buf = [0u8; 1500];
+            let mut live: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+            for (control, splice, body, wait) in steps {
+                if control >= 6 {
+                    now += Duration::from_millis(wait * 100);
+                    dht.handle_timeout(now);
+                } else {
+                    let from: SocketAddr = FROM[usize::from(control % 4)].parse().unwrap();
+                    let (from, datagram) = match (splice, live.pop()) {
+                        (true, Some((to, tid))) => (to, [b"d1:t4:".as_slice(), &tid, &body].concat()),
+                        _ => (from, body),
+                    };
+                    let _ = dht.handle_datagram(now, from, &datagram);
+                }
+                let mut sent = 0;
+                while let Some(t) = dht.poll_transmit(&mut buf) {
+                    sent += 1;
+                    prop_assert!(sent <= 32);
+                    let msg = Message::decode(&buf[..t.len]).expect("we send valid KRPC");
+                    if msg.tid.as_bytes().len() == 4 {
+                        live.push((t.to, msg.tid.as_bytes().to_vec()));
+                    }
+                }
+                let mut events = 0;
+                while dht.poll_event().is_some() {
+                    events += 1;
+                }
+                prop_assert!(events <= 32);
+                let s = dht.stats();
+                prop_assert!(s.in_flight <= dht.config().max_in_flight);
+                prop_assert!(s.lookups <= dht.config().max_lookups);
+                prop_assert!(dht.poll_timeout().is_some_and(|t| t >= start));
+            }
+        }
+    }
+}

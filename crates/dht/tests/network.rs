@@ -94,6 +94,18 @@ fn bootstrap_announce_find_and_items() {
     assert!(net.peers(v4_finder, g4).contains(&announcer_v4));
     assert!(net.peers(v6_finder, g6).contains(&announcer_v6));
 
+    // An announce right after a get_peers uses its tokens: no second walk, stores at once.
+    let now = net.now;
+    let a2 = net.nodes[v4_finder]
+        .dht
+        .announce(now, info_hash, Some(7000))
+        .unwrap();
+    net.settle(v4_finder);
+    assert!(net.run_until(Duration::from_secs(5), |n| n.done(v4_finder, a2).is_some()));
+    let reused = net.done(v4_finder, a2).unwrap();
+    assert_eq!(reused.responded, 0, "no walk: {reused:?}");
+    assert!(reused.stored >= 5, "{reused:?}");
+
     // BEP 44 immutable: put by one node, got by another.
     let value = b"l5:hello5:worlde".to_vec();
     let now = net.now;
