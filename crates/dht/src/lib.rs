@@ -102,12 +102,12 @@
 //! for _ in 0..1000 {
 //!     // Deliver every datagram at once (the "network"), then drain events.
 //!     let mut delivered = false;
-//!     for (me, other) in [(0, 1), (1, 0)] {
-//!         let (src, dst, src_addr) = match me {
-//!             0 => (&mut a, &mut b, a_addr),
-//!             _ => (&mut b, &mut a, b_addr),
+//!     for a_sends in [true, false] {
+//!         let (src, dst, src_addr) = if a_sends {
+//!             (&mut a, &mut b, a_addr)
+//!         } else {
+//!             (&mut b, &mut a, b_addr)
 //!         };
-//!         let _ = other;
 //!         while let Some(t) = src.poll_transmit(&mut buf) {
 //!             assert!(dst.handle_datagram(now, src_addr, &buf[..t.len]));
 //!             delivered = true;
