@@ -50,7 +50,35 @@
 //!
 //! **Not done here.** The node id is drawn from the seed, not derived from our external IP
 //! as BEP 42 proposes, and the ids of other nodes are not checked against their IPs;
-//! `Config::node_id` lets the runtime set a BEP 42 id once it knows its address.
+//! [`Config::node_id`] lets the runtime set a BEP 42 id once it knows its address. There is
+//! no per-IP rate limit of incoming queries (each costs one bounded answer), and BEP 44
+//! items are not republished by us (the caller puts again, as BEP 44 asks of
+//! publishers).
+//!
+//! # For the runtime
+//!
+//! - **Sharing the uTP socket.** Feed every datagram `shoal_utp::Endpoint::handle_datagram`
+//!   calls `Datagram::NotUtp` to [`Dht::handle_datagram`] with its source address; send
+//!   what [`Dht::poll_transmit`] writes on the same socket. With a second socket for the
+//!   other family, pick it by [`Transmit::to`]'s family. Addresses are canonical: an
+//!   IPv4-mapped IPv6 source (`::ffff:a.b.c.d`, from a dual-stack socket) is treated, and
+//!   answered, as plain IPv4, so a runtime on one dual-stack socket maps IPv4
+//!   destinations back before sending.
+//! - **Announcing through a NAT.** `announce(now, info_hash, None)` sends
+//!   `implied_port=1`: each node stores the source port it saw, which is the NAT's
+//!   external port of the shared socket, where uTP peers can reach us. `Some(port)` sends
+//!   that port (a TCP listen port not mapped like the UDP socket, for instance). An
+//!   announce within 2 minutes of a `get_peers` of the same info-hash reuses its tokens
+//!   and stores at once, without a second walk (and so without new peers).
+//! - **Our external address.** Each reply carrying `ip` gives one
+//!   [`Event::ExternalAddress`] `{ addr, reported_by }`; `addr` is our IP and the port as
+//!   that node saw it. Count distinct `reported_by` before believing a change. Reported
+//!   addresses are also never used as nodes or peers (that would be ourselves).
+//! - **Saving the table.** [`Dht::nodes`] lists the good nodes; pass them to
+//!   [`Dht::add_bootstrap`] next run, with the well-known routers.
+//! - **A peer's PORT message** goes to [`Dht::add_node`], which pings it.
+//! - **Events are not lost** as long as the runtime drains after each input; past
+//!   [`Config::max_queued_events`] the oldest are dropped.
 //!
 //! # Example: two nodes and a toy driver
 //!
@@ -74,12 +102,12 @@
 //! for _ in 0..1000 {
 //!     // Deliver every datagram at once (the "network"), then drain events.
 //!     let mut delivered = false;
-//!     for (me, other) in [(0, 1), (1, 0)] {
-//!         let (src, dst, src_addr) = match me {
-//!             0 => (&mut a, &mut b, a_addr),
-//!             _ => (&mut b, &mut a, b_addr),
+//!     for a_sends in [true, false] {
+//!         let (src, dst, src_addr) = if a_sends {
+//!             (&mut a, &mut b, a_addr)
+//!         } else {
+//!             (&mut b, &mut a, b_addr)
 //!         };
-//!         let _ = other;
 //!         while let Some(t) = src.poll_transmit(&mut buf) {
 //!             assert!(dst.handle_datagram(now, src_addr, &buf[..t.len]));
 //!             delivered = true;

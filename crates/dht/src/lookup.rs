@@ -64,13 +64,13 @@ pub(crate) struct Candidate {
     pub(crate) addr: SocketAddr,
     pub(crate) state: CandState,
     pub(crate) token: Option<Vec<u8>>,
+    /// Distance to the target, the sort key; zero for an unknown id, so bootstrap nodes
+    /// are asked before anything else.
+    key: [u8; 20],
 }
 
-impl Candidate {
-    /// Sort key: unknown ids first (bootstrap nodes are asked before anything else).
-    fn key(&self, target: &NodeId) -> [u8; 20] {
-        self.id.map_or([0; 20], |id| id.distance(target))
-    }
+fn key(id: Option<NodeId>, target: &NodeId) -> [u8; 20] {
+    id.map_or([0; 20], |id| id.distance(target))
 }
 
 /// One family's walk.
@@ -97,14 +97,15 @@ impl Walk {
         {
             return;
         }
+        let key = key(id, target);
         let cand = Candidate {
             id,
             addr,
             state: CandState::Fresh,
             token: None,
+            key,
         };
-        let key = cand.key(target);
-        let at = self.candidates.partition_point(|c| c.key(target) <= key);
+        let at = self.candidates.partition_point(|c| c.key <= key);
         if at >= MAX_CANDIDATES {
             return;
         }
@@ -137,8 +138,8 @@ impl Walk {
             c.state = CandState::Answered;
             c.id = Some(id);
             c.token = token;
-            let key = c.key(target);
-            let at = self.candidates.partition_point(|o| o.key(target) <= key);
+            c.key = key(c.id, target);
+            let at = self.candidates.partition_point(|o| o.key <= c.key);
             self.candidates.insert(at, c);
         }
     }

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Peers returned in one answer at most: 50 IPv6 peers are 1,000 bytes, which with the
-/// rest of the message stays under a 1,280-byte IPv6 minimum MTU... nearly; libtorrent
-/// returns up to 100 IPv4 peers, we keep answers small.
+/// Peers returned in one answer at most: 50 IPv6 peers take 1,000 bytes, which keeps the
+/// answer within one unfragmented datagram (libtorrent returns up to 100 IPv4 peers).
 pub(crate) const MAX_PEERS_PER_ANSWER: usize = 50;
 
 #[derive(Debug)]

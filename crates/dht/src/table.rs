@@ -214,16 +214,16 @@ impl Table {
 
     /// The `n` nodes closest to `target` that are not bad.
     pub(crate) fn closest(&self, target: &NodeId, n: usize) -> Vec<NodeInfo> {
-        let mut all: Vec<NodeInfo> = self
+        // Distances computed once per node, not once per comparison.
+        let mut all: Vec<([u8; 20], NodeInfo)> = self
             .buckets
             .iter()
             .flat_map(|b| b.nodes.iter())
             .filter(|e| !e.is_bad())
-            .map(|e| e.info)
+            .map(|e| (e.info.id.distance(target), e.info))
             .collect();
-        all.sort_by_key(|n| n.id.distance(target));
-        all.truncate(n);
-        all
+        all.sort_unstable_by_key(|(d, _)| *d);
+        all.into_iter().take(n).map(|(_, info)| info).collect()
     }
 
     /// The good nodes (for saving the table).
@@ -233,6 +233,16 @@ impl Table {
             .flat_map(|b| b.nodes.iter())
             .filter(move |e| e.is_good(now))
             .map(|e| &e.info)
+    }
+
+    /// A target in the range of each bucket holding fewer than k nodes, except the last
+    /// (the walk to our own id covers that one).
+    pub(crate) fn sparse_targets(&self, random: &mut dyn FnMut() -> [u8; 20]) -> Vec<NodeId> {
+        let last = self.buckets.len() - 1;
+        (0..last)
+            .filter(|&i| self.buckets[i].nodes.len() < self.k)
+            .map(|i| self.own.with_random_suffix(i, &random()))
+            .collect()
     }
 
     /// Targets for buckets untouched for `after` (an id in each such bucket's range),
