@@ -7,6 +7,7 @@ use crate::driver::{self, DriverChannels, DriverContext};
 use crate::event::DriverEvent;
 use crate::handle::{TorrentHandle, TorrentState, TorrentStats};
 use crate::listener::{self, Registry};
+use crate::portmap::{PortMapper, Reachability};
 use crate::SessionError;
 use shoal_core::{PeerId, Rng};
 use shoal_engine::Stats;
@@ -38,6 +39,8 @@ pub struct Session {
     discovery: DiscoveryServices,
     /// Each torrent's discovery tasks, waited for (briefly) on shutdown.
     discovery_tasks: Mutex<Vec<DiscoveryTasks>>,
+    /// The listen port's mapping on the home router.
+    portmap: PortMapper,
 }
 
 impl Session {
@@ -63,6 +66,12 @@ impl Session {
         let listener = tokio::spawn(accept.instrument(info_span!("listener", addr = %listen_addr)));
         info!(%listen_addr, transports = ?config.transport, "listening");
         let discovery = DiscoveryServices::start(&config, listen_addr.port());
+        let portmap = PortMapper::start(
+            config.port_mapping.clone(),
+            listen_addr,
+            config.transport.tcp(),
+            config.transport.utp(),
+        );
         let ctx = Arc::new(DriverContext {
             peer_id,
             listen_addr,
@@ -85,12 +94,19 @@ impl Session {
             drivers: Mutex::default(),
             discovery,
             discovery_tasks: Mutex::default(),
+            portmap,
         })
     }
 
     /// The address actually bound (with the real port when 0 was asked for).
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen_addr
+    }
+
+    /// How peers on the internet can reach us: port mapping's state and the mapping in
+    /// force. The receiver wakes on every change; `borrow()` reads the latest.
+    pub fn reachability(&self) -> watch::Receiver<Reachability> {
+        self.portmap.subscribe()
     }
 
     /// The peer id this session sends in handshakes and announces.
@@ -155,8 +171,8 @@ impl Session {
     }
 
     /// Stops accepting, stops every torrent (closing its connections) and waits for them,
-    /// at most a few seconds.
-    pub async fn shutdown(self) {
+    /// at most a few seconds; then deletes the port mappings (a few seconds more at most).
+    pub async fn shutdown(mut self) {
         self.listener.abort();
         let mut stopped = Vec::new();
         for driver in self.registry.all() {
@@ -215,6 +231,7 @@ impl Session {
             }
         }
         self.discovery.shutdown().await;
+        self.portmap.shutdown().await;
     }
 }
 
