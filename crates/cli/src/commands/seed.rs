@@ -50,6 +50,14 @@ pub async fn run(args: SeedArgs, mode: Mode) -> anyhow::Result<Outcome> {
                     meta.info.name,
                     session.listen_addr()
                 ));
+                let reach =
+                    crate::reachability::settle(&session, crate::reachability::SETTLE_LIMIT).await;
+                let listen = session.listen_addr();
+                if let Some(line) =
+                    crate::reachability::line(&reach, listen, args.net.no_port_mapping)
+                {
+                    progress.note(&line);
+                }
                 run_until_interrupted(&handle, &mut progress)
                     .await
                     .map(|()| Outcome::Done)
