@@ -4,8 +4,8 @@
 //! when a mapping is lost, and deletes the mapping when the session shuts down. What it
 //! knows is published on a watch channel as [`Reachability`].
 
-use super::mapping::{Active, Target};
-use super::{gateway, udp, upnp, PortMapConfig, PortMapState, Reachability};
+use super::mapping::{Active, Entry, Target};
+use super::{gateway, udp, upnp, PortMapConfig, PortMapState, PortMapping, Reachability};
 use shoal_portmap::lease::AfterFailure;
 use shoal_portmap::Transport;
 use std::net::{IpAddr, SocketAddr};
@@ -139,7 +139,7 @@ async fn run(
             r.mapping = Some(mapping);
             r.external_ip = Some(active.external_ip);
         });
-        let mut late = tokio::spawn(delete_late(losers).in_current_span());
+        let mut late = tokio::spawn(delete_late(losers, active.mapping()).in_current_span());
         // Renew until the mapping is lost (start over) or the session stops (delete it).
         loop {
             let due = Instant::from_std(active.renew_at());
@@ -232,12 +232,25 @@ async fn attempt(
     Err(why.join("; "))
 }
 
-/// Waits for the protocols that lost the race and deletes any mapping they made.
-async fn delete_late(mut attempts: Attempts) {
+/// Waits for the protocols that lost the race and deletes any mapping they made, except
+/// where it is the winner's own: one router serving several protocols (miniupnpd serves
+/// all three) keeps one rule per external port, which deleting would take from the winner.
+async fn delete_late(mut attempts: Attempts, winner: PortMapping) {
     while let Some(joined) = attempts.join_next().await {
         if let Ok((_, Ok(mut extra))) = joined {
-            debug!(protocol = %extra.protocol, "another protocol mapped too; deleting its mapping");
-            extra.delete().await;
+            let theirs = |e: &Entry| match e.transport {
+                Transport::Tcp => winner.tcp == Some(e.external),
+                Transport::Udp => winner.udp == Some(e.external),
+            };
+            let (same, other): (Vec<Entry>, Vec<Entry>) = extra.entries.drain(..).partition(theirs);
+            if !same.is_empty() {
+                debug!(protocol = %extra.protocol, "another protocol mapped the same ports too; kept as the winner's");
+            }
+            if !other.is_empty() {
+                debug!(protocol = %extra.protocol, "another protocol mapped other ports too; deleting them");
+                extra.entries = other;
+                extra.delete().await;
+            }
         }
     }
 }
