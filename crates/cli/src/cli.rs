@@ -118,6 +118,10 @@ pub struct NetArgs {
         default_value = "upnp,natpmp,pcp"
     )]
     pub port_mapping: Vec<PortMapArg>,
+    /// Lifetime asked for each port mapping, in seconds (tests use short ones to see
+    /// renewals)
+    #[arg(long, value_name = "SECS", default_value_t = 7200, hide = true)]
+    pub port_mapping_lifetime: u32,
 }
 
 /// `--port-mapping`: the protocols, by the names users type.
@@ -141,6 +145,7 @@ impl NetArgs {
             natpmp: on(PortMapArg::Natpmp),
             pcp: on(PortMapArg::Pcp),
         };
+        config.lifetime = self.port_mapping_lifetime;
         Some(config)
     }
 }

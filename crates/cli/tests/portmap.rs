@@ -161,6 +161,66 @@ fn share_through_mapping(tag: &str, gateway: Gateway, protocol: &str, shown: Opt
     }
 }
 
+/// Mappings asked for 20 s are renewed at half that, by each protocol in turn, and are still
+/// on the router afterwards; Ctrl-C still deletes them.
+#[test]
+fn short_mappings_are_renewed_by_each_protocol() {
+    if !require(&[Tool::Router]) {
+        return;
+    }
+    let t = TestDir::new("pmrenew");
+    let gateway = Gateway {
+        upnp: true,
+        natpmp: true,
+    };
+    let Some(lab) = NatLab::create(&t, "pmrenew", &[gateway]) else {
+        return;
+    };
+    let home = &lab.homes[0];
+    let payload = payload::single_file(&t, "src", "renewed.bin", 100_000, 19);
+    for (protocol, shown) in [("pcp", "PCP"), ("natpmp", "NAT-PMP"), ("upnp", "UPnP")] {
+        let args = args![
+            "share",
+            payload.content(),
+            "--listen",
+            "0.0.0.0:40003",
+            "--no-dht",
+            "--no-lsd",
+            "--port-mapping",
+            protocol,
+            "--port-mapping-lifetime",
+            "20"
+        ];
+        let mut share = lab.spawn_shoal(&home.home_ns, &t, "shoal-share", args);
+        let wanted = format!("through {shown}");
+        share.wait_for_output(REACHABLE_WITHIN, "the reachability line", |log| {
+            log.contains(&wanted)
+        });
+        let mapped = Instant::now();
+        share.wait_for_output(Duration::from_secs(20), "a renewal", |log| {
+            log.contains("port mapping renewed")
+        });
+        let renewed = mapped.elapsed();
+        eprintln!("{shown}: a 20 s mapping renewed {renewed:?} after it was made");
+        assert!(
+            renewed >= Duration::from_secs(8),
+            "{shown}: renewed after only {renewed:?}"
+        );
+        let rules = lab.mappings(0);
+        assert!(
+            rules.contains("0x6 th dport 40003 ") && rules.contains("0x11 th dport 40003 "),
+            "{shown}: the renewed mapping is not on the router:\n{rules}"
+        );
+        share.interrupt();
+        share.wait_exit(Duration::from_secs(20));
+        let rules = lab.mappings(0);
+        assert!(
+            !rules.contains("dport 40003"),
+            "{shown}: the mapping outlived shoal share:\n{rules}"
+        );
+    }
+}
+
 /// A router whose NAT-PMP, PCP, SSDP and HTTP answers are all wrong: shoal ignores them,
 /// keeps sharing, and says within a few seconds that it has no port mapping.
 #[test]

@@ -17,8 +17,6 @@ pub const SERVICE_TYPES: [&str; 3] = [
     "urn:schemas-upnp-org:service:WANIPConnection:1",
     "urn:schemas-upnp-org:service:WANPPPConnection:1",
 ];
-/// The lease asked for in `AddPortMapping`, in seconds.
-pub const LEASE_DURATION: u32 = 3600;
 /// UPnP error 725, OnlyPermanentLeasesSupported: ask again with lease 0.
 pub const ERROR_ONLY_PERMANENT_LEASES: u16 = 725;
 /// Longest `<service>` element or value looked at, in bytes.

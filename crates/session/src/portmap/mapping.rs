@@ -20,6 +20,8 @@ pub(super) struct Target {
     pub port: u16,
     /// The transports to map.
     pub transports: Vec<Transport>,
+    /// The lifetime to ask for, in seconds.
+    pub lifetime: u32,
 }
 
 /// One mapped port.
@@ -61,6 +63,17 @@ impl Active {
             tcp: find(Transport::Tcp),
             udp: find(Transport::Udp),
         }
+    }
+
+    /// The shortest lifetime granted, in seconds (0: permanent), for the logs.
+    pub(super) fn lifetime(&self) -> u64 {
+        let now = Instant::now();
+        self.entries
+            .iter()
+            .filter_map(|e| e.lease.expires_at())
+            .map(|at| at.saturating_duration_since(now).as_secs())
+            .min()
+            .unwrap_or(0)
     }
 
     /// The earliest renewal due.

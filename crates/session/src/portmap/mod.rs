@@ -57,15 +57,20 @@ pub struct PortMapConfig {
     pub attempt_limit: Duration,
     /// After an attempt found no mapping service, how long until the next.
     pub retry_after: Duration,
+    /// The lifetime asked for, in seconds (the gateway may grant less). Renewed at half
+    /// what was granted.
+    pub lifetime: u32,
 }
 
 impl PortMapConfig {
-    /// All protocols, a 3-second attempt, another attempt every 5 minutes while none works.
+    /// All protocols, a 3-second attempt, another attempt every 5 minutes while none works,
+    /// mappings asked for two hours (RFC 6886's recommendation).
     pub fn new() -> PortMapConfig {
         PortMapConfig {
             protocols: PortMapProtocols::ALL,
             attempt_limit: Duration::from_secs(3),
             retry_after: Duration::from_secs(300),
+            lifetime: shoal_portmap::natpmp::RECOMMENDED_LIFETIME,
         }
     }
 }

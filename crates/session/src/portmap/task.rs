@@ -131,6 +131,7 @@ async fn run(
             protocol = %mapping.protocol,
             tcp = ?mapping.tcp,
             udp = ?mapping.udp,
+            lifetime_secs = active.lifetime(),
             elapsed = ?started.elapsed(),
             "port mapped"
         );
@@ -158,7 +159,11 @@ async fn run(
             }
             let now = std::time::Instant::now();
             match active.renew_due(now).await {
-                Ok(()) => debug!(protocol = %active.protocol, "port mapping renewed"),
+                Ok(()) => debug!(
+                    protocol = %active.protocol,
+                    lifetime_secs = active.lifetime(),
+                    "port mapping renewed"
+                ),
                 Err((i, why)) => {
                     info!(protocol = %active.protocol, "port mapping renewal failed: {why}");
                     if active.entries[i].lease.renewal_failed(now) == AfterFailure::Expired {
@@ -195,6 +200,7 @@ async fn attempt(
         local_ip,
         port,
         transports: transports.to_vec(),
+        lifetime: config.lifetime,
     };
     let protocols = config.protocols;
     let mut attempts = JoinSet::new();

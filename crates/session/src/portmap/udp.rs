@@ -28,6 +28,7 @@ pub(super) struct UdpClient {
     protocol: PortMapProtocol,
     local_ip: Ipv4Addr,
     external_ip: IpAddr,
+    lifetime: u32,
 }
 
 /// What a retransmitted request came to.
@@ -57,6 +58,7 @@ pub(super) async fn map(
         protocol: PortMapProtocol::Pcp,
         local_ip: target.local_ip,
         external_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        lifetime: target.lifetime,
     };
     let mut why = Vec::new();
     if protocols.pcp {
@@ -108,7 +110,7 @@ impl UdpClient {
                 transport,
                 internal_port: target.port,
                 external_port: target.port,
-                lifetime: natpmp::RECOMMENDED_LIFETIME,
+                lifetime: target.lifetime,
                 nonce,
             };
             match self.request(&wanted, deadline).await {
@@ -126,7 +128,7 @@ impl UdpClient {
             transport: entry.transport,
             internal_port: entry.internal_port,
             external_port: entry.external.port(),
-            lifetime: natpmp::RECOMMENDED_LIFETIME,
+            lifetime: self.lifetime,
             nonce: entry.nonce,
         };
         self.request(&wanted, Instant::now() + SINGLE_EXCHANGE)

@@ -36,6 +36,7 @@ const SINGLE_EXCHANGE: Duration = Duration::from_secs(2);
 pub(super) struct UpnpClient {
     service: Service,
     local_ip: Ipv4Addr,
+    lifetime: u32,
 }
 
 /// Finds the gateway and maps `target`'s ports, by `deadline`.
@@ -45,6 +46,7 @@ pub(super) async fn map(target: &Target, deadline: Instant) -> Result<Active, St
     let client = UpnpClient {
         service,
         local_ip: target.local_ip,
+        lifetime: target.lifetime,
     };
     let answer = client
         .act(&Action::GetExternalIpAddress, deadline)
@@ -89,7 +91,7 @@ impl UpnpClient {
         external_ip: IpAddr,
         deadline: Instant,
     ) -> Result<Entry, String> {
-        let mut lease = igd::LEASE_DURATION;
+        let mut lease = self.lifetime;
         loop {
             let action = Action::AddPortMapping {
                 external_port: port,
