@@ -159,11 +159,20 @@ async fn run(
             }
             let now = std::time::Instant::now();
             match active.renew_due(now).await {
-                Ok(()) => debug!(
-                    protocol = %active.protocol,
-                    lifetime_secs = active.lifetime(),
-                    "port mapping renewed"
-                ),
+                Ok(()) => {
+                    debug!(
+                        protocol = %active.protocol,
+                        lifetime_secs = active.lifetime(),
+                        "port mapping renewed"
+                    );
+                    // A gateway that restarted may have granted other ports.
+                    let mapping = Some(active.mapping());
+                    tx.send_if_modified(|r| {
+                        let changed = r.mapping != mapping;
+                        r.mapping.clone_from(&mapping);
+                        changed
+                    });
+                }
                 Err((i, why)) => {
                     info!(protocol = %active.protocol, "port mapping renewal failed: {why}");
                     if active.entries[i].lease.renewal_failed(now) == AfterFailure::Expired {
