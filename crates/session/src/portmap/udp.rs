@@ -222,6 +222,12 @@ impl UdpClient {
                     debug!("NAT-PMP: an answer to another request ignored: {other:?}");
                     None
                 }
+                // A NAT-PMP server's late answer to our PCP request (its "unsupported
+                // version" shares opcode 129 with a UDP map answer), not an answer to this.
+                Err(natpmp::DecodeError::Result(natpmp::ResultCode::UnsupportedVersion)) => {
+                    debug!("NAT-PMP: a late answer to PCP ignored");
+                    None
+                }
                 Err(natpmp::DecodeError::Result(code)) => {
                     Some(Err(format!("gateway says: {code}")))
                 }
@@ -250,6 +256,12 @@ impl UdpClient {
                 }
                 Ok(other) => {
                     debug!("NAT-PMP: an answer to another request ignored: {other:?}");
+                    None
+                }
+                // A NAT-PMP server's late answer to our PCP request (its "unsupported
+                // version" shares opcode 129 with a UDP map answer), not an answer to this.
+                Err(natpmp::DecodeError::Result(natpmp::ResultCode::UnsupportedVersion)) => {
+                    debug!("NAT-PMP: a late answer to PCP ignored");
                     None
                 }
                 Err(natpmp::DecodeError::Result(code)) => {
