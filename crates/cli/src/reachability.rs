@@ -2,7 +2,7 @@
 //! session's [`Reachability`]: the port mapping made, or why there is none.
 
 use shoal_session::{PortMapState, Reachability, Session};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// How long `share` waits for port mapping before printing its magnet link, so that the
@@ -18,9 +18,36 @@ pub async fn settle(session: &Session, limit: Duration) -> Reachability {
     latest
 }
 
-/// The public address to put first in a magnet link, if a mapping is in force.
+/// The public address to put first in a magnet link, if a mapping is in force and its
+/// address is a public one (a router behind another NAT maps to a private address, which
+/// peers on the internet cannot dial).
 pub fn external(reach: &Reachability) -> Option<SocketAddr> {
-    reach.mapping.as_ref().and_then(|m| m.external())
+    reach
+        .mapping
+        .as_ref()
+        .and_then(|m| m.external())
+        .filter(|a| is_public(a.ip()))
+}
+
+/// Not private, shared (CGNAT, 100.64/10), loopback, link-local or unspecified.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || (a == 100 && b & 0xc0 == 64))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || first & 0xfe00 == 0xfc00
+                || first & 0xffc0 == 0xfe80)
+        }
+    }
 }
 
 /// One line for the user; `None` where there is nothing worth saying (a loopback listen
@@ -30,6 +57,13 @@ pub fn line(reach: &Reachability, listen: SocketAddr, mapping_off: bool) -> Opti
         PortMapState::Mapped => {
             let mapping = reach.mapping.as_ref()?;
             let at = mapping.external()?;
+            if !is_public(at.ip()) {
+                return Some(format!(
+                    "the router mapped {at} through {}, a private address: another NAT is in \
+                     the way; reachable by hole punching only",
+                    mapping.protocol
+                ));
+            }
             let udp = match mapping.udp {
                 Some(udp) if Some(udp) != mapping.tcp && mapping.tcp.is_some() => {
                     format!(" (UDP at {udp})")
@@ -70,5 +104,23 @@ mod tests {
             Some("port mapping off")
         );
         assert_eq!(line(&reach, listen, false), None);
+    }
+
+    #[test]
+    fn public_and_private_addresses() {
+        for ip in ["80.100.100.11", "2001:db8::1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.0.1",
+            "127.0.0.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
     }
 }
