@@ -67,7 +67,7 @@ impl HttpUrl {
             }
             _ => (authority, 80),
         };
-        if host.is_empty() || port == 0 {
+        if !valid_host(host) || port == 0 {
             return Err(UrlError::Malformed);
         }
         Ok(HttpUrl {
@@ -122,6 +122,21 @@ impl fmt::Display for HttpUrl {
     }
 }
 
+/// A name or IPv4 address (letters, digits, `.`, `-`, `_`), or an IPv6 address in
+/// brackets: nothing that could make the URL read back differently.
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    }
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -169,6 +184,9 @@ mod tests {
         assert_eq!(HttpUrl::parse("http://h:99999/"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://h:0/"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://u@h/"), Err(UrlError::Malformed));
+        // Found by the fuzzer: a stray `]` made the host read back differently.
+        assert_eq!(HttpUrl::parse("http://37]p/"), Err(UrlError::Malformed));
+        assert_eq!(HttpUrl::parse("http://[::1]:8080/").unwrap().host, "[::1]");
         assert_eq!(HttpUrl::parse("http://h/a b"), Err(UrlError::Malformed));
         assert_eq!(
             HttpUrl::parse(&format!("http://h/{}", "a".repeat(2000))),
@@ -180,6 +198,7 @@ mod tests {
         #[test]
         fn any_text_parses_or_fails_cleanly(s in "\\PC{0,80}", r in "\\PC{0,40}") {
             if let Ok(u) = HttpUrl::parse(&s) {
+                proptest::prop_assert_eq!(HttpUrl::parse(&u.to_string()), Ok(u.clone()));
                 let _ = u.join(&r);
             }
         }
