@@ -18,6 +18,42 @@ pub async fn settle(session: &Session, limit: Duration) -> Reachability {
     latest
 }
 
+/// Follows the session's reachability and says when the line changes (a mapping made after
+/// `share` stopped waiting, lost, or made again).
+pub struct Watch {
+    rx: tokio::sync::watch::Receiver<Reachability>,
+    listen: SocketAddr,
+    mapping_off: bool,
+    last: Option<String>,
+}
+
+impl Watch {
+    /// Starts from the line already printed (`shown`).
+    pub fn new(session: &Session, mapping_off: bool, shown: Option<String>) -> Watch {
+        Watch {
+            rx: session.reachability(),
+            listen: session.listen_addr(),
+            mapping_off,
+            last: shown,
+        }
+    }
+
+    /// The new line, if it changed since the last call. Trying again (every few minutes
+    /// while no mapping works, or after one was lost) is not news.
+    pub fn changed(&mut self) -> Option<String> {
+        let reach = self.rx.borrow().clone();
+        if reach.port_mapping == PortMapState::Trying {
+            return None;
+        }
+        let now = line(&reach, self.listen, self.mapping_off);
+        if now.is_some() && now != self.last {
+            self.last.clone_from(&now);
+            return now;
+        }
+        None
+    }
+}
+
 /// The public address to put first in a magnet link, if a mapping is in force and its
 /// address is a public one (a router behind another NAT maps to a private address, which
 /// peers on the internet cannot dial).

@@ -53,12 +53,13 @@ pub async fn run(args: SeedArgs, mode: Mode) -> anyhow::Result<Outcome> {
                 let reach =
                     crate::reachability::settle(&session, crate::reachability::SETTLE_LIMIT).await;
                 let listen = session.listen_addr();
-                if let Some(line) =
-                    crate::reachability::line(&reach, listen, args.net.no_port_mapping)
-                {
-                    progress.note(&line);
+                let off = args.net.no_port_mapping;
+                let shown = crate::reachability::line(&reach, listen, off);
+                if let Some(line) = &shown {
+                    progress.note(line);
                 }
-                run_until_interrupted(&handle, &mut progress)
+                let watch = crate::reachability::Watch::new(&session, off, shown);
+                run_until_interrupted(&handle, &mut progress, Some(watch))
                     .await
                     .map(|()| Outcome::Done)
             }

@@ -58,11 +58,12 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
         meta.info.name,
         session.listen_addr()
     ));
-    if let Some(line) = reachability::line(&reach, session.listen_addr(), args.net.no_port_mapping)
-    {
-        progress.note(&line);
+    let shown = reachability::line(&reach, session.listen_addr(), args.net.no_port_mapping);
+    if let Some(line) = &shown {
+        progress.note(line);
     }
-    let result = run_until_interrupted(&handle, &mut progress).await;
+    let watch = reachability::Watch::new(&session, args.net.no_port_mapping, shown);
+    let result = run_until_interrupted(&handle, &mut progress, Some(watch)).await;
     progress.finish();
     session.shutdown().await;
     result.map(|()| Outcome::Done)
