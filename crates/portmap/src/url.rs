@@ -40,7 +40,7 @@ impl HttpUrl {
         if text.len() > MAX_URL {
             return Err(UrlError::TooLong);
         }
-        if text.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        if text.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(UrlError::Malformed);
         }
         let rest = strip_prefix_ignore_case(text, "http://").ok_or(UrlError::Scheme)?;
@@ -70,11 +70,22 @@ impl HttpUrl {
         if !valid_host(host) || port == 0 {
             return Err(UrlError::Malformed);
         }
-        Ok(HttpUrl {
+        HttpUrl {
             host: host.to_string(),
             port,
             path,
-        })
+        }
+        .within_limit()
+    }
+
+    /// The URL, if written out in full (port included) it fits [`MAX_URL`], so that it
+    /// parses back to itself.
+    fn within_limit(self) -> Result<HttpUrl, UrlError> {
+        // "http://" + host + ":" + at most 5 digits + path.
+        if 7 + self.host.len() + 6 + self.path.len() > MAX_URL {
+            return Err(UrlError::TooLong);
+        }
+        Ok(self)
     }
 
     /// Resolves `reference` (absolute URL, absolute path, or relative path) against this
@@ -87,7 +98,7 @@ impl HttpUrl {
         if reference.contains("://") {
             return HttpUrl::parse(reference);
         }
-        if reference.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        if reference.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(UrlError::Malformed);
         }
         let path = if reference.starts_with('/') {
@@ -99,11 +110,12 @@ impl HttpUrl {
             };
             format!("{dir}{reference}")
         };
-        Ok(HttpUrl {
+        HttpUrl {
             host: self.host.clone(),
             port: self.port,
             path,
-        })
+        }
+        .within_limit()
     }
 
     /// The `Host` header's value.
@@ -184,7 +196,11 @@ mod tests {
         assert_eq!(HttpUrl::parse("http://h:99999/"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://h:0/"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://u@h/"), Err(UrlError::Malformed));
-        // Found by the fuzzer: a stray `]` made the host read back differently.
+        // Found by the fuzzer: a stray `]` made the host read back differently, and a URL
+        // just under the limit went over it once written with its port.
+        let long = format!("http://h/{}", "a".repeat(MAX_URL - 12));
+        assert_eq!(HttpUrl::parse(&long), Err(UrlError::TooLong));
+        assert_eq!(HttpUrl::parse("http://h/\u{e9}"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://37]p/"), Err(UrlError::Malformed));
         assert_eq!(HttpUrl::parse("http://[::1]:8080/").unwrap().host, "[::1]");
         assert_eq!(HttpUrl::parse("http://h/a b"), Err(UrlError::Malformed));
