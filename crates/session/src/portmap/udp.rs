@@ -372,3 +372,112 @@ fn new_nonce() -> [u8; 12] {
     }
     nonce
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    /// A gateway on a loopback address of its own (port 5351 is fixed) that ignores PCP
+    /// (counting the requests) and grants every NAT-PMP request.
+    async fn natpmp_only_gateway(ip: Ipv4Addr) -> Arc<AtomicU32> {
+        let socket = UdpSocket::bind((ip, SERVER_PORT)).await.unwrap();
+        let pcp_requests = Arc::new(AtomicU32::new(0));
+        let counted = pcp_requests.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1100];
+            loop {
+                let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                    return;
+                };
+                let answer = match &buf[..n] {
+                    [2, ..] => {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    [0, 0] => vec![0, 128, 0, 0, 0, 0, 0, 1, 80, 100, 100, 11],
+                    [0, op @ (1 | 2), _, _, p1, p2, _, _, l @ ..] => {
+                        let mut a = vec![0, 128 + op, 0, 0, 0, 0, 0, 1, *p1, *p2, *p1, *p2];
+                        a.extend_from_slice(l);
+                        a
+                    }
+                    _ => continue,
+                };
+                let _ = socket.send_to(&answer, from).await;
+            }
+        });
+        pcp_requests
+    }
+
+    fn target(gateway: Ipv4Addr) -> Target {
+        Target {
+            gateway,
+            local_ip: Ipv4Addr::LOCALHOST,
+            port: 40001,
+            transports: vec![Transport::Tcp, Transport::Udp],
+            lifetime: 600,
+        }
+    }
+
+    #[tokio::test]
+    async fn silent_pcp_falls_back_to_natpmp_after_its_share() {
+        let gateway = Ipv4Addr::new(127, 53, 51, 1);
+        let pcp_requests = natpmp_only_gateway(gateway).await;
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(3);
+        let active = map(&target(gateway), PortMapProtocols::ALL, deadline)
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(active.protocol, PortMapProtocol::NatPmp);
+        let mapping = active.mapping();
+        let public: SocketAddr = "80.100.100.11:40001".parse().unwrap();
+        assert_eq!((mapping.tcp, mapping.udp), (Some(public), Some(public)));
+        // PCP had its 1 s: sent at 0, 250 and 750 ms.
+        assert_eq!(pcp_requests.load(Ordering::Relaxed), 3);
+        assert!(
+            took >= PCP_SHARE && took < PCP_SHARE + Duration::from_millis(500),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pcp_alone_gives_up_by_the_deadline() {
+        let gateway = Ipv4Addr::new(127, 53, 51, 2);
+        let pcp_requests = natpmp_only_gateway(gateway).await;
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(1600);
+        let protocols = PortMapProtocols {
+            upnp: false,
+            natpmp: false,
+            pcp: true,
+        };
+        let err = map(&target(gateway), protocols, deadline)
+            .await
+            .err()
+            .unwrap();
+        let took = started.elapsed();
+        assert!(err.contains("no answer"), "{err}");
+        assert!(
+            took >= Duration::from_millis(1600) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+        // 0, 250, 750 ms (the next would be at 1750).
+        assert_eq!(pcp_requests.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_ends_at_once() {
+        // No gateway on this address: the ICMP port unreachable ends each protocol.
+        let gateway = Ipv4Addr::new(127, 53, 51, 3);
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(3);
+        let err = map(&target(gateway), PortMapProtocols::ALL, deadline)
+            .await
+            .err()
+            .unwrap();
+        assert!(err.contains("nothing listens"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(500));
+    }
+}
