@@ -242,3 +242,127 @@ fn search_socket(local_ip: Ipv4Addr) -> std::io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     UdpSocket::from_std(socket.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    const DESCRIPTION: &str = "<root><device><serviceList><service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType><controlURL>/ctl</controlURL></service></serviceList></device></root>";
+
+    /// A device on its own loopback address: SSDP on port 1900 (first a reply pointing at
+    /// another host, then the real one), HTTP with the description and SOAP answers
+    /// (AddPortMapping refuses non-permanent leases with 725). Returns the actions posted.
+    async fn device(ip: Ipv4Addr) -> Arc<Mutex<Vec<String>>> {
+        let http = TcpListener::bind((ip, 0)).await.unwrap();
+        let port = http.local_addr().unwrap().port();
+        let ssdp = UdpSocket::bind((ip, 1900)).await.unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            while let Ok((_, from)) = ssdp.recv_from(&mut buf).await {
+                for host in ["10.9.9.9".to_string(), ip.to_string()] {
+                    let reply = format!("HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: http://{host}:{port}/desc.xml\r\n\r\n");
+                    let _ = ssdp.send_to(reply.as_bytes(), from).await;
+                }
+            }
+        });
+        let actions = Arc::new(Mutex::new(Vec::new()));
+        let seen = actions.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = http.accept().await {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read the head and a body of Content-Length bytes.
+                loop {
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break;
+                        }
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).to_string();
+                let (status, body) = if text.starts_with("GET /desc.xml") {
+                    (200, DESCRIPTION.to_string())
+                } else if text.contains("#GetExternalIPAddress") {
+                    seen.lock()
+                        .unwrap()
+                        .push("GetExternalIPAddress".to_string());
+                    (
+                        200,
+                        "<NewExternalIPAddress>80.100.100.11</NewExternalIPAddress>".to_string(),
+                    )
+                } else if text.contains("#AddPortMapping") {
+                    let permanent = text.contains("<NewLeaseDuration>0<");
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("AddPortMapping permanent={permanent}"));
+                    if permanent {
+                        (200, String::new())
+                    } else {
+                        (500, "<UPnPError><errorCode>725</errorCode><errorDescription>OnlyPermanentLeasesSupported</errorDescription></UPnPError>".to_string())
+                    }
+                } else if text.contains("#DeletePortMapping") {
+                    seen.lock().unwrap().push("DeletePortMapping".to_string());
+                    (200, String::new())
+                } else {
+                    (404, String::new())
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        actions
+    }
+
+    use std::sync::{Arc, Mutex};
+
+    #[tokio::test]
+    async fn maps_with_a_permanent_lease_when_that_is_all_the_device_takes() {
+        let gateway = Ipv4Addr::new(127, 53, 51, 4);
+        let actions = device(gateway).await;
+        let target = Target {
+            gateway,
+            local_ip: Ipv4Addr::LOCALHOST,
+            port: 40001,
+            transports: vec![Transport::Tcp],
+            lifetime: 600,
+        };
+        let started = Instant::now();
+        let mut active = map(&target, started + Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(active.protocol, PortMapProtocol::Upnp);
+        assert_eq!(
+            active.mapping().tcp,
+            Some("80.100.100.11:40001".parse().unwrap())
+        );
+        // A permanent mapping expires never; it is refreshed at the longest interval.
+        assert_eq!(active.entries[0].lease.expires_at(), None);
+        active.delete().await;
+        assert_eq!(
+            *actions.lock().unwrap(),
+            [
+                "GetExternalIPAddress",
+                "AddPortMapping permanent=false",
+                "AddPortMapping permanent=true",
+                "DeletePortMapping"
+            ]
+        );
+    }
+}
