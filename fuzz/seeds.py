@@ -105,3 +105,19 @@ for target in ("mse_receiver", "mse_initiator"):
     write(target, "honest", b"\x01")
     write(target, "honest-split", b"\x5b" + bytes(200))
     write(target, "raw", b"\x00" + bytes(range(256)) * 3)
+
+# --- Port mapping (first byte picks the decoder, see fuzz_targets/portmap.rs) ---
+write("portmap", "natpmp-map", b"\x00" + bytes([0, 130, 0, 0, 0, 0, 0, 9, 0x9C, 0x41, 0x9C, 0x41, 0, 0, 0x1C, 0x20]))
+pcp = bytearray(60)
+pcp[0:4] = bytes([2, 0x81, 0, 0])
+pcp[4:8] = struct.pack(">I", 7200)
+pcp[24:36] = b"0123456789ab"
+pcp[36] = 17
+pcp[40:44] = bytes([0x9C, 0x41, 0x9C, 0x41])
+pcp[44:60] = bytes(10) + b"\xff\xff" + bytes([80, 100, 100, 11])
+write("portmap", "pcp-map", b"\x01" + bytes(pcp))
+write("portmap", "ssdp", b"\x02HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: http://192.168.77.1:5000/rootDesc.xml\r\n\r\n")
+write("portmap", "igd", b"\x03<URLBase>http://10.0.0.1/</URLBase><service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType><controlURL>/ctl/IPConn</controlURL></service>")
+write("portmap", "soap-fault", b"\x04<UPnPError><errorCode>718</errorCode><errorDescription>ConflictInMappingEntry</errorDescription></UPnPError>")
+write("portmap", "url", b"\x05http://10.0.0.1:5000/a/b.xmlctl/x?y=1")
+write("portmap", "route", b"\x06Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nEth0\t00000000\t014DA8C0\t0003\t0\t0\t0\t00000000\n")

@@ -103,6 +103,49 @@ pub struct NetArgs {
     /// uTP first, TCP if uTP does not answer soon; `tcp` or `utp` uses only that one
     #[arg(long, value_name = "KIND", value_enum, default_value_t = TransportArg::Both)]
     pub transport: TransportArg,
+    /// Do not ask the home router to forward the listen port (UPnP-IGD, NAT-PMP, PCP)
+    #[arg(long, conflicts_with = "port_mapping")]
+    pub no_port_mapping: bool,
+    /// Port mapping protocols to try, comma-separated: `upnp`, `natpmp`, `pcp` (PCP is
+    /// tried before NAT-PMP when both are listed; UPnP runs beside them)
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "upnp,natpmp,pcp"
+    )]
+    pub port_mapping: Vec<PortMapArg>,
+    /// Lifetime asked for each port mapping, in seconds (tests use short ones to see
+    /// renewals)
+    #[arg(long, value_name = "SECS", default_value_t = 7200, hide = true)]
+    pub port_mapping_lifetime: u32,
+}
+
+/// `--port-mapping`: the protocols, by the names users type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PortMapArg {
+    Upnp,
+    Natpmp,
+    Pcp,
+}
+
+impl NetArgs {
+    /// The session's port mapping settings: `None` with `--no-port-mapping`.
+    pub fn port_mapping(&self) -> Option<shoal_session::PortMapConfig> {
+        if self.no_port_mapping {
+            return None;
+        }
+        let on = |p| self.port_mapping.contains(&p);
+        let mut config = shoal_session::PortMapConfig::new();
+        config.protocols = shoal_session::PortMapProtocols {
+            upnp: on(PortMapArg::Upnp),
+            natpmp: on(PortMapArg::Natpmp),
+            pcp: on(PortMapArg::Pcp),
+        };
+        config.lifetime = self.port_mapping_lifetime;
+        Some(config)
+    }
 }
 
 /// `--transport`: the session's `Transports`, by the names users type.
@@ -247,6 +290,34 @@ mod tests {
         assert_eq!(parse_peer("127.0.0.1:6881").unwrap().port(), 6881);
         assert!(parse_peer("[::1]:7000").unwrap().is_ipv6());
         assert!(parse_peer("nonsense").is_err());
+    }
+
+    #[test]
+    fn port_mapping_flags() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["shoal", "get", "x"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(Command::Get(g)) => Ok(g.net.port_mapping()),
+                Ok(_) => unreachable!(),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        let all = parse(&[]).unwrap().unwrap().protocols;
+        assert_eq!(all, shoal_session::PortMapProtocols::ALL);
+        let pcp = parse(&["--port-mapping", "pcp"])
+            .unwrap()
+            .unwrap()
+            .protocols;
+        assert!(pcp.pcp && !pcp.natpmp && !pcp.upnp);
+        let two = parse(&["--port-mapping", "upnp,natpmp"])
+            .unwrap()
+            .unwrap()
+            .protocols;
+        assert!(two.upnp && two.natpmp && !two.pcp);
+        assert_eq!(parse(&["--no-port-mapping"]), Ok(None));
+        assert!(parse(&["--port-mapping", "igd"]).is_err());
+        assert!(parse(&["--no-port-mapping", "--port-mapping", "pcp"]).is_err());
     }
 
     #[test]

@@ -1,9 +1,23 @@
 //! The addresses other peers can reach us at, for the `x.pe` hints of the magnet link that
 //! `share` prints. A wildcard listen address is expanded to loopback plus this machine's
-//! own addresses, read from /proc (Linux); elsewhere loopback alone is used.
+//! own addresses, read from /proc (Linux); elsewhere loopback alone is used. Link-local
+//! addresses are left out (they mean nothing off their link). A public address from port
+//! mapping goes first ([`hints`]); the local ones follow so the link also works on this
+//! machine and its LAN.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The `x.pe` hints: `external` (the mapped public address) first, then [`advertised`].
+pub fn hints(external: Option<SocketAddr>, bound: SocketAddr) -> Vec<SocketAddr> {
+    let mut hints: Vec<SocketAddr> = external.into_iter().collect();
+    for addr in advertised(bound) {
+        if !hints.contains(&addr) {
+            hints.push(addr);
+        }
+    }
+    hints
+}
 
 /// Reachable addresses for a listener bound to `bound`, loopback first.
 pub fn advertised(bound: SocketAddr) -> Vec<SocketAddr> {
@@ -47,7 +61,9 @@ fn parse_fib_trie(text: &str) -> BTreeSet<Ipv4Addr> {
         if let Some(addr) = line.strip_prefix("|-- ") {
             last = addr.trim().parse().ok();
         } else if line.starts_with("/32 host LOCAL") {
-            if let Some(ip) = last.filter(|ip| !ip.is_loopback() && !ip.is_unspecified()) {
+            let ours =
+                |ip: &Ipv4Addr| !ip.is_loopback() && !ip.is_unspecified() && !ip.is_link_local();
+            if let Some(ip) = last.filter(ours) {
                 found.insert(ip);
             }
         }
@@ -91,7 +107,7 @@ mod tests {
     fn fib_trie_local_host_routes_are_our_addresses() {
         let text = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     \
                     |-- 10.1.2.3\n        /32 host LOCAL\n     |-- 10.1.2.255\n        /32 link BROADCAST\n     \
-                    |-- 127.0.0.1\n        /32 host LOCAL\n";
+                    |-- 127.0.0.1\n        /32 host LOCAL\n     |-- 169.254.1.1\n        /32 host LOCAL\n";
         let found: Vec<_> = parse_fib_trie(text).into_iter().collect();
         assert_eq!(found, vec![Ipv4Addr::new(10, 1, 2, 3)]);
     }
@@ -103,6 +119,14 @@ mod tests {
                     20010db8000000000000000000000001 02 40 00 00 eth0\n";
         let found: Vec<_> = parse_if_inet6(text).into_iter().collect();
         assert_eq!(found, vec!["2001:db8::1".parse::<Ipv6Addr>().unwrap()]);
+    }
+
+    #[test]
+    fn a_mapped_address_goes_first() {
+        let ext: SocketAddr = "80.100.100.11:7000".parse().unwrap();
+        let one: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        assert_eq!(hints(Some(ext), one), vec![ext, one]);
+        assert_eq!(hints(None, one), vec![one]);
     }
 
     #[test]

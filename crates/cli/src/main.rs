@@ -11,6 +11,7 @@ mod format;
 mod local_addrs;
 mod logging;
 mod progress;
+mod reachability;
 mod signals;
 mod source;
 mod stdout;

@@ -2,6 +2,7 @@
 
 pub use crate::discovery::dht::DhtConfig;
 pub use crate::discovery::lsd::LsdConfig;
+pub use crate::portmap::PortMapConfig;
 use bytes::Bytes;
 use shoal_core::{Info, InfoHash, PeerId};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -38,6 +39,10 @@ pub struct SessionConfig {
     pub encryption: Encryption,
     /// Which transports peer connections use, both directions.
     pub transport: Transports,
+    /// Map the listen port on the home router (UPnP-IGD, PCP, NAT-PMP) so that peers on the
+    /// internet can dial us; `None` (the default) leaves it off. Nothing is mapped for a
+    /// loopback listen address. What it achieved: [`crate::Session::reachability`].
+    pub port_mapping: Option<PortMapConfig>,
 }
 
 /// The transports peer connections may use.
@@ -85,7 +90,7 @@ pub enum Encryption {
 
 impl SessionConfig {
     /// Listens on `listen`, with a random peer id, default timeouts and limits, and neither
-    /// DHT nor LSD.
+    /// DHT, LSD nor port mapping.
     pub fn new(listen: SocketAddr) -> SessionConfig {
         SessionConfig {
             listen,
@@ -99,6 +104,7 @@ impl SessionConfig {
             lsd: None,
             encryption: Encryption::Prefer,
             transport: Transports::Both,
+            port_mapping: None,
         }
     }
 }

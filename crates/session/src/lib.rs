@@ -29,7 +29,12 @@
 //!   [`TorrentError::Disk`], which carries the typed [`StorageError`] (shared, as every
 //!   handle reports it), so a caller can tell a full disk from a missing permission.
 //!
-//! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`.
+//! * Port mapping ([`SessionConfig::port_mapping`]) asks the home router to forward the
+//!   listen port by UPnP-IGD, PCP or NAT-PMP, renews the mapping and deletes it on
+//!   [`Session::shutdown`]; [`Session::reachability`] says what it achieved.
+//!
+//! Logs use the spans `torrent{info_hash}` and, inside it, `peer{addr}`; port mapping logs
+//! under `portmap`.
 //!
 //! ```no_run
 //! # async fn demo(info_hash: shoal_core::InfoHash) -> std::io::Result<()> {
@@ -62,17 +67,21 @@ mod external_addr;
 mod handle;
 mod listener;
 mod peer;
+mod portmap;
 mod rates;
 mod session;
 mod utp;
 
-pub use config::{AddTorrent, DhtConfig, Encryption, LsdConfig, SessionConfig, Transports};
+pub use config::{
+    AddTorrent, DhtConfig, Encryption, LsdConfig, PortMapConfig, SessionConfig, Transports,
+};
 pub use discovery::dht::DEFAULT_BOOTSTRAP as DEFAULT_DHT_BOOTSTRAP;
 pub use discovery::tracker::{scrape, TrackerFailure, TrackerState, TrackerStatus};
 pub use discovery::{HttpError, UdpError};
 pub use error::{SessionError, TorrentError};
 pub use external_addr::ExternalAddresses;
 pub use handle::{TorrentHandle, TorrentState, TorrentStats};
+pub use portmap::{PortMapProtocol, PortMapProtocols, PortMapState, PortMapping, Reachability};
 pub use session::Session;
 /// Where a peer address came from (shown in progress and summaries).
 pub use shoal_engine::PeerSource;

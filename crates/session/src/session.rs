@@ -8,6 +8,7 @@ use crate::event::DriverEvent;
 use crate::external_addr::{ExternalAddress, ExternalAddresses};
 use crate::handle::{TorrentHandle, TorrentState, TorrentStats};
 use crate::listener::{self, Registry};
+use crate::portmap::{PortMapper, Reachability};
 use crate::SessionError;
 use shoal_core::{PeerId, Rng};
 use shoal_engine::Stats;
@@ -39,6 +40,8 @@ pub struct Session {
     discovery: DiscoveryServices,
     /// Each torrent's discovery tasks, waited for (briefly) on shutdown.
     discovery_tasks: Mutex<Vec<DiscoveryTasks>>,
+    /// The listen port's mapping on the home router.
+    portmap: PortMapper,
 }
 
 impl Session {
@@ -71,6 +74,12 @@ impl Session {
             external.clone(),
             entropy(),
         );
+        let portmap = PortMapper::start(
+            config.port_mapping.clone(),
+            listen_addr,
+            config.transport.tcp(),
+            config.transport.utp(),
+        );
         let ctx = Arc::new(DriverContext {
             peer_id,
             listen_addr,
@@ -94,6 +103,7 @@ impl Session {
             drivers: Mutex::default(),
             discovery,
             discovery_tasks: Mutex::default(),
+            portmap,
         })
     }
 
@@ -106,6 +116,12 @@ impl Session {
     /// `None` until enough have said the same.
     pub fn external_addresses(&self) -> watch::Receiver<ExternalAddresses> {
         self.ctx.external.subscribe()
+    }
+
+    /// How peers on the internet can reach us: port mapping's state and the mapping in
+    /// force. The receiver wakes on every change; `borrow()` reads the latest.
+    pub fn reachability(&self) -> watch::Receiver<Reachability> {
+        self.portmap.subscribe()
     }
 
     /// The peer id this session sends in handshakes and announces.
@@ -170,8 +186,8 @@ impl Session {
     }
 
     /// Stops accepting, stops every torrent (closing its connections) and waits for them,
-    /// at most a few seconds.
-    pub async fn shutdown(self) {
+    /// at most a few seconds; then deletes the port mappings (a few seconds more at most).
+    pub async fn shutdown(mut self) {
         self.listener.abort();
         let mut stopped = Vec::new();
         for driver in self.registry.all() {
@@ -230,6 +246,7 @@ impl Session {
             }
         }
         self.discovery.shutdown().await;
+        self.portmap.shutdown().await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! The session settings behind the discovery flags: the DHT and LSD are on unless
 //! `--no-dht` / `--no-lsd`, the DHT's routing table lives in the user's data folder, and the
-//! DHT binds the listener's IPv4 address when that is a specific one. `--encryption` passes
-//! through as it is.
+//! DHT binds the listener's IPv4 address when that is a specific one. `--encryption`,
+//! `--transport` and the port mapping flags pass through as they are.
 
 use crate::cli::NetArgs;
 use shoal_session::{DhtConfig, LsdConfig, SessionConfig};
@@ -14,6 +14,7 @@ pub(super) fn session_config(net: &NetArgs) -> SessionConfig {
     let mut config = SessionConfig::new(net.listen);
     config.encryption = net.encryption.into();
     config.transport = net.transport.into();
+    config.port_mapping = net.port_mapping();
     if !net.no_dht {
         let mut dht = DhtConfig::new();
         if !net.dht_bootstrap.is_empty() {

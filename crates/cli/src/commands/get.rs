@@ -84,7 +84,7 @@ pub async fn run(args: GetArgs, mode: Mode) -> anyhow::Result<Outcome> {
                 "complete; seeding on {} (Ctrl-C to stop)",
                 session.listen_addr()
             ));
-            result = run_until_interrupted(&handle, &mut progress)
+            result = run_until_interrupted(&handle, &mut progress, None)
                 .await
                 .map(|()| Outcome::Done);
         }

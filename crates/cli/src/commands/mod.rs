@@ -11,6 +11,7 @@ mod share;
 use crate::cli::{Cli, Command, NetArgs};
 use crate::exit::Outcome;
 use crate::progress::{HashProgress, Mode, TorrentProgress};
+use crate::reachability;
 use crate::signals;
 use anyhow::{bail, Context};
 use shoal_core::create::{create_torrent, CreateOptions};
@@ -97,10 +98,12 @@ fn create_options(trackers: Vec<String>) -> CreateOptions {
     }
 }
 
-/// Shows progress until Ctrl-C/SIGTERM (then returns) or until the torrent fails.
+/// Shows progress until Ctrl-C/SIGTERM (then returns) or until the torrent fails; with a
+/// reachability watch, also says when how peers can reach us changes.
 async fn run_until_interrupted(
     handle: &TorrentHandle,
     progress: &mut TorrentProgress,
+    mut reach: Option<reachability::Watch>,
 ) -> anyhow::Result<()> {
     let interrupted = signals::interrupted();
     tokio::pin!(interrupted);
@@ -114,6 +117,9 @@ async fn run_until_interrupted(
                     TorrentState::Failed(e) => return Err(e.clone().into()),
                     TorrentState::Stopped | TorrentState::Complete => bail!("the torrent stopped"),
                     _ => progress.update(&stats),
+                }
+                if let Some(line) = reach.as_mut().and_then(reachability::Watch::changed) {
+                    progress.note(&line);
                 }
             }
         }

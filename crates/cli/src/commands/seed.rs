@@ -50,7 +50,16 @@ pub async fn run(args: SeedArgs, mode: Mode) -> anyhow::Result<Outcome> {
                     meta.info.name,
                     session.listen_addr()
                 ));
-                run_until_interrupted(&handle, &mut progress)
+                let reach =
+                    crate::reachability::settle(&session, crate::reachability::SETTLE_LIMIT).await;
+                let listen = session.listen_addr();
+                let off = args.net.no_port_mapping;
+                let shown = crate::reachability::line(&reach, listen, off);
+                if let Some(line) = &shown {
+                    progress.note(line);
+                }
+                let watch = crate::reachability::Watch::new(&session, off, shown);
+                run_until_interrupted(&handle, &mut progress, Some(watch))
                     .await
                     .map(|()| Outcome::Done)
             }

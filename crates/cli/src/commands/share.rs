@@ -1,11 +1,15 @@
 //! `shoal share PATH`: hash a file or folder, print its magnet link as the first line of
-//! stdout, and seed it until Ctrl-C.
+//! stdout, and seed it until Ctrl-C. The link's `x.pe` hints are the router's public
+//! address when port mapping made one (waited for up to 3 s), then this machine's own
+//! addresses (loopback and LAN, for peers on the same machine or network); stderr says how
+//! peers on the internet can reach us.
 
 use super::{create_options, hash_path, open_session, run_until_interrupted};
 use crate::cli::ShareArgs;
 use crate::exit::Outcome;
 use crate::local_addrs;
 use crate::progress::{Mode, TorrentProgress};
+use crate::reachability;
 use anyhow::Context;
 use shoal_session::AddTorrent;
 use std::io::Write;
@@ -37,8 +41,11 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
     };
     let handle = session.add_torrent(add)?;
 
+    // A mapping made by now (it started with the session, before hashing) puts the public
+    // address first among the link's hints.
+    let reach = reachability::settle(&session, reachability::SETTLE_LIMIT).await;
     let mut magnet = meta.magnet();
-    magnet.peers = local_addrs::advertised(session.listen_addr());
+    magnet.peers = local_addrs::hints(reachability::external(&reach), session.listen_addr());
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", magnet.to_uri())
         .and_then(|()| stdout.flush())
@@ -51,7 +58,12 @@ pub async fn run(args: ShareArgs, mode: Mode) -> anyhow::Result<Outcome> {
         meta.info.name,
         session.listen_addr()
     ));
-    let result = run_until_interrupted(&handle, &mut progress).await;
+    let shown = reachability::line(&reach, session.listen_addr(), args.net.no_port_mapping);
+    if let Some(line) = &shown {
+        progress.note(line);
+    }
+    let watch = reachability::Watch::new(&session, args.net.no_port_mapping, shown);
+    let result = run_until_interrupted(&handle, &mut progress, Some(watch)).await;
     progress.finish();
     session.shutdown().await;
     result.map(|()| Outcome::Done)

@@ -387,6 +387,7 @@ port=5000
 enable_natpmp={}
 enable_upnp={}
 secure_mode=yes
+min_lifetime=10
 system_uptime=yes
 uuid=3d3cec3a-8cf0-11e0-98ee-00000000000{i}
 upnp_table_name=filter

@@ -230,6 +230,15 @@ impl Proc {
         finished
     }
 
+    /// SIGINT, as Ctrl-C sends it (the process is left to exit on its own).
+    pub fn interrupt(&mut self) {
+        if self.try_exit().is_none() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.id().to_string()])
+                .status();
+        }
+    }
+
     /// SIGKILL and reap: what `kill -9` does, and what happens on drop.
     pub fn kill(&mut self) {
         if self.try_exit().is_none() {

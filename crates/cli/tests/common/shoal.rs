@@ -58,9 +58,10 @@ pub fn spawn_quiet(dir: &TestDir, label: &str, args: Vec<OsString>) -> Proc {
     Proc::spawn_command(dir, label, command)
 }
 
-/// `share`, `seed` and `get` turn the DHT (public routers) and LSD (LAN multicast) on by
-/// default; tests must not reach past loopback, so both are turned off here unless the
-/// test already chose (the DHT and LSD tests start their processes themselves).
+/// `share`, `seed` and `get` turn the DHT (public routers), LSD (LAN multicast) and port
+/// mapping (the machine's router) on by default; tests must not reach past loopback, so all
+/// three are turned off here unless the test already chose (the DHT, LSD and port mapping
+/// tests start their processes themselves).
 fn no_public_discovery(mut args: Vec<OsString>) -> Vec<OsString> {
     // The subcommand is the first word that is not a flag: shoal's global flags (-v, -q)
     // take no value and may come before it.
@@ -70,10 +71,13 @@ fn no_public_discovery(mut args: Vec<OsString>) -> Vec<OsString> {
         Some("share" | "seed" | "get")
     );
     if transfers {
-        for flag in ["--no-dht", "--no-lsd"] {
+        for flag in ["--no-dht", "--no-lsd", "--no-port-mapping"] {
             if !args.iter().any(|a| a == flag) {
                 args.push(OsString::from(flag));
             }
+        }
+        if args.iter().any(|a| a == "--port-mapping") {
+            args.retain(|a| a != "--no-port-mapping");
         }
     }
     args
