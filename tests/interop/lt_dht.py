@@ -37,6 +37,9 @@ Protocol on stdout, one line each, flushed:
   lsd-peer MS MESSAGE        a peer LSD found, MS after start, with
                              libtorrent's message naming it
   first-peer MS              (get) when the first peer connects, MS after start
+  first-byte MS WALL_MS      (get) when the first payload byte is in
+                             (total_payload_download > 0): MS after the script
+                             started, and the wall clock in ms since the epoch
   complete                   (get) all pieces verified and written
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 """
@@ -46,6 +49,9 @@ import os
 import socket
 import sys
 import time
+
+# Taken before libtorrent is imported, so `first-byte` counts the whole start.
+SCRIPT_STARTED = time.monotonic()
 import warnings
 
 try:
@@ -206,6 +212,7 @@ def main():
     shown = 0.0
     said_listening = False
     said_first_peer = False
+    said_first_byte = False
     said_seeding = False
     while time.monotonic() < deadline:
         for alert in ses.pop_alerts():
@@ -241,6 +248,11 @@ def main():
         if peered and not said_first_peer and args.mode == "get":
             say("first-peer %d" % int((now - started) * 1000))
             said_first_peer = True
+        if not said_first_byte and args.mode == "get" and (
+                status.total_wanted_done > 0 or status.total_payload_download > 0):
+            say("first-byte %d %d" % (int((time.monotonic() - SCRIPT_STARTED) * 1000),
+                                      int(time.time() * 1000)))
+            said_first_byte = True
         if now - shown >= PROGRESS_INTERVAL:
             say(
                 "progress %.1f%% peers=%d dht_nodes=%d state=%s"
