@@ -27,6 +27,9 @@ Options:
                          interface but loopback: run it in a network namespace)
   --listen ADDR:PORT     listen interfaces (default 127.0.0.1:0)
   --timeout SECS         give up after this long (exit 3)
+  --defaults             keep libtorrent's defaults for seeding_outgoing_connections
+                         and enable_outgoing_utp (both on), as its users run it;
+                         without it a seed never dials and nobody dials over uTP
 
 Protocol on stdout, one line each, flushed:
   listening ADDR:PORT        once the listen socket is up
@@ -161,12 +164,14 @@ def make_session(args):
         "dht_block_ratelimit": 100000,
         "dht_upload_rate_limit": 10_000_000,
         # A seed never dials out, so a peer that gets from it must have found it
-        # through its own lookup (not by being found).
-        "seeding_outgoing_connections": not seeding,
+        # through its own lookup (not by being found). --defaults: libtorrent's own
+        # (a seed dials the downloaders its announces find).
+        "seeding_outgoing_connections": args.defaults or not seeding,
         "allow_multiple_connections_per_ip": True,
         # shoal speaks TCP only: libtorrent would try uTP first and reach shoal over
         # TCP only after that attempt times out (~3 s), which is not discovery time.
-        "enable_outgoing_utp": False,
+        # --defaults: libtorrent's own (uTP dials on), as its users run it.
+        "enable_outgoing_utp": args.defaults,
         "alert_mask": alert_mask(),
     }
     return lt.session(settings)
@@ -183,6 +188,7 @@ def main():
     parser.add_argument("--lsd", action="store_true")
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--defaults", action="store_true")
     args = parser.parse_args()
     if not args.bootstrap and not args.lsd:
         fail("at least one --bootstrap HOST:PORT is needed", 2)

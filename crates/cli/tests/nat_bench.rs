@@ -39,7 +39,9 @@
 //!
 //! libtorrent runs with its defaults except what the lab forces: its listen address (the
 //! namespace's), no LSD, no UPnP/NAT-PMP except in the mapping rows, private DHT bootstrap
-//! nodes and its loopback/private-address filters off (lt_dht.py), `transport both` (its
+//! nodes and its loopback/private-address filters off and its DHT rate limits raised
+//! (lt_dht.py, `--defaults`: seeds dial out, uTP dials on, as in libtorrent's defaults),
+//! `transport both` (its
 //! default; lt_client's own default is TCP only), quick re-dials of the given peer
 //! (lt_client's `min_reconnect_time` 1 s), multiple connections per IP allowed.
 
@@ -316,22 +318,37 @@ fn run_once(
     // The private DHT, where the topology needs one.
     let mut nodes = Vec::new();
     if topology.uses_dht() {
-        let mut dht = run.lab.spawn(
-            &run.lab.wan_ns,
-            t,
-            &format!("lt-dht-net-{serial}"),
-            DEBIAN_PYTHON,
-            args![
-                interop_script("lt_dht_net.py"),
-                "--count",
-                "8",
-                "--host",
-                WAN_HOST,
-                "--timeout",
-                "600"
-            ],
-        );
-        dht.wait_for_line(Duration::from_secs(60), "`ready`", |l| l == "ready");
+        // A busy machine sometimes leaves a node of the fresh DHT without enough
+        // neighbours within lt_dht_net's own deadline: start it again (bounded).
+        let mut ready = None;
+        for attempt in 1..=3 {
+            let mut dht = run.lab.spawn(
+                &run.lab.wan_ns,
+                t,
+                &format!("lt-dht-net-{serial}-{attempt}"),
+                DEBIAN_PYTHON,
+                args![
+                    interop_script("lt_dht_net.py"),
+                    "--count",
+                    "8",
+                    "--host",
+                    WAN_HOST,
+                    "--timeout",
+                    "600"
+                ],
+            );
+            let up = wait_until(Duration::from_secs(60), || {
+                dht.stdout().lines().any(|l| l == "ready") || dht.try_exit().is_some()
+            }) && dht.stdout().lines().any(|l| l == "ready");
+            if up {
+                ready = Some(dht);
+                break;
+            }
+            dht.kill();
+        }
+        let Some(dht) = ready else {
+            return Outcome::No("the libtorrent DHT never got ready (3 tries)".into());
+        };
         nodes = dht
             .stdout()
             .lines()
@@ -394,17 +411,26 @@ fn run_once(
                 .spawn_shoal(&share_ns, t, &format!("share-{serial}"), args);
             proc.first_line(READY_TIMEOUT, "magnet link");
             if mapping {
-                let found = wait_until(Duration::from_secs(15), || {
-                    proc.stderr().contains("reachable at")
+                // i17-portmap's line: `reachable at A:P through UPnP|NAT-PMP|PCP`. Its other
+                // reachability lines ("no port mapping; reachable at LAN:P if ...", "still
+                // waiting") say the feature is there but mapped nothing (yet).
+                let mapped = |l: &&str| l.contains("reachable at ") && l.contains(" through ");
+                wait_until(Duration::from_secs(15), || {
+                    proc.stderr().lines().any(|l| mapped(&l))
                 });
-                let line = proc
-                    .stderr()
-                    .lines()
-                    .find(|l| l.contains("reachable at"))
-                    .map(str::to_string);
-                let Some(line) = line.filter(|_| found) else {
+                let stderr = proc.stderr();
+                let Some(line) = stderr.lines().find(mapped).map(str::to_string) else {
+                    let tried = stderr
+                        .lines()
+                        .rfind(|l| l.contains("port mapping"))
+                        .map(str::to_string);
                     run.procs.push(proc);
-                    return Outcome::NotBuilt("no `reachable at` line from shoal share".into());
+                    return match tried {
+                        Some(line) => Outcome::No(format!("shoal mapped nothing: {line}")),
+                        None => Outcome::NotBuilt(
+                            "shoal share printed no `reachable at A:P through X` line".into(),
+                        ),
+                    };
                 };
                 let rest = &line[line.find("reachable at ").unwrap() + 13..];
                 dial = Some(rest.split_whitespace().next().unwrap_or("").to_string());
@@ -624,7 +650,8 @@ fn lt_dht_args(
         "--listen",
         listen,
         "--timeout",
-        "600"
+        "600",
+        "--defaults"
     ];
     for node in nodes {
         args.extend(args!["--bootstrap", node]);
