@@ -36,6 +36,9 @@
 //! itself (polling every 50 ms) saw that line. A getter without a first byte within
 //! [`CONNECT_TIMEOUT`] is a "no". Each row runs one warm-up (discarded) then
 //! `NAT_BENCH_RUNS` (default 5) measured runs; `NAT_BENCH_ONLY=topo1,topo2` picks rows.
+//! `NAT_BENCH_SHOAL_SHARER=/path/to/shoal` runs another build of shoal as the sharer (e.g.
+//! the port-mapping branch's, with `-vv` for its debug lines); the getter is always this
+//! build's, whose `first block received` line the timing reads.
 //!
 //! libtorrent runs with its defaults except what the lab forces: its listen address (the
 //! namespace's), no LSD, no UPnP/NAT-PMP except in the mapping rows, private DHT bootstrap
@@ -406,9 +409,7 @@ fn run_once(
             } else {
                 args.extend(args!["--no-dht", "--no-lsd"]);
             }
-            let mut proc = run
-                .lab
-                .spawn_shoal(&share_ns, t, &format!("share-{serial}"), args);
+            let mut proc = spawn_shoal(&run.lab, &share_ns, t, &format!("share-{serial}"), args);
             proc.first_line(READY_TIMEOUT, "magnet link");
             if mapping {
                 // i17-portmap's line: `reachable at A:P through UPnP|NAT-PMP|PCP`. Its other
@@ -588,6 +589,24 @@ fn run_once(
     outcome
 }
 
+/// The sharer's `shoal ARGS` in `ns` with debug logs: this build's, or
+/// `NAT_BENCH_SHOAL_SHARER`'s.
+fn spawn_shoal(
+    lab: &NatLab,
+    ns: &str,
+    t: &TestDir,
+    label: &str,
+    mut args: Vec<std::ffi::OsString>,
+) -> Proc {
+    match std::env::var_os("NAT_BENCH_SHOAL_SHARER") {
+        Some(shoal) => {
+            args.push("-vv".into());
+            lab.spawn(ns, t, label, &shoal.to_string_lossy(), args)
+        }
+        None => lab.spawn_shoal(ns, t, label, args),
+    }
+}
+
 /// Waits for the getter's first byte, then (bounded) for the whole file.
 fn first_byte(
     proc: &mut Proc,
@@ -621,7 +640,10 @@ fn first_byte(
     let seen_ms = spawned.elapsed().as_millis() as u64;
     let Some(at_wall) = at_wall else {
         return Outcome::No(if exited {
-            format!("getter exited without a byte; see {}", proc.label())
+            format!(
+                "getter exited without a byte ({note}): {}",
+                proc.stderr().lines().last().unwrap_or("").trim()
+            )
         } else {
             format!("no first byte within {CONNECT_TIMEOUT:?}")
         });
