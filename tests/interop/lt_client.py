@@ -30,6 +30,9 @@ Shared options for seed/get:
                     forced. forced-rc4: MSE with RC4 only, both directions
                     (allowed_enc_level pe_rc4). plaintext-only: no MSE in
                     either direction (incoming MSE refused too)
+  --port-mapping    none (default) | upnp | natpmp | both: turn libtorrent's
+                    UPnP-IGD and/or NAT-PMP client on (its default is both on;
+                    the tests turn them off unless they have a gateway)
   --upload-limit B  (seed) cap uploads at B bytes/s, loopback peers included,
                     so a test can interrupt a transfer midway
 
@@ -37,6 +40,13 @@ Protocol on stdout, one line each, flushed:
   listening 127.0.0.1:PORT   once the listen socket is up
   seeding                    (seed) once the data is checked and complete
   progress P% peers=N state=S   about twice a second
+  first-byte MS WALL_MS      (get) the first payload byte is in
+                             (total_wanted_done or total_payload_download
+                             first above 0): MS after the script started, and
+                             the wall clock in ms since the epoch
+  portmap PROTO EXT_PORT     (--port-mapping) libtorrent's portmap_alert: the
+                             router mapped our port (PROTO tcp or udp)
+  portmap-error MESSAGE      (--port-mapping) a portmap_error_alert
   complete                   (get) all pieces verified: libtorrent reports the
                              torrent finished, as a qBittorrent or Deluge user
                              sees it (block writes its disk threads still hold
@@ -50,6 +60,9 @@ import json
 import signal
 import sys
 import time
+
+# Taken before libtorrent is imported, so `first-byte` counts the whole start.
+SCRIPT_STARTED = time.monotonic()
 
 try:
     import libtorrent as lt
@@ -99,7 +112,7 @@ def parse_peer(text):
     return (host.strip("[]"), int(port))
 
 
-def loopback_session(host, listen_port, encryption, transport):
+def loopback_session(host, listen_port, encryption, transport, port_mapping="none"):
     """A session that only talks on `host` and finds peers only by being told."""
     out_policy, in_policy, level = ENCRYPTION_MODES[encryption]
     utp = transport in ("utp", "both")
@@ -109,8 +122,8 @@ def loopback_session(host, listen_port, encryption, transport):
         "outgoing_interfaces": "",
         "enable_dht": False,
         "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
+        "enable_upnp": port_mapping in ("upnp", "both"),
+        "enable_natpmp": port_mapping in ("natpmp", "both"),
         # Every peer in a test shares 127.0.0.1.
         "allow_multiple_connections_per_ip": True,
         # libtorrent's defaults are both; a test that means uTP (or TCP) says so.
@@ -181,6 +194,11 @@ def drain_alerts(ses):
     """Fail on libtorrent error alerts; return True if the torrent's check finished."""
     checked = False
     for alert in ses.pop_alerts():
+        if isinstance(alert, lt.portmap_alert):
+            proto = "tcp" if alert.map_protocol == lt.portmap_protocol.tcp else "udp"
+            say("portmap %s %d" % (proto, alert.external_port))
+        if isinstance(alert, lt.portmap_error_alert):
+            say("portmap-error " + alert.message())
         if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
             fail(alert.message())
         if isinstance(alert, lt.metadata_failed_alert):
@@ -197,7 +215,8 @@ def run_transfer(args, want_complete):
         # Blocked before the session starts its threads, so they inherit the mask and
         # the signal waits for sigtimedwait below.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    ses = loopback_session(args.host, args.listen, args.encryption, args.transport)
+    ses = loopback_session(args.host, args.listen, args.encryption, args.transport,
+                           args.port_mapping)
     if args.upload_limit:
         limit_uploads(ses, args.upload_limit)
     port = wait_listening(ses, deadline)
@@ -210,6 +229,7 @@ def run_transfer(args, want_complete):
     handle = ses.add_torrent(torrent_params(args, save_path))
 
     announced_seeding = False
+    said_first_byte = False
     last_dial = 0.0
     last_progress = 0.0
     while True:
@@ -224,6 +244,12 @@ def run_transfer(args, want_complete):
             # A seed with missing data is a harness error, not something to wait out.
             fail("seed data under %s does not match the torrent (%.1f%% present)"
                  % (args.data, status.progress * 100.0))
+
+        if not said_first_byte and args.mode == "get" and (
+                status.total_wanted_done > 0 or status.total_payload_download > 0):
+            say("first-byte %d %d" % (int((time.monotonic() - SCRIPT_STARTED) * 1000),
+                                      int(time.time() * 1000)))
+            said_first_byte = True
 
         if peers and status.num_peers == 0 and now - last_dial >= REDIAL_INTERVAL:
             for peer in peers:
@@ -300,6 +326,8 @@ def parse_args(argv):
         p.add_argument("--peer", action="append", default=[])
         p.add_argument("--timeout", type=float, default=120.0)
         p.add_argument("--encryption", choices=sorted(ENCRYPTION_MODES), default="disabled")
+        p.add_argument("--port-mapping", choices=("none", "upnp", "natpmp", "both"),
+                       default="none")
 
     seed = sub.add_parser("seed")
     seed.add_argument("--torrent", required=True)

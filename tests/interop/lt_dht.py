@@ -27,6 +27,9 @@ Options:
                          interface but loopback: run it in a network namespace)
   --listen ADDR:PORT     listen interfaces (default 127.0.0.1:0)
   --timeout SECS         give up after this long (exit 3)
+  --defaults             keep libtorrent's defaults for seeding_outgoing_connections
+                         and enable_outgoing_utp (both on), as its users run it;
+                         without it a seed never dials and nobody dials over uTP
 
 Protocol on stdout, one line each, flushed:
   listening ADDR:PORT        once the listen socket is up
@@ -37,6 +40,9 @@ Protocol on stdout, one line each, flushed:
   lsd-peer MS MESSAGE        a peer LSD found, MS after start, with
                              libtorrent's message naming it
   first-peer MS              (get) when the first peer connects, MS after start
+  first-byte MS WALL_MS      (get) when the first payload byte is in
+                             (total_payload_download > 0): MS after the script
+                             started, and the wall clock in ms since the epoch
   complete                   (get) all pieces verified and written
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out.
 """
@@ -46,6 +52,9 @@ import os
 import socket
 import sys
 import time
+
+# Taken before libtorrent is imported, so `first-byte` counts the whole start.
+SCRIPT_STARTED = time.monotonic()
 import warnings
 
 try:
@@ -155,12 +164,14 @@ def make_session(args):
         "dht_block_ratelimit": 100000,
         "dht_upload_rate_limit": 10_000_000,
         # A seed never dials out, so a peer that gets from it must have found it
-        # through its own lookup (not by being found).
-        "seeding_outgoing_connections": not seeding,
+        # through its own lookup (not by being found). --defaults: libtorrent's own
+        # (a seed dials the downloaders its announces find).
+        "seeding_outgoing_connections": args.defaults or not seeding,
         "allow_multiple_connections_per_ip": True,
         # shoal speaks TCP only: libtorrent would try uTP first and reach shoal over
         # TCP only after that attempt times out (~3 s), which is not discovery time.
-        "enable_outgoing_utp": False,
+        # --defaults: libtorrent's own (uTP dials on), as its users run it.
+        "enable_outgoing_utp": args.defaults,
         "alert_mask": alert_mask(),
     }
     return lt.session(settings)
@@ -177,6 +188,7 @@ def main():
     parser.add_argument("--lsd", action="store_true")
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--defaults", action="store_true")
     args = parser.parse_args()
     if not args.bootstrap and not args.lsd:
         fail("at least one --bootstrap HOST:PORT is needed", 2)
@@ -206,6 +218,7 @@ def main():
     shown = 0.0
     said_listening = False
     said_first_peer = False
+    said_first_byte = False
     said_seeding = False
     while time.monotonic() < deadline:
         for alert in ses.pop_alerts():
@@ -241,6 +254,11 @@ def main():
         if peered and not said_first_peer and args.mode == "get":
             say("first-peer %d" % int((now - started) * 1000))
             said_first_peer = True
+        if not said_first_byte and args.mode == "get" and (
+                status.total_wanted_done > 0 or status.total_payload_download > 0):
+            say("first-byte %d %d" % (int((time.monotonic() - SCRIPT_STARTED) * 1000),
+                                      int(time.time() * 1000)))
+            said_first_byte = True
         if now - shown >= PROGRESS_INTERVAL:
             say(
                 "progress %.1f%% peers=%d dht_nodes=%d state=%s"
