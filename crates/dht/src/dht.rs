@@ -11,7 +11,7 @@ use crate::items::ItemStore;
 use crate::krpc::{Body, DecodeError, ErrorBody, Message, Method, Query, Tid, Want};
 use crate::lookup::Lookup;
 use crate::peers::PeerStore;
-use crate::rng::Rng;
+use crate::rng::{RandomBytes, Rng};
 use crate::table::{Offer, Table};
 use crate::token::Tokens;
 use std::collections::{BTreeMap, VecDeque};

@@ -4,7 +4,7 @@
 //! is still accepted, so a token lives between one and two rotation periods, and we keep
 //! no state per requester.
 
-use crate::rng::Rng;
+use crate::rng::{RandomBytes, Rng};
 use sha1::{Digest, Sha1};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 use crate::dht::{Dht, Purpose};
 use crate::krpc::Method;
 use crate::lookup::Kind;
+use crate::rng::RandomBytes;
 use std::time::{Duration, Instant};
 
 /// A bootstrap is retried this often while the tables hold fewer than k nodes (its
